@@ -1,0 +1,178 @@
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"math"
+)
+
+// MinDigits and MaxDigits bound the code length. RFC 4226 asks for at least
+// 6 digits; a 31-bit truncated value has at most 10.
+const (
+	MinDigits = 6
+	MaxDigits = 10
+)
+
+// MaxCounter is the last counter value a token can show. RFC 4226 counters
+// are 8 bytes wide; a device refuses to go past this value.
+const MaxCounter = math.MaxUint64
+
+var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+	100000000, 1000000000, 10000000000}
+
+// Key is a prepared OTP secret: the HMAC state for the secret is computed
+// once, so each code afterwards costs two hash compressions and allocates
+// nothing. A Key is not safe for concurrent use; give each goroutine its own
+// with [Key.Clone].
+type Key struct {
+	alg    Algorithm
+	digits int
+	mod    uint64
+	secret []byte
+	mac    hash.Hash
+	msg    [8]byte
+	sum    [64]byte
+}
+
+// NewKey prepares secret for code generation with the given algorithm and
+// number of digits (6 to 10). The secret is copied.
+func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
+	if len(secret) == 0 {
+		return nil, fmt.Errorf("key: %w: empty", ErrSecret)
+	}
+	if !alg.Valid() {
+		return nil, fmt.Errorf("key: algorithm %d: %w", uint8(alg), ErrAlgorithm)
+	}
+	if err := CheckDigits(digits); err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	s := append([]byte(nil), secret...)
+	return &Key{alg: alg, digits: digits, mod: pow10[digits], secret: s, mac: hmac.New(alg.New, s)}, nil
+}
+
+// CheckDigits returns an error wrapping [ErrDigits] unless 6 <= d <= 10.
+func CheckDigits(d int) error {
+	if d < MinDigits || d > MaxDigits {
+		return fmt.Errorf("digits %d: %w (want %d to %d)", d, ErrDigits, MinDigits, MaxDigits)
+	}
+	return nil
+}
+
+// Clone returns an independent copy of k that may be used from another
+// goroutine.
+func (k *Key) Clone() *Key {
+	c, _ := NewKey(k.secret, k.alg, k.digits) // k was valid when made
+	return c
+}
+
+// Algorithm returns the key's hash algorithm.
+func (k *Key) Algorithm() Algorithm { return k.alg }
+
+// Digits returns the number of digits in the key's codes.
+func (k *Key) Digits() int { return k.digits }
+
+// Secret returns a copy of the secret. Handle it with care: it must never
+// reach a log or a report.
+func (k *Key) Secret() []byte { return append([]byte(nil), k.secret...) }
+
+// AppendHMAC appends HMAC(secret, counter as 8-byte big-endian) to dst, the
+// intermediate value RFC 4226 Appendix D lists.
+func (k *Key) AppendHMAC(dst []byte, counter uint64) []byte {
+	return append(dst, k.hmacSum(counter)...)
+}
+
+func (k *Key) hmacSum(counter uint64) []byte {
+	binary.BigEndian.PutUint64(k.msg[:], counter)
+	k.mac.Reset()
+	k.mac.Write(k.msg[:])
+	return k.mac.Sum(k.sum[:0])
+}
+
+// Truncated returns the 31-bit value of RFC 4226 dynamic truncation for the
+// counter, before reduction modulo 10^digits.
+func (k *Key) Truncated(counter uint64) uint32 {
+	h := k.hmacSum(counter)
+	off := h[len(h)-1] & 0x0f
+	return binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
+}
+
+// Value returns the code for the counter as a number (the truncated value
+// modulo 10^digits). Leading zeros are not represented; use [Key.AppendHOTP]
+// for the code as a person reads it.
+func (k *Key) Value(counter uint64) uint32 {
+	return uint32(uint64(k.Truncated(counter)) % k.mod)
+}
+
+// AppendHOTP appends the zero-padded code for counter to dst and returns the
+// extended slice. It allocates only if dst lacks capacity.
+func (k *Key) AppendHOTP(dst []byte, counter uint64) []byte {
+	return appendCode(dst, k.Value(counter), k.digits)
+}
+
+// HOTP returns the zero-padded code for counter.
+func (k *Key) HOTP(counter uint64) string {
+	var buf [MaxDigits]byte
+	return string(k.AppendHOTP(buf[:0], counter))
+}
+
+// appendCode writes v as exactly digits decimal digits.
+func appendCode(dst []byte, v uint32, digits int) []byte {
+	var buf [MaxDigits]byte
+	for i := digits - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, buf[:digits]...)
+}
+
+// ParseCode reads a code as a person types it into a verifier that follows
+// the RFC strictly: exactly digits ASCII digits, nothing around them. It
+// reports false for anything else (signs, spaces, Unicode digits, wrong
+// length), without saying why: a verifier rejects such input as it rejects a
+// wrong code.
+func ParseCode(code string, digits int) (uint32, bool) {
+	if len(code) != digits || digits < MinDigits || digits > MaxDigits {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return uint32(v), true
+}
+
+// Find looks for code among the counters from, from+1, ..., from+n (n+1
+// counters; the range stops at [MaxCounter]) and returns the first counter
+// whose code matches. Each step costs one HMAC and nothing more, and the
+// comparison is constant-time. A code that is not exactly digits ASCII
+// digits never matches.
+func (k *Key) Find(code string, from, n uint64) (uint64, bool) {
+	want, ok := ParseCode(code, k.digits)
+	if !ok {
+		return 0, false
+	}
+	return k.FindValue(want, from, n)
+}
+
+// FindValue is [Key.Find] for a code already parsed with [ParseCode].
+func (k *Key) FindValue(want uint32, from, n uint64) (uint64, bool) {
+	last := from + n
+	if last < from { // the window runs past the last counter
+		last = MaxCounter
+	}
+	for c := from; ; c++ {
+		if subtle.ConstantTimeEq(int32(k.Value(c)), int32(want)) == 1 {
+			return c, true
+		}
+		if c == last {
+			return 0, false
+		}
+	}
+}
