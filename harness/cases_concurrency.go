@@ -1,0 +1,108 @@
+package harness
+
+import (
+	"fmt"
+	"sync"
+)
+
+// parallel submits the codes at once, from one goroutine each, and feeds
+// the replies to the model, which accepts any order of service. It returns
+// the replies in the order of codes.
+func (s *sim) parallel(codes []string, what string) []bool {
+	s.relieve()
+	ops := make([]op, len(codes))
+	got := make([]bool, len(codes))
+	errs := make([]error, len(codes))
+	now := s.t.now()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, code := range codes {
+		ops[i] = op{kind: "check", codes: []string{code}, time: now.Unix()}
+		wg.Go(func() {
+			<-start
+			ctx, cancel := s.t.reqCtx()
+			defer cancel()
+			rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: now})
+			got[i], errs[i] = rep.Accepted, err
+		})
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			s.t.callErr("concurrent check", err)
+		}
+	}
+	did := fmt.Sprintf("submitted %s concurrently: %s", what, describeReplies(codes, got))
+	if !s.m.observeAll(ops, got) {
+		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies: checks of one token must be atomic", s.history(), len(s.story)+1, did)
+	}
+	s.tell("%s", did)
+	return got
+}
+
+func describeReplies(codes []string, got []bool) string {
+	out := ""
+	for i := range codes {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%q %s", codes[i], verdictWord(got[i]))
+	}
+	return out
+}
+
+// concurrencyRounds is how many fresh tokens each concurrency case uses:
+// races show up by chance, so one round proves little.
+const concurrencyRounds = 5
+
+// concurrentSubmits is how many copies of one code are sent at once.
+const concurrentSubmits = 8
+
+func concurrencyCases() []*caseDef {
+	return []*caseDef{
+		{
+			id:          "rfc4226/7.2/concurrent-same-code",
+			level:       MUST,
+			requirement: "an accepted code is accepted once: the check and the counter update are one atomic step, also under concurrent submissions",
+			what:        fmt.Sprintf("Submits the valid code of counter 0 %d times at once, on %d fresh tokens in turn; exactly one submission per token must be accepted.", concurrentSubmits, concurrencyRounds),
+			body: func(t *ct) {
+				l := lookAhead(t.profile())
+				for range concurrencyRounds {
+					s := t.hotp(tokOpts{clean: distinct(0, l+1, 0)})
+					codes := make([]string, concurrentSubmits)
+					for i := range codes {
+						codes[i] = s.code(0)
+					}
+					s.parallel(codes, fmt.Sprintf("the code of counter 0, %d times", concurrentSubmits))
+				}
+			},
+		},
+		{
+			id:          "rfc4226/7.4/concurrent-neighbours",
+			level:       PROFILE,
+			requirement: "look_ahead L: concurrent checks of neighbouring codes behave as if served one at a time, and leave the counter one past the highest accepted",
+			what:        fmt.Sprintf("Submits the codes of counters 0..min(L,3) at once, on %d fresh tokens in turn; the replies must match some order of service, and the code after the highest accepted one must then be accepted.", concurrencyRounds),
+			needs:       needLookAheadAtLeast(1),
+			body: func(t *ct) {
+				l := lookAhead(t.profile())
+				n := min(l, 3) + 1
+				targets := make([]uint64, n+1)
+				for i := range targets {
+					targets[i] = uint64(i)
+				}
+				for range concurrencyRounds {
+					s := t.hotp(tokOpts{clean: distinct(0, n+l, targets...)})
+					got := s.parallel(s.seq(0, int(n)), fmt.Sprintf("the codes of counters 0..%d", n-1))
+					high := uint64(0)
+					for i, ok := range got {
+						if ok {
+							high = uint64(i)
+						}
+					}
+					s.check(s.code(high+1), true, fmt.Sprintf("the code of counter %d", high+1), fmt.Sprintf("the highest accepted counter was %d, so the server counter must be %d", high, high+1))
+				}
+			},
+		},
+	}
+}

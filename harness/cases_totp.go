@@ -1,0 +1,195 @@
+package harness
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/otplab/otplab/token"
+	"github.com/otplab/otplab/vectors"
+)
+
+// needTOTPClock is needTOTP without the skew policy: the case only submits
+// codes of the current step.
+func needTOTPClock(p Profile) string {
+	if !p.SupportsKind(TOTP) {
+		return "the profile does not claim totp tokens"
+	}
+	if p.Clock != ClockRequest {
+		return `time-step cases need clock "request": the verifier reads its own clock, so steps cannot be placed exactly`
+	}
+	return ""
+}
+
+// skew returns the claimed (back, ahead), zero when not claimed.
+func skew(p Profile) (uint64, uint64) {
+	if p.TOTP == nil {
+		return 0, 0
+	}
+	return p.TOTP.SkewBack, p.TOTP.SkewAhead
+}
+
+// midStep returns the middle of the step that contains unix, and the step.
+func midStep(unix, t0, period int64) (time.Time, uint64) {
+	st, _ := token.Step(unix, t0, period)
+	return time.Unix(token.StepStart(st, t0, period)+period/2, 0), st
+}
+
+// stepWindow is a clean predicate for TOTP cases: the codes of the target
+// steps appear nowhere else in [T-B-2, T+A+2].
+func stepWindow(p Profile, t uint64, targets ...uint64) func(*token.Key) bool {
+	b, a := skew(p)
+	lo := t - min(t, b+2)
+	return distinct(lo, t+a+2, targets...)
+}
+
+func totpVectorCase(a token.Algorithm) *caseDef {
+	return &caseDef{
+		id:          "rfc6238/4.2/appendix-b-" + lowerAlg(a),
+		level:       PROFILE,
+		requirement: fmt.Sprintf("TOTP = HOTP(K, T) with HMAC-%s, T = floor((unix - T0) / X); the RFC 6238 Appendix B values (T0 = 0, X = 30, 8 digits, %d-byte seed)", a, a.Size()),
+		what:        fmt.Sprintf("Enrolls an 8-digit %s TOTP token with the Appendix B seed and submits the six published codes at their times, in order; each must be accepted.", a),
+		needs:       needAlgorithm(TOTP, a, 8),
+		body: func(t *ct) {
+			rows, err := vectors.RFC6238()
+			if err != nil {
+				t.abort("harness: %v", err)
+			}
+			s := t.totp(tokOpts{alg: a, digits: vectors.TOTPDigits, period: vectors.TOTPPeriod, t0: vectors.TOTPT0, secret: vectors.RFC6238Secret(a.String())})
+			for _, r := range rows {
+				if r.Algorithm != a.String() {
+					continue
+				}
+				s.checkAt(r.Code, time.Unix(r.Time, 0), true, fmt.Sprintf("the Appendix B code for time %d (step %#x)", r.Time, r.Step), "RFC 6238 Appendix B lists it for that time")
+			}
+		},
+	}
+}
+
+func lowerAlg(a token.Algorithm) string {
+	return map[token.Algorithm]string{token.SHA1: "sha1", token.SHA256: "sha256", token.SHA512: "sha512"}[a]
+}
+
+func totpCases() []*caseDef {
+	out := []*caseDef{totpVectorCase(token.SHA1), totpVectorCase(token.SHA256), totpVectorCase(token.SHA512)}
+	return append(out,
+		&caseDef{
+			id:          "rfc6238/4.2/current-step",
+			level:       MUST,
+			requirement: "the verifier accepts the code of the current time step T = floor((unix - T0) / X)",
+			what:        "Submits the code of the current step in the middle of that step; it must be accepted.",
+			needs:       needTOTPClock,
+			body: func(t *ct) {
+				at, st := midStep(t.simNow, 0, 30)
+				s := t.totp(tokOpts{})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of the current step %d", st), "it is the code the token shows now")
+			},
+		},
+		skewCase("back-edge", true, 0, true),
+		skewCase("back-beyond", true, 1, false),
+		skewCase("ahead-edge", false, 0, true),
+		skewCase("ahead-beyond", false, 1, false),
+		&caseDef{
+			id:          "rfc6238/5.2/reuse-same-step",
+			level:       MUST,
+			requirement: "the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP",
+			what:        "Accepts the code of the current step, then submits it again at once and again 5 s later in the same step; both must be rejected.",
+			needs:       needTOTPClock,
+			body: func(t *ct) {
+				at, st := midStep(t.simNow, 0, 30)
+				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st)})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d", st), "it is the current code")
+				s.checkAt(s.code(st), at, false, fmt.Sprintf("the code of step %d again", st), "RFC 6238 §5.2: a code is accepted once")
+				s.checkAt(s.code(st), at.Add(5*time.Second), false, fmt.Sprintf("the code of step %d again, 5 s later in the same step", st), "RFC 6238 §5.2: a code is accepted once")
+			},
+		},
+		&caseDef{
+			id:          "rfc6238/5.2/reuse-older-step",
+			level:       PROFILE,
+			requirement: "totp: the code of step T+d is accepted only if that step is later than the last accepted step",
+			what:        "Accepts the code of the current step T, then submits the code of step T-1 (inside the skew window); it must be rejected.",
+			needs: all(needTOTP, func(p Profile) string {
+				if b, _ := skew(p); b == 0 {
+					return "the profile claims skew_back 0: no older step is inside the window"
+				}
+				return ""
+			}),
+			body: func(t *ct) {
+				at, st := midStep(t.simNow, 0, 30)
+				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st, st-1)})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d (current)", st), "it is the current code")
+				s.checkAt(s.code(st-1), at, false, fmt.Sprintf("the code of step %d (one step back)", st-1), fmt.Sprintf("step %d is not later than the last accepted step %d", st-1, st))
+			},
+		},
+		&caseDef{
+			id:          "rfc6238/4.1/t0-nonzero",
+			level:       PROFILE,
+			requirement: "T = floor((unix - T0) / X): the token's T0 is part of the step computation",
+			what:        "Enrolls a token with T0 several steps after the epoch (not a multiple of X) and submits the code of the step counted from T0; it must be accepted. Verifiers that ignore T0 look several steps off.",
+			needs:       needTOTP,
+			body: func(t *ct) {
+				b, a := skew(t.profile())
+				t0 := int64(b+a+5)*30 + 7
+				at, st := midStep(t.simNow, t0, 30)
+				wrong, _ := token.Step(at.Unix(), 0, 30)
+				s := t.totp(tokOpts{t0: t0, clean: func(k *token.Key) bool {
+					return stepWindow(t.profile(), st, st)(k) && stepWindow(t.profile(), wrong, st)(k)
+				}})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d counted from T0 = %d", st, t0), fmt.Sprintf("with T0 = %d the current step is %d (ignoring T0 gives %d)", t0, st, wrong))
+			},
+		},
+		&caseDef{
+			id:          "rfc6238/4.1/period-60",
+			level:       PROFILE,
+			requirement: "T = floor((unix - T0) / X) with the token's own X; C200 tokens step every 60 s",
+			what:        "Enrolls a token with a 60 s step (a C200) and submits its code 45 s into a step, where a 30 s step would be different; it must be accepted.",
+			needs:       needTOTP,
+			body: func(t *ct) {
+				st, _ := token.Step(t.simNow, 0, 60)
+				at := time.Unix(token.StepStart(st, 0, 60)+45, 0)
+				s := t.totp(tokOpts{period: 60, clean: stepWindow(t.profile(), st, st)})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of 60 s step %d, 45 s into the step", st), "the token steps every 60 s")
+			},
+		},
+		&caseDef{
+			id:          "rfc6238/4.2/year-2603",
+			level:       MUST,
+			requirement: "the implementation of this algorithm MUST support a time value T larger than a 32-bit integer when it is beyond the year 2038",
+			what:        "Submits the code of the current step at Unix time 20000000000 (the year 2603); it must be accepted.",
+			needs:       needTOTPClock,
+			body: func(t *ct) {
+				at, st := midStep(20_000_000_000, 0, 30)
+				s := t.totp(tokOpts{})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d at %s", st, at.UTC().Format(time.RFC3339)), "it is the code the token shows then")
+			},
+		},
+	)
+}
+
+// skewCase builds the four skew-edge cases: offset 0 is the edge of the
+// claimed window (accepted), offset 1 is one step beyond it (rejected).
+func skewCase(name string, back bool, beyond uint64, want bool) *caseDef {
+	side, field := "ahead", "skew_ahead A"
+	if back {
+		side, field = "back", "skew_back B"
+	}
+	return &caseDef{
+		id:          "rfc6238/5.2/skew-" + name,
+		level:       PROFILE,
+		requirement: fmt.Sprintf("totp {%s}: check accepts the code of step T+d for -B <= d <= A and rejects codes outside", field),
+		what:        fmt.Sprintf("Submits the code of the step %d step(s) %s the edge of the claimed window %s; it must be %s.", beyond, map[bool]string{true: "beyond", false: "at"}[beyond > 0], side, verdictWord(want)),
+		needs:       needTOTP,
+		body: func(t *ct) {
+			b, a := skew(t.profile())
+			at, st := midStep(t.simNow, 0, 30)
+			target := st + a + beyond
+			d := fmt.Sprintf("T+%d", a+beyond)
+			if back {
+				target = st - b - beyond
+				d = fmt.Sprintf("T-%d", b+beyond)
+			}
+			s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, target)})
+			s.checkAt(s.code(target), at, want, fmt.Sprintf("the code of step %d (%s, with T = %d)", target, d, st),
+				fmt.Sprintf("the profile claims skew_back %d and skew_ahead %d", b, a))
+		},
+	}
+}

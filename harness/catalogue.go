@@ -1,0 +1,58 @@
+package harness
+
+import "strings"
+
+// caseDef is one case of the catalogue.
+type caseDef struct {
+	id          string
+	level       Level
+	requirement string
+	what        string
+	ops         []string             // operations the case needs besides enroll and check
+	needs       func(Profile) string // a non-empty reason skips the case
+	property    bool
+	body        func(*ct)
+}
+
+// section is the ID without its last element.
+func (c *caseDef) section() string {
+	i := strings.LastIndexByte(c.id, '/')
+	if i < 0 {
+		return c.id
+	}
+	return c.id[:i]
+}
+
+// CaseInfo describes a case of the catalogue.
+type CaseInfo struct {
+	// ID is stable across releases; it never encodes a position.
+	ID string `json:"id"`
+	// Section is the spec section: the ID without its last element.
+	Section string `json:"section"`
+	// Level is MUST, SHOULD, PROFILE or INFO.
+	Level Level `json:"level"`
+	// Requirement is what the case checks, quoted from the spec or the
+	// profile's meaning.
+	Requirement string `json:"requirement"`
+	// What says what the case does to the verifier.
+	What string `json:"what"`
+}
+
+// Cases returns the catalogue in run order.
+func Cases() []CaseInfo {
+	var out []CaseInfo
+	for _, c := range catalogue() {
+		out = append(out, CaseInfo{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement, What: c.what})
+	}
+	return out
+}
+
+// catalogue builds the case list. It is cheap, so it is built on demand
+// instead of kept in a package variable.
+func catalogue() []*caseDef {
+	var all []*caseDef
+	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), hygieneCases(), concurrencyCases(), totpCases(), propertyCases()} {
+		all = append(all, group...)
+	}
+	return all
+}

@@ -1,0 +1,333 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options configure a run. The zero value runs every case with a random
+// seed, the default number of property sequences and a 5 s request timeout.
+type Options struct {
+	// Profile, when set, is the policy to judge against; it wins over the
+	// profile in the verifier's hello reply.
+	Profile *Profile
+	// Name names the verifier in the report when hello does not.
+	Name string
+	// Run and Skip select cases by ID: a case runs when Run is nil or
+	// matches, and Skip is nil or does not match.
+	Run, Skip *regexp.Regexp
+	// Seed makes the run reproducible: tokens, secrets and property
+	// sequences all derive from it. Zero picks a random seed, which the
+	// report records.
+	Seed uint64
+	// Checks is the number of random sequences each property case plays;
+	// zero means DefaultChecks, a negative value skips property cases.
+	Checks int
+	// Timeout bounds each request to the verifier; zero means 5 s.
+	Timeout time.Duration
+	// Now reads the wall clock, for the report and for verifiers that use
+	// their own clock. Nil means time.Now.
+	Now func() time.Time
+	// Progress, when set, is called before each case starts (with a nil
+	// Result) and after it ends. Calls come from one goroutine.
+	Progress func(Progress)
+
+	// inTest and testName are set by Run: under go test rapid may write
+	// its fail files, named after the test.
+	inTest   bool
+	testName string
+}
+
+// Progress reports a case starting or ending.
+type Progress struct {
+	// Index counts cases from 1; Total is the number selected.
+	Index, Total int
+	// ID is the case.
+	ID string
+	// Result is nil when the case starts.
+	Result *Result
+}
+
+// DefaultChecks is the number of property sequences per property case.
+const DefaultChecks = 100
+
+// DefaultTimeout bounds one request when Options.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
+
+// ErrHello reports that the verifier did not answer hello: the run could
+// not start.
+var ErrHello = errors.New("verifier did not answer hello")
+
+// RefusedError is returned by a Verifier when the verifier itself answered
+// a request with an error (protocol v1's ok:false), as opposed to a
+// transport failure.
+type RefusedError struct {
+	// Op is the refused operation.
+	Op string
+	// Message is the verifier's error text.
+	Message string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("verifier refused %s: %s", e.Op, e.Message)
+}
+
+// Execute runs the selected cases against v and returns the report. It
+// returns an error only when the run cannot start: an invalid profile
+// (wrapping [ErrProfile]) or a verifier that does not answer hello
+// (wrapping [ErrHello]). A cancelled ctx stops the run between cases; the
+// report then has Interrupted set and holds the cases that finished.
+func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
+	r, err := newRun(ctx, v, opts)
+	if err != nil {
+		return nil, err
+	}
+	cases := r.selected()
+	for i, c := range cases {
+		if ctx.Err() != nil {
+			r.report.Interrupted = true
+			break
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Index: i + 1, Total: len(cases), ID: c.id})
+		}
+		res := r.runCase(ctx, c)
+		if ctx.Err() != nil && res.Verdict == Error {
+			r.report.Interrupted = true
+			break
+		}
+		r.report.Results = append(r.report.Results, res)
+		if opts.Progress != nil {
+			opts.Progress(Progress{Index: i + 1, Total: len(cases), ID: c.id, Result: &res})
+		}
+	}
+	r.report.Duration = r.now().Sub(r.report.Started)
+	return r.report, nil
+}
+
+// run is the state shared by the cases of one run.
+type run struct {
+	v       Verifier
+	p       Profile
+	info    Info
+	opts    Options
+	seed    uint64
+	checks  int
+	timeout time.Duration
+	now     func() time.Time
+	report  *Report
+	serials atomic.Uint64
+	base    uint64
+}
+
+func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
+	r := &run{v: v, opts: opts, seed: opts.Seed, checks: opts.Checks, timeout: opts.Timeout, now: opts.Now}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.seed == 0 {
+		r.seed = rand.Uint64()>>1 | 1
+	}
+	if r.checks == 0 {
+		r.checks = DefaultChecks
+	}
+	if r.timeout <= 0 {
+		r.timeout = DefaultTimeout
+	}
+	r.base = rand.New(rand.NewPCG(r.seed, 0x5e71a1)).Uint64N(1_000_000_000_000)
+	if d, ok := v.(Describer); ok {
+		hctx, cancel := context.WithTimeout(ctx, r.timeout)
+		info, err := d.Describe(hctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrHello, err)
+		}
+		r.info = info
+	}
+	switch {
+	case opts.Profile != nil:
+		r.p = *opts.Profile
+	case r.info.Profile != nil:
+		r.p = *r.info.Profile
+	}
+	if err := r.p.Validate(); err != nil {
+		return nil, err
+	}
+	name := r.info.Name
+	if name == "" {
+		name = opts.Name
+	}
+	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: r.p, Seed: r.seed, Checks: r.checks, Started: r.now()}
+	return r, nil
+}
+
+func (r *run) selected() []*caseDef {
+	var out []*caseDef
+	for _, c := range catalogue() {
+		if r.opts.Run != nil && !r.opts.Run.MatchString(c.id) {
+			continue
+		}
+		if r.opts.Skip != nil && r.opts.Skip.MatchString(c.id) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// nextSerial returns a serial that no other token of this run has.
+func (r *run) nextSerial(prefix byte) string {
+	n := (r.base + r.serials.Add(1)) % 1_000_000_000_000
+	return fmt.Sprintf("%c%012d", prefix, n)
+}
+
+// caseSeed derives a case's seed from the run seed and the case ID, so a
+// case replays alone with --run and the same --seed.
+func (r *run) caseSeed(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return r.seed ^ h.Sum64()
+}
+
+// runCase runs one case in its own goroutine, so that a verdict can end
+// the case from anywhere in its body (runtime.Goexit, as testing does).
+func (r *run) runCase(ctx context.Context, c *caseDef) Result {
+	res := Result{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement}
+	start := time.Now()
+	defer func() { res.Duration = time.Since(start) }()
+	if reason := r.skipReason(c); reason != "" {
+		res.Verdict, res.Messages = Skip, []string{reason}
+		return res
+	}
+	seed := r.caseSeed(c.id)
+	res.Seed = seed
+	t := &ct{ctx: ctx, run: r, def: c, rng: rand.New(rand.NewPCG(seed, 0x07b1ab)), verdict: Pass, simNow: simEpoch}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				t.verdict = Error
+				t.msgs = append(t.msgs, fmt.Sprintf("harness panic: %v", p))
+			}
+		}()
+		c.body(t)
+	}()
+	<-done
+	res.Verdict, res.Messages, res.Script = t.verdict, t.msgs, t.script
+	if t.propSeed != 0 {
+		res.Seed = t.propSeed
+	}
+	return res
+}
+
+func (r *run) skipReason(c *caseDef) string {
+	for _, op := range c.ops {
+		if !r.info.Supports(op) {
+			return fmt.Sprintf("the verifier does not support %s (hello lists %s)", op, strings.Join(r.info.Ops, ", "))
+		}
+	}
+	if c.property && r.checks < 0 {
+		return "property cases are switched off (checks < 0)"
+	}
+	if c.needs != nil {
+		return c.needs(r.p)
+	}
+	return ""
+}
+
+// simEpoch is the simulated "now" at which every case starts when the
+// verifier takes its time from requests: 2026-01-01T00:00:00Z.
+const simEpoch = 1_767_225_600
+
+// ct is the runtime of one case: the verifier, the profile, a seeded
+// random source and the verdict being built.
+type ct struct {
+	ctx      context.Context
+	run      *run
+	def      *caseDef
+	rng      *rand.Rand
+	simNow   int64
+	mu       sync.Mutex
+	verdict  Verdict
+	msgs     []string
+	script   []string
+	propSeed uint64
+}
+
+func (t *ct) profile() Profile { return t.run.p }
+
+// fail records a broken requirement and ends the case. The verdict follows
+// the case's level: FAIL for MUST and PROFILE, NON-STRICT for SHOULD, and
+// a note for INFO.
+func (t *ct) fail(format string, a ...any) {
+	t.mu.Lock()
+	switch t.def.level {
+	case MUST, PROFILE:
+		t.verdict = Fail
+	case SHOULD:
+		t.verdict = NonStrict
+	}
+	t.msgs = append(t.msgs, fmt.Sprintf(format, a...))
+	t.mu.Unlock()
+	runtime.Goexit()
+}
+
+// note records an observation without changing the verdict.
+func (t *ct) note(format string, a ...any) {
+	t.mu.Lock()
+	t.msgs = append(t.msgs, fmt.Sprintf(format, a...))
+	t.mu.Unlock()
+}
+
+// skip ends the case as SKIP.
+func (t *ct) skip(format string, a ...any) {
+	t.mu.Lock()
+	t.verdict = Skip
+	t.msgs = append(t.msgs, fmt.Sprintf(format, a...))
+	t.mu.Unlock()
+	runtime.Goexit()
+}
+
+// abort ends the case as ERROR: the verifier could not be judged.
+func (t *ct) abort(format string, a ...any) {
+	t.mu.Lock()
+	t.verdict = Error
+	t.msgs = append(t.msgs, fmt.Sprintf(format, a...))
+	t.mu.Unlock()
+	runtime.Goexit()
+}
+
+// callErr turns a verifier error into the case's end: SKIP when the
+// operation is unsupported, ERROR otherwise.
+func (t *ct) callErr(op string, err error) {
+	if errors.Is(err, ErrUnsupported) {
+		t.skip("the verifier does not support %s: %v", op, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.abort("%s: no reply within %v: %v", op, t.run.timeout, err)
+	}
+	t.abort("%s: %v", op, err)
+}
+
+func (t *ct) reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.ctx, t.run.timeout)
+}
+
+// now returns the time to put in requests: the simulated clock for a
+// verifier that takes time from requests, the wall clock otherwise.
+func (t *ct) now() time.Time {
+	if t.profile().Clock == ClockWall {
+		return t.run.now()
+	}
+	return time.Unix(t.simNow, 0)
+}

@@ -1,0 +1,473 @@
+package harness
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/otplab/otplab/token"
+)
+
+func propertyCases() []*caseDef {
+	return []*caseDef{
+		{
+			id:          "otplab/model/hotp-sequences",
+			level:       PROFILE,
+			requirement: "every reply to a random sequence of token events agrees with the declared profile (look-ahead, resync, lockout, replay, concurrency)",
+			what:        "Plays random sequences of C100 events (unsubmitted presses, submits, replays, wrong codes, resync sequences, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script.",
+			property:    true,
+			needs:       needLookAhead,
+			body:        func(t *ct) { t.property(HOTP) },
+		},
+		{
+			id:          "otplab/model/totp-sequences",
+			level:       PROFILE,
+			requirement: "every reply to a random sequence of time-token events agrees with the declared profile (skew window, no reuse, lockout, concurrency)",
+			what:        "Plays random sequences of C200/app events (time passing, codes of steps around now, replays, wrong codes, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script.",
+			property:    true,
+			needs:       needTOTP,
+			body:        func(t *ct) { t.property(TOTP) },
+		},
+	}
+}
+
+// rapidMu serialises property runs: rapid takes its seed and check count
+// from package flags, so a run sets them and restores them afterwards.
+var rapidMu sync.Mutex
+
+// withRapidFlags sets rapid's flags for one property run.
+func withRapidFlags(set map[string]string, fn func()) {
+	rapidMu.Lock()
+	defer rapidMu.Unlock()
+	old := map[string]string{}
+	for name, v := range set {
+		f := flag.Lookup(name)
+		if f == nil {
+			continue
+		}
+		old[name] = f.Value.String()
+		_ = f.Value.Set(v)
+	}
+	defer func() {
+		for name, v := range old {
+			_ = flag.Lookup(name).Value.Set(v)
+		}
+	}()
+	fn()
+}
+
+// propTB adapts rapid's reporting to the engine: it keeps what rapid says
+// and never stops the calling goroutine except through FailNow.
+type propTB struct {
+	name   string
+	mu     sync.Mutex
+	failed bool
+	out    []string
+}
+
+func (p *propTB) Helper()      {}
+func (p *propTB) Name() string { return p.name }
+func (p *propTB) Logf(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.out) < 200 {
+		p.out = append(p.out, fmt.Sprintf(format, a...))
+	}
+}
+func (p *propTB) Log(a ...any)                   { p.Logf("%s", fmt.Sprint(a...)) }
+func (p *propTB) Skipf(format string, a ...any)  { p.Logf(format, a...); p.SkipNow() }
+func (p *propTB) Skip(a ...any)                  { p.Log(a...); p.SkipNow() }
+func (p *propTB) SkipNow()                       { runtime.Goexit() }
+func (p *propTB) Errorf(format string, a ...any) { p.Logf(format, a...); p.Fail() }
+func (p *propTB) Error(a ...any)                 { p.Log(a...); p.Fail() }
+func (p *propTB) Fatalf(format string, a ...any) { p.Errorf(format, a...); p.FailNow() }
+func (p *propTB) Fatal(a ...any)                 { p.Error(a...); p.FailNow() }
+func (p *propTB) FailNow()                       { p.Fail(); runtime.Goexit() }
+func (p *propTB) Fail()                          { p.mu.Lock(); p.failed = true; p.mu.Unlock() }
+func (p *propTB) Failed() bool                   { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
+func (p *propTB) output() string                 { p.mu.Lock(); defer p.mu.Unlock(); return strings.Join(p.out, "\n") }
+
+// errTransport marks a property failure that is the verifier's transport,
+// not its judgement.
+var errTransport = errors.New("verifier unavailable")
+
+// property runs the model-based test for one token kind.
+func (t *ct) property(kind Kind) {
+	seed := t.run.caseSeed(t.def.id) >> 1
+	if seed == 0 {
+		seed = 1
+	}
+	t.propSeed = seed
+	var (
+		mu        sync.Mutex
+		lastFail  []string
+		transport error
+	)
+	tb := &propTB{name: t.run.opts.testName + "/" + t.def.id}
+	prop := func(rt *rapid.T) {
+		mu.Lock()
+		dead := transport
+		mu.Unlock()
+		if dead != nil || t.ctx.Err() != nil {
+			rt.Fatalf("%v", errTransport)
+		}
+		d := &driver{t: t, rt: rt, kind: kind}
+		script, err := d.play()
+		if err != nil {
+			mu.Lock()
+			if errors.Is(err, errTransport) && transport == nil {
+				transport = err
+			}
+			lastFail = script
+			mu.Unlock()
+			rt.Fatalf("%s", strings.Join(script, "\n"))
+		}
+	}
+	flags := map[string]string{
+		"rapid.seed":   strconv.FormatUint(seed, 10),
+		"rapid.checks": strconv.Itoa(t.run.checks),
+	}
+	if !t.run.opts.inTest {
+		flags["rapid.nofailfile"] = "true"
+	}
+	done := make(chan struct{})
+	withRapidFlags(flags, func() {
+		go func() {
+			defer close(done)
+			rapid.Check(tb, prop)
+		}()
+		<-done
+	})
+	if transport != nil {
+		t.abort("%v", transport)
+	}
+	if tb.Failed() {
+		t.script = lastFail
+		msg := "the verifier disagreed with the profile model; shortest script found:\n  " + strings.Join(lastFail, "\n  ")
+		if out := tb.output(); strings.Contains(out, "rapid.failfile") {
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "To reproduce") {
+					msg += "\n" + strings.TrimSpace(line)
+				}
+			}
+		}
+		t.fail("%s", msg)
+	}
+}
+
+// driver plays one random sequence against the verifier and the model.
+type driver struct {
+	t      *ct
+	rt     *rapid.T
+	kind   Kind
+	tok    Token
+	key    *token.Key
+	dev    *token.C100
+	m      *model
+	now    int64
+	used   []string
+	streak int // consecutive rejections, to stay clear of an unclaimed lockout
+	script []string
+	err    error
+}
+
+func (d *driver) say(format string, a ...any) {
+	d.script = append(d.script, fmt.Sprintf("%d. ", len(d.script)+1)+fmt.Sprintf(format, a...))
+}
+
+// play runs the sequence and returns its script, with an error on the
+// first disagreement or transport failure.
+func (d *driver) play() ([]string, error) {
+	p := d.t.profile()
+	rt := d.rt
+	secretSeed := rapid.Uint64().Draw(rt, "secret")
+	src := rand.New(rand.NewPCG(secretSeed, 0xfeed))
+	secret := make([]byte, 20)
+	for i := range secret {
+		secret[i] = byte(src.Uint32())
+	}
+	key, _ := token.NewKey(secret, token.SHA1, 6)
+	d.key, d.now = key, simEpoch+int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
+	if d.kind == HOTP {
+		start := rapid.SampledFrom([]uint64{0, 0, 1<<32 - 3, 1<<53 - 3, 1<<64 - 40}).Draw(rt, "counter")
+		d.tok = Token{Serial: d.t.run.nextSerial('1'), Kind: HOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Counter: start}
+		dev, err := token.NewC100(token.C100Config{Serial: token.Serial(d.tok.Serial), Secret: secret, Counter: start})
+		if err != nil {
+			return d.script, fmt.Errorf("harness: %w", err)
+		}
+		d.dev = dev
+	} else {
+		d.tok = Token{Serial: d.t.run.nextSerial('2'), Kind: TOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Period: 30, T0: 0}
+	}
+	d.m = newModel(p, d.tok, key)
+	ctx, cancel := d.t.reqCtx()
+	err := d.t.run.v.Enroll(ctx, d.tok)
+	cancel()
+	if err != nil {
+		return d.script, fmt.Errorf("%w: enroll: %w", errTransport, err)
+	}
+	d.say("enroll %s", d.tok)
+
+	actions := map[string]func(*rapid.T){}
+	if d.kind == HOTP {
+		d.hotpActions(actions)
+	} else {
+		d.totpActions(actions)
+	}
+	if p.LockoutAfter() > 0 && d.t.run.info.Supports("unlock") {
+		actions["unlock"] = func(rt *rapid.T) { d.unlock() }
+	}
+	n := rapid.IntRange(1, 40).Draw(rt, "steps")
+	names := make([]string, 0, len(actions))
+	for name := range actions {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for range n {
+		if d.err != nil {
+			break
+		}
+		actions[rapid.SampledFrom(names).Draw(rt, "action")](rt)
+	}
+	return d.script, d.err
+}
+
+func (d *driver) mayReject() bool {
+	return d.t.profile().LockoutAfter() > 0 || d.streak < 2
+}
+
+func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
+	p := d.t.profile()
+	l := lookAhead(p)
+	maxDrift := l + 2
+	if n := p.ResyncCodes(); n > 0 && d.t.run.info.Supports("resync") {
+		maxDrift = min(max(maxDrift, p.Resync.Window+2), 3000)
+		a["resync"] = func(rt *rapid.T) {
+			codes, first, ok := d.pressN(n)
+			if !ok {
+				return
+			}
+			d.resync(codes, fmt.Sprintf("press %d times and resync with the codes of counters %d..%d", n, first, first+uint64(n)-1))
+		}
+	}
+	a["press"] = func(rt *rapid.T) {
+		k := rapid.Uint64Range(1, maxDrift).Draw(rt, "presses")
+		if d.dev.Skip(k) != nil {
+			return
+		}
+		d.say("press the button %d times without submitting (token counter now %d)", k, d.dev.Counter())
+	}
+	a["submit"] = func(rt *rapid.T) {
+		codes, first, ok := d.pressN(1)
+		if ok {
+			d.check(codes[0], fmt.Sprintf("press and submit the code of counter %d", first))
+		}
+	}
+	a["replay"] = func(rt *rapid.T) {
+		if len(d.used) == 0 || !d.mayReject() {
+			return
+		}
+		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
+		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
+	}
+	a["wrong"] = func(rt *rapid.T) {
+		if !d.mayReject() {
+			return
+		}
+		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
+		code := fmt.Sprintf("%06d", v)
+		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
+	}
+	a["concurrent"] = func(rt *rapid.T) {
+		k := rapid.IntRange(2, 4).Draw(rt, "copies")
+		codes, first, ok := d.pressN(1)
+		if !ok || !d.mayReject() {
+			return
+		}
+		d.parallel(slicesRepeat(codes[0], k), fmt.Sprintf("press and submit the code of counter %d %d times at once", first, k))
+	}
+}
+
+func (d *driver) totpActions(a map[string]func(*rapid.T)) {
+	b, ahead := skew(d.t.profile())
+	a["wait"] = func(rt *rapid.T) {
+		s := rapid.Int64Range(1, 100).Draw(rt, "seconds")
+		d.now += s
+		d.say("wait %d s (now %d, step %d)", s, d.now, d.now/30)
+	}
+	a["submit"] = func(rt *rapid.T) {
+		off := rapid.Int64Range(-int64(b)-1, int64(ahead)+1).Draw(rt, "offset")
+		st := d.now/30 + off
+		if st < 0 || (off != 0 && !d.mayReject()) {
+			return
+		}
+		code := d.key.HOTP(uint64(st))
+		d.check(code, fmt.Sprintf("submit the code of step %d (T%+d)", st, off))
+	}
+	a["replay"] = func(rt *rapid.T) {
+		if len(d.used) == 0 || !d.mayReject() {
+			return
+		}
+		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
+		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
+	}
+	a["wrong"] = func(rt *rapid.T) {
+		if !d.mayReject() {
+			return
+		}
+		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
+		code := fmt.Sprintf("%06d", v)
+		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
+	}
+	a["concurrent"] = func(rt *rapid.T) {
+		if !d.mayReject() {
+			return
+		}
+		k := rapid.IntRange(2, 4).Draw(rt, "copies")
+		st := uint64(d.now / 30)
+		d.parallel(slicesRepeat(d.key.HOTP(st), k), fmt.Sprintf("submit the code of step %d %d times at once", st, k))
+	}
+}
+
+// pressN presses the C100 n times and returns the codes shown, unless the
+// token is exhausted.
+func (d *driver) pressN(n int) ([]string, uint64, bool) {
+	first := d.dev.Counter()
+	if d.dev.Exhausted() || token.MaxCounter-first < uint64(n-1) {
+		return nil, 0, false
+	}
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = d.key.HOTP(first + uint64(i))
+	}
+	if err := d.dev.Skip(uint64(n)); err != nil {
+		return nil, 0, false
+	}
+	return codes, first, true
+}
+
+func (d *driver) record(accepted bool, codes ...string) {
+	if accepted {
+		d.used = append(d.used, codes...)
+		d.streak = 0
+	} else {
+		d.streak++
+	}
+}
+
+func (d *driver) disagree(did string, got bool, o op, exp []bool) {
+	d.say("%s -> %s", did, verdictWord(got))
+	d.err = fmt.Errorf("a correct verifier would have %s", expectWords(exp))
+	d.script = append(d.script, "=> "+d.err.Error())
+}
+
+func expectWords(exp []bool) string {
+	if len(exp) == 1 {
+		return verdictWord(exp[0]) + " it"
+	}
+	return "accepted or rejected it"
+}
+
+func (d *driver) check(code, did string) {
+	o := op{kind: "check", codes: []string{code}, time: d.now}
+	exp := d.m.expect(o)
+	ctx, cancel := d.t.reqCtx()
+	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0)})
+	cancel()
+	if err != nil {
+		d.say("%s -> error", did)
+		d.err = fmt.Errorf("%w: check: %w", errTransport, err)
+		return
+	}
+	if !d.m.observe(o, rep.Accepted) {
+		d.disagree(did, rep.Accepted, o, exp)
+		return
+	}
+	d.record(rep.Accepted, code)
+	d.say("%s -> %s", did, verdictWord(rep.Accepted))
+}
+
+func (d *driver) resync(codes []string, did string) {
+	o := op{kind: "resync", codes: codes, time: d.now}
+	exp := d.m.expect(o)
+	ctx, cancel := d.t.reqCtx()
+	rep, err := d.t.run.v.Resync(ctx, ResyncRequest{Serial: d.tok.Serial, Codes: codes, Time: time.Unix(d.now, 0)})
+	cancel()
+	if err != nil {
+		d.say("%s -> error", did)
+		d.err = fmt.Errorf("%w: resync: %w", errTransport, err)
+		return
+	}
+	if !d.m.observe(o, rep.Accepted) {
+		d.disagree(did, rep.Accepted, o, exp)
+		return
+	}
+	if rep.Accepted {
+		d.used = append(d.used, codes...)
+	}
+	d.say("%s -> %s", did, verdictWord(rep.Accepted))
+}
+
+func (d *driver) unlock() {
+	ctx, cancel := d.t.reqCtx()
+	err := d.t.run.v.Unlock(ctx, d.tok.Serial)
+	cancel()
+	if err != nil {
+		d.say("unlock -> error")
+		d.err = fmt.Errorf("%w: unlock: %w", errTransport, err)
+		return
+	}
+	d.m.observe(op{kind: "unlock"}, true)
+	d.streak = 0
+	d.say("unlock")
+}
+
+func (d *driver) parallel(codes []string, did string) {
+	ops := make([]op, len(codes))
+	got := make([]bool, len(codes))
+	errs := make([]error, len(codes))
+	var wg sync.WaitGroup
+	for i, code := range codes {
+		ops[i] = op{kind: "check", codes: []string{code}, time: d.now}
+		wg.Go(func() {
+			ctx, cancel := d.t.reqCtx()
+			defer cancel()
+			rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0)})
+			got[i], errs[i] = rep.Accepted, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		d.say("%s -> error", did)
+		d.err = fmt.Errorf("%w: concurrent check: %w", errTransport, err)
+		return
+	}
+	line := fmt.Sprintf("%s -> %s", did, describeReplies(codes, got))
+	if !d.m.observeAll(ops, got) {
+		d.say("%s", line)
+		d.err = errors.New("no order of serving these requests one at a time gives these replies")
+		d.script = append(d.script, "=> "+d.err.Error())
+		return
+	}
+	for i, ok := range got {
+		d.record(ok, codes[i])
+	}
+	d.say("%s", line)
+}
+
+func slicesRepeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}

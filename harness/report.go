@@ -1,0 +1,135 @@
+package harness
+
+import (
+	"fmt"
+	"time"
+)
+
+// Level says how strongly a case's requirement binds.
+type Level string
+
+// The requirement levels.
+const (
+	// MUST is an absolute requirement of the RFCs: breaking it FAILs.
+	MUST Level = "MUST"
+	// SHOULD is a recommendation: missing it is NON-STRICT.
+	SHOULD Level = "SHOULD"
+	// PROFILE is a value the verifier claims: breaking it FAILs.
+	PROFILE Level = "PROFILE"
+	// INFO observes without judging.
+	INFO Level = "INFO"
+)
+
+// Verdict is the outcome of one case.
+type Verdict string
+
+// The verdicts.
+const (
+	// Pass: the verifier did what the requirement asks.
+	Pass Verdict = "PASS"
+	// Fail: a MUST or a claimed PROFILE value is broken.
+	Fail Verdict = "FAIL"
+	// NonStrict: a SHOULD is missed.
+	NonStrict Verdict = "NON-STRICT"
+	// Skip: not claimed, or an operation is unsupported; the reason is in
+	// the messages.
+	Skip Verdict = "SKIP"
+	// Error: the verifier could not be judged (transport failure,
+	// timeout, malformed reply).
+	Error Verdict = "ERROR"
+)
+
+// ReportSchema is the version of the JSON report layout. It changes only
+// when a field changes meaning or disappears.
+const ReportSchema = 1
+
+// Result is the outcome of one case.
+type Result struct {
+	// ID is the case's stable identifier, such as
+	// "rfc4226/7.4/look-ahead-edge".
+	ID string `json:"id"`
+	// Section is the spec section the case belongs to: the ID without its
+	// last element ("rfc4226/7.4").
+	Section string `json:"section"`
+	// Level is the case's requirement level.
+	Level Level `json:"level"`
+	// Requirement is the requirement checked, quoted from the spec or the
+	// profile.
+	Requirement string `json:"requirement"`
+	// Verdict is the outcome.
+	Verdict Verdict `json:"verdict"`
+	// Messages explain the verdict in the token's terms: what was sent,
+	// what came back, what was expected and why.
+	Messages []string `json:"messages,omitempty"`
+	// Duration is how long the case ran.
+	Duration time.Duration `json:"duration_ns"`
+	// Script is, for a failed property case, the shrunk sequence of token
+	// events that shows the disagreement, one numbered step a line.
+	Script []string `json:"script,omitempty"`
+	// Seed replays the case: the property test's seed, or the seed from
+	// which the case drew its tokens.
+	Seed uint64 `json:"seed"`
+}
+
+// Failed reports whether the result counts as a failure (FAIL, or
+// NON-STRICT when strict is set).
+func (r Result) Failed(strict bool) bool {
+	return r.Verdict == Fail || (strict && r.Verdict == NonStrict)
+}
+
+// Report is the outcome of a whole run.
+type Report struct {
+	// Schema is ReportSchema.
+	Schema int `json:"schema"`
+	// Verifier names the verifier (from hello, or as the caller set it).
+	Verifier string `json:"verifier"`
+	// Profile is the profile the run judged against.
+	Profile Profile `json:"profile"`
+	// Seed is the run's seed; with it the run replays exactly.
+	Seed uint64 `json:"seed"`
+	// Checks is the number of property-test sequences per property case.
+	Checks int `json:"checks"`
+	// Started is when the run began (wall clock).
+	Started time.Time `json:"started"`
+	// Duration is the run's length.
+	Duration time.Duration `json:"duration_ns"`
+	// Interrupted is set when the run was stopped before every case ran
+	// (context cancelled); the missing cases are absent from Results.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Results holds one entry per case that ran, in catalogue order.
+	Results []Result `json:"results"`
+}
+
+// Counts tallies results by verdict.
+type Counts struct {
+	Pass, Fail, NonStrict, Skip, Error int
+}
+
+// Counts tallies the report's results.
+func (r *Report) Counts() Counts {
+	var c Counts
+	for _, res := range r.Results {
+		switch res.Verdict {
+		case Pass:
+			c.Pass++
+		case Fail:
+			c.Fail++
+		case NonStrict:
+			c.NonStrict++
+		case Skip:
+			c.Skip++
+		case Error:
+			c.Error++
+		}
+	}
+	return c
+}
+
+// String is the closing line of a run: "N passed, N failed", then the
+// other verdicts.
+func (c Counts) String() string {
+	return fmt.Sprintf("%d passed, %d failed, %d non-strict, %d skipped, %d errors", c.Pass, c.Fail, c.NonStrict, c.Skip, c.Error)
+}
+
+// Complete reports whether every case ran and none ended in ERROR.
+func (r *Report) Complete() bool { return !r.Interrupted && r.Counts().Error == 0 }
