@@ -142,6 +142,20 @@ func hotpCases() []*caseDef {
 			},
 		},
 		{
+			id:          "rfc4226/7.4/look-ahead-window-moves",
+			level:       PROFILE,
+			requirement: "look_ahead L: after a hit the window starts at the new c = c+k+1, so it reaches counter c+k+1+L",
+			what:        "Accepts the code of counter 0 (the server counter becomes 1), presses L times without submitting, then submits the code of counter 1+L (offset L from the new counter); it must be accepted. Verifiers that store the last used counter instead of the next one reject it.",
+			needs:       needLookAhead,
+			body: func(t *ct) {
+				l := lookAhead(t.profile())
+				s := t.hotp(tokOpts{clean: distinct(0, 1+l, 0, 1+l)})
+				s.check(s.code(0), true, "the code of counter 0", "it is the next expected code")
+				s.tell("pressed the button %d times without submitting", l)
+				s.check(s.code(1+l), true, fmt.Sprintf("the code of counter %d (offset L=%d from the server counter 1)", 1+l, l), fmt.Sprintf("the profile claims look_ahead %d and the server counter is 1", l))
+			},
+		},
+		{
 			id:          "rfc4226/7.2/unknown-serial",
 			level:       MUST,
 			requirement: "a code for a token the server does not know is never accepted",
@@ -209,13 +223,14 @@ func counterCase(name string, at uint64, why string) *caseDef {
 		id:          "rfc4226/5.1/counter-" + name,
 		level:       MUST,
 		requirement: "C: 8-byte counter value, the moving factor; every counter value up to 2^64-1 is valid",
-		what:        fmt.Sprintf("Enrolls a token at counter %s-2 and submits the codes of counters %s-2 to %s+2 in order; each must be accepted (%s).", name, name, name, why),
+		what:        fmt.Sprintf("Enrolls a token at counter %s-2 and submits the codes of counters %s-2 to %s+3 in order (each accepted), then replays the code of %s (rejected): %s.", name, name, name, name, why),
 		body: func(t *ct) {
 			l := lookAhead(t.profile())
-			s := t.hotp(tokOpts{counter: at - 2, clean: distinct(at-2, at+2+l, at-2, at-1, at, at+1, at+2)})
-			for c := at - 2; c <= at+2; c++ {
+			s := t.hotp(tokOpts{counter: at - 2, clean: distinct(at-2, at+3+l, at-2, at-1, at, at+1, at+2, at+3)})
+			for c := at - 2; c <= at+3; c++ {
 				s.check(s.code(c), true, fmt.Sprintf("the code of counter %d (%s%+d)", c, name, int64(c-at)), "it is the next expected code")
 			}
+			s.check(s.code(at), false, fmt.Sprintf("the code of counter %d (%s) again", at, name), fmt.Sprintf("the server counter is %d", at+4))
 		},
 	}
 }

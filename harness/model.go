@@ -88,60 +88,62 @@ func (m *model) observe(o op, accepted bool) bool {
 }
 
 // observeAll feeds the replies to ops that were sent concurrently: any
-// order of service is allowed, so the model tries every permutation.
+// order of service is allowed. It searches the orders as a walk over
+// (requests served, state) pairs, so identical requests and identical
+// intermediate states are explored once: 2^n x states instead of n!.
 func (m *model) observeAll(ops []op, accepted []bool) bool {
+	if len(ops) > 16 {
+		panic("harness: too many concurrent requests for the model")
+	}
+	type node struct {
+		served uint32
+		st     mstate
+	}
+	type edge struct {
+		st mstate
+		op int
+	}
+	full := uint32(1)<<len(ops) - 1
+	seen := map[node]bool{}
+	cache := map[edge][]branch{}
 	var next []mstate
-	idx := make([]int, len(ops))
-	for i := range idx {
-		idx[i] = i
+	var walk func(served uint32, st mstate)
+	walk = func(served uint32, st mstate) {
+		if seen[node{served, st}] {
+			return
+		}
+		seen[node{served, st}] = true
+		if served == full {
+			if !slices.Contains(next, st) {
+				next = append(next, st)
+			}
+			return
+		}
+		for i := range ops {
+			if served&(1<<i) != 0 {
+				continue
+			}
+			e := edge{st, i}
+			bs, ok := cache[e]
+			if !ok {
+				bs = m.apply(st, ops[i])
+				cache[e] = bs
+			}
+			for _, b := range bs {
+				if b.accepted == accepted[i] {
+					walk(served|1<<i, b.state)
+				}
+			}
+		}
 	}
 	for _, s := range m.states {
-		permute(idx, func(order []int) {
-			cur := []mstate{s}
-			for _, i := range order {
-				var after []mstate
-				for _, st := range cur {
-					for _, b := range m.apply(st, ops[i]) {
-						if b.accepted == accepted[i] && !slices.Contains(after, b.state) {
-							after = append(after, b.state)
-						}
-					}
-				}
-				cur = after
-			}
-			for _, st := range cur {
-				if !slices.Contains(next, st) {
-					next = append(next, st)
-				}
-			}
-		})
+		walk(0, s)
 	}
 	if len(next) == 0 {
 		return false
 	}
 	m.states = next
 	return true
-}
-
-// permute calls fn with every permutation of idx (Heap's algorithm).
-func permute(idx []int, fn func([]int)) {
-	var gen func(k int)
-	gen = func(k int) {
-		if k <= 1 {
-			fn(idx)
-			return
-		}
-		for i := 0; i < k-1; i++ {
-			gen(k - 1)
-			if k%2 == 0 {
-				idx[i], idx[k-1] = idx[k-1], idx[i]
-			} else {
-				idx[0], idx[k-1] = idx[k-1], idx[0]
-			}
-		}
-		gen(k - 1)
-	}
-	gen(len(idx))
 }
 
 // counter returns the next expected HOTP counter if every possible state

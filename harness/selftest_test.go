@@ -2,22 +2,165 @@ package harness_test
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 )
 
-func TestReferenceDefault(t *testing.T) {
-	p := reference.Default()
-	v, err := reference.New(p)
-	require.NoError(t, err)
-	rep, err := harness.Execute(context.Background(), v, harness.Options{Seed: 1})
-	require.NoError(t, err)
-	for _, r := range rep.Results {
-		t.Logf("%-45s %-10s %v", r.ID, r.Verdict, r.Messages)
+// profiles covers every value the issue lists: look_ahead 0, 1, 10, 100;
+// resync none, 2 codes over 50, 3 codes over 1000; lockout none, 3, 10;
+// TOTP skew 0/0, 1/1, 2/0.
+func profiles() map[string]harness.Profile {
+	base := func(l uint64, r *harness.ResyncPolicy, f *harness.LockoutPolicy, back, ahead uint64) harness.Profile {
+		return harness.Profile{
+			Kinds:      []harness.Kind{harness.HOTP, harness.TOTP},
+			Algorithms: []string{"SHA1", "SHA256", "SHA512"},
+			Digits:     []int{6, 8},
+			LookAhead:  harness.Uint64(l),
+			Resync:     r,
+			Lockout:    f,
+			TOTP:       &harness.TOTPPolicy{SkewBack: back, SkewAhead: ahead},
+			Clock:      harness.ClockRequest,
+		}
 	}
-	t.Log(rep.Counts(), rep.Duration)
+	return map[string]harness.Profile{
+		"default":              reference.Default(),
+		"l0-noresync-nolock":   base(0, nil, nil, 0, 0),
+		"l1-resync2x50-lock3":  base(1, &harness.ResyncPolicy{Codes: 2, Window: 50}, &harness.LockoutPolicy{After: 3}, 1, 1),
+		"l10-resync3x1000-l10": base(10, &harness.ResyncPolicy{Codes: 3, Window: 1000}, &harness.LockoutPolicy{After: 10}, 2, 0),
+		"l100-resync2x1000-ru": base(100, &harness.ResyncPolicy{Codes: 2, Window: 1000}, &harness.LockoutPolicy{After: 3, ResyncUnlocks: true}, 1, 1),
+		"l10-resync2x1000":     base(10, &harness.ResyncPolicy{Codes: 2, Window: 1000}, nil, 1, 1),
+	}
+}
+
+func summary(rep *harness.Report) string {
+	var b strings.Builder
+	for _, r := range rep.Results {
+		if r.Verdict != harness.Pass && r.Verdict != harness.Skip {
+			fmt.Fprintf(&b, "\n%s %s: %s", r.Verdict, r.ID, strings.Join(r.Messages, " | "))
+		}
+	}
+	return b.String()
+}
+
+// TestReferencePassesEveryProfile runs the whole suite, property cases
+// included, against the reference with each profile.
+func TestReferencePassesEveryProfile(t *testing.T) {
+	for name, p := range profiles() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			v, err := reference.New(p)
+			require.NoError(t, err)
+			rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7})
+			require.NoError(t, err)
+			c := rep.Counts()
+			assert.Zero(t, c.Fail+c.Error+c.NonStrict, "reference accused:%s", summary(rep))
+			assert.Greater(t, c.Pass, 30)
+		})
+	}
+}
+
+// TestReferenceNeverAccused is the collision guard: many seeds, every
+// profile (1000-wide resync windows included), and the reference must
+// never be accused. Property cases run with fewer sequences per seed here;
+// their full count runs above.
+func TestReferenceNeverAccused(t *testing.T) {
+	seeds := 50
+	if testing.Short() {
+		seeds = 5
+	}
+	for name, p := range profiles() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			v, err := reference.New(p)
+			require.NoError(t, err)
+			for seed := uint64(1); seed <= uint64(seeds); seed++ {
+				rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed * 7919, Checks: 5})
+				require.NoError(t, err)
+				c := rep.Counts()
+				require.Zero(t, c.Fail+c.Error+c.NonStrict, "seed %d:%s", seed*7919, summary(rep))
+			}
+		})
+	}
+}
+
+// TestMutantClean checks the test's own mutant without a bug: a second,
+// independent verifier that must pass too, so that every mutant failure
+// below is the planted bug's doing.
+func TestMutantClean(t *testing.T) {
+	for name, p := range profiles() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rep, err := harness.Execute(t.Context(), newMutant("", p), harness.Options{Seed: 11})
+			require.NoError(t, err)
+			c := rep.Counts()
+			assert.Zero(t, c.Fail+c.Error+c.NonStrict, "clean mutant accused:%s", summary(rep))
+		})
+	}
+}
+
+// brokenProfile makes every planted bug observable.
+func brokenProfile() harness.Profile {
+	p := profiles()["l1-resync2x50-lock3"]
+	p.LookAhead = harness.Uint64(10)
+	return p
+}
+
+// TestBrokenVerifiersAreCaught plants one bug at a time and names the
+// cases that must FAIL because of it.
+func TestBrokenVerifiersAreCaught(t *testing.T) {
+	for _, tc := range []struct {
+		bug    string
+		caught []string
+	}{
+		{"window-too-wide", []string{"rfc4226/7.4/look-ahead-beyond"}},
+		{"window-too-narrow", []string{"rfc4226/7.4/look-ahead-edge"}},
+		{"no-advance", []string{"rfc4226/7.2/replay-accepted-code", "rfc4226/7.2/replay-older-code"}},
+		{"advance-by-one", []string{"rfc4226/7.4/look-ahead-moves-counter"}},
+		{"burn-on-failure", []string{"rfc4226/7.2/reject-keeps-counter"}},
+		{"resync-any-order", []string{"rfc4226/7.4/resync-reversed"}},
+		{"resync-gap", []string{"rfc4226/7.4/resync-gap"}},
+		{"resync-no-move", []string{"rfc4226/7.4/resync-edge", "rfc4226/7.4/resync-replay-after-resync"}},
+		{"resync-past-first", []string{"rfc4226/7.4/resync-replay-after-resync"}},
+		{"resync-unbounded", []string{"rfc4226/7.4/resync-beyond"}},
+		{"resync-behind", []string{"rfc4226/7.4/resync-behind-counter", "rfc4226/7.4/resync-first-is-last-used"}},
+		{"lockout-never", []string{"rfc4226/7.3/lockout-after-f", "rfc4226/7.3/lockout-repeated-bad-code"}},
+		{"lockout-one-late", []string{"rfc4226/7.3/lockout-after-f"}},
+		{"lockout-no-reset", []string{"rfc4226/7.3/lockout-success-resets"}},
+		{"locked-accepts", []string{"rfc4226/7.3/lockout-after-f", "rfc4226/7.3/lockout-holds"}},
+		{"unlock-noop", []string{"rfc4226/7.3/lockout-unlock"}},
+		{"resync-unlocks", []string{"rfc4226/7.3/lockout-resync-while-locked"}},
+		{"int-compare", []string{"rfc4226/5.3/input-leading-zero-dropped", "rfc4226/5.3/input-plus-sign", "rfc4226/5.3/input-extra-leading-zero", "rfc4226/5.3/input-leading-space"}},
+		{"prefix-compare", []string{"rfc4226/5.3/input-too-short", "rfc4226/5.3/input-empty"}},
+		{"unicode-fold", []string{"rfc4226/5.3/input-arabic-indic-digits", "rfc4226/5.3/input-fullwidth-digits"}},
+		{"counter-32bit", []string{"rfc4226/5.1/counter-2^32"}},
+		{"counter-float64", []string{"rfc4226/5.1/counter-2^53"}},
+		{"race", []string{"rfc4226/7.2/concurrent-same-code"}},
+		{"totp-reuse", []string{"rfc6238/5.2/reuse-same-step"}},
+		{"totp-future", []string{"rfc6238/5.2/skew-ahead-beyond"}},
+		{"t0-ignored", []string{"rfc6238/4.1/t0-nonzero"}},
+		{"sha256-as-sha1", []string{"rfc4226/5.3/sha256", "rfc6238/4.2/appendix-b-sha256"}},
+		{"digits-8-as-6", []string{"rfc4226/5.3/digits-8", "rfc6238/4.2/appendix-b-sha1"}},
+		{"wrong-truncation", []string{"rfc4226/5.4/appendix-d"}},
+	} {
+		t.Run(tc.bug, func(t *testing.T) {
+			t.Parallel()
+			rep, err := harness.Execute(context.Background(), newMutant(tc.bug, brokenProfile()), harness.Options{Seed: 3, Skip: regexp.MustCompile(`^otplab/model/`)})
+			require.NoError(t, err)
+			got := map[string]harness.Verdict{}
+			for _, r := range rep.Results {
+				got[r.ID] = r.Verdict
+			}
+			for _, id := range tc.caught {
+				assert.Equal(t, harness.Fail, got[id], "%s must be caught by %s:%s", tc.bug, id, summary(rep))
+			}
+		})
+	}
 }

@@ -1,0 +1,296 @@
+// Package safefile writes files that hold secrets: created 0600, written
+// to a temporary file in the same directory and renamed into place, so a
+// reader never sees half a file and an error leaves nothing behind. It
+// also serialises read-modify-write updates between processes with an
+// exclusive flock on the file (Linux and other Unix systems).
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Perm is the mode of every file this package creates.
+const Perm = 0o600
+
+// File is a file being written. Its content becomes visible at its path
+// only on [File.Commit]; [File.Abort] (safe to defer, a no-op after
+// Commit) removes it.
+type File struct {
+	*os.File
+	path      string
+	overwrite bool
+	done      bool
+}
+
+// Create starts writing path. Without overwrite it fails at once, with an
+// error wrapping [fs.ErrExist], if path exists, and Commit never replaces
+// a file that appeared in the meantime.
+func Create(path string, overwrite bool) (*File, error) {
+	if !overwrite {
+		if _, err := os.Lstat(path); err == nil {
+			return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, fs.ErrExist)
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(Perm); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &File{File: f, path: path, overwrite: overwrite}, nil
+}
+
+// Commit flushes the file to disk and moves it to its path.
+func (f *File) Commit() error {
+	if f.done {
+		return errors.New("safefile: commit after commit or abort")
+	}
+	f.done = true
+	tmp := f.File.Name()
+	err := f.File.Sync()
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = publish(tmp, f.path, f.overwrite)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// Abort discards the file.
+func (f *File) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.File.Close()
+	os.Remove(f.File.Name())
+}
+
+// publish moves tmp to path: a rename, or without overwrite a hard link
+// (which fails if path exists) and the removal of tmp.
+func publish(tmp, path string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w (use --force to replace it)", path, fs.ErrExist)
+		}
+		return err
+	}
+	return os.Remove(tmp)
+}
+
+// Write writes data to path in one step (see [Create]).
+func Write(path string, data []byte, overwrite bool) error {
+	f, err := Create(path, overwrite)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// Read reads a file of at most max bytes; a larger file is an error
+// wrapping [ErrTooLarge].
+func Read(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readLimited(f, path, max)
+}
+
+// ErrTooLarge reports a file larger than the caller accepts.
+var ErrTooLarge = errors.New("file too large")
+
+func readLimited(r io.Reader, path string, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, max)
+	}
+	return b, nil
+}
+
+// Update replaces the content of path with fn's result while holding an
+// exclusive lock on it, so that concurrent updates from any number of
+// processes apply one after the other and none is lost. fn gets the
+// current content (at most max bytes). If fn fails, the file is left as
+// it was.
+func Update(path string, max int64, fn func(old []byte) ([]byte, error)) error {
+	return withLock(path, func(f *os.File) error {
+		old, err := readLimited(f, path, max)
+		if err != nil {
+			return err
+		}
+		data, err := fn(old)
+		if err != nil {
+			return err
+		}
+		return Write(path, data, true)
+	})
+}
+
+// Replace writes data to path, taking the lock of [Update] if the file
+// exists so as not to interleave with an update in progress.
+func Replace(path string, data []byte) error {
+	err := withLock(path, func(*os.File) error { return Write(path, data, true) })
+	if errors.Is(err, errNoFile) {
+		return Write(path, data, false)
+	}
+	return err
+}
+
+var errNoFile = errors.New("no file to lock")
+
+// withLock runs fn with an exclusive flock on the file at path.
+//
+// The lock is an flock on the file itself. Since each update replaces the
+// file by renaming a new one over it, a process that waited for the lock
+// checks, once it has it, that the path still names the file it locked,
+// and starts again on the new file if not.
+func withLock(path string, fn func(*os.File) error) error {
+	for {
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %w", errNoFile, err)
+		}
+		if err != nil {
+			return err
+		}
+		if err := flock(f); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: lock: %w", path, err)
+		}
+		held, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		now, err := os.Stat(path)
+		if err != nil || !os.SameFile(held, now) {
+			f.Close() // replaced or removed while we waited: start again
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		err = fn(f)
+		f.Close() // releases the lock, after the new file is in place
+		return err
+	}
+}
+
+func flock(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
+// Dir collects files to be published together into a directory: they are
+// written into a hidden staging directory inside it and moved into place
+// by [Dir.Commit], or all removed by [Dir.Abort].
+type Dir struct {
+	dir, stage string
+	created    bool // dir did not exist before
+	names      []string
+	done       bool
+}
+
+// NewDir starts a set of files for dir, creating dir (0700) if needed.
+func NewDir(dir string) (*Dir, error) {
+	d := &Dir{dir: dir}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		d.created = true
+	}
+	stage, err := os.MkdirTemp(dir, ".tokensim-staging-*")
+	if err != nil {
+		d.cleanup()
+		return nil, err
+	}
+	d.stage = stage
+	return d, nil
+}
+
+// Write stages one file named name (a plain file name, no directories).
+func (d *Dir) Write(name string, data []byte) error {
+	if name == "" || name != filepath.Base(name) || name[0] == '.' {
+		return fmt.Errorf("safefile: bad file name %q", name)
+	}
+	if err := os.WriteFile(filepath.Join(d.stage, name), data, Perm); err != nil {
+		return err
+	}
+	d.names = append(d.names, name)
+	return nil
+}
+
+// Commit moves the staged files into the directory. Without overwrite it
+// first checks that none of them exists there, and fails (wrapping
+// [fs.ErrExist]) before moving any.
+func (d *Dir) Commit(overwrite bool) error {
+	if d.done {
+		return errors.New("safefile: commit after commit or abort")
+	}
+	if !overwrite {
+		for _, n := range d.names {
+			if _, err := os.Lstat(filepath.Join(d.dir, n)); err == nil {
+				d.Abort()
+				return fmt.Errorf("%s: %w (use --force to replace it)", filepath.Join(d.dir, n), fs.ErrExist)
+			}
+		}
+	}
+	for _, n := range d.names {
+		if err := publish(filepath.Join(d.stage, n), filepath.Join(d.dir, n), overwrite); err != nil {
+			d.Abort()
+			return err
+		}
+	}
+	d.done = true
+	return os.Remove(d.stage)
+}
+
+// Abort removes the staged files, and the directory if NewDir created it
+// and it is empty.
+func (d *Dir) Abort() {
+	if d.done {
+		return
+	}
+	d.done = true
+	d.cleanup()
+}
+
+func (d *Dir) cleanup() {
+	if d.stage != "" {
+		os.RemoveAll(d.stage)
+	}
+	if d.created {
+		os.Remove(d.dir) // only if empty
+	}
+}
