@@ -121,16 +121,16 @@ func (t *ct) property(kind Kind) {
 			rt.Fatalf("%v", errTransport)
 		}
 		d := &driver{t: t, rt: rt, kind: kind}
-		script, err := d.play()
-		if err != nil {
+		d.onFail = func() {
 			mu.Lock()
-			if errors.Is(err, errTransport) && transport == nil {
-				transport = err
+			if errors.Is(d.err, errTransport) && transport == nil {
+				transport = d.err
 			}
-			lastFail = script
+			lastFail = slices.Clone(d.script)
 			mu.Unlock()
-			rt.Fatalf("%s", strings.Join(script, "\n"))
+			rt.Fatalf("%s", strings.Join(d.script, "\n"))
 		}
+		d.play()
 	}
 	flags := map[string]string{
 		"rapid.seed":   strconv.FormatUint(seed, 10),
@@ -178,15 +178,17 @@ type driver struct {
 	streak int // consecutive rejections, to stay clear of an unclaimed lockout
 	script []string
 	err    error
+	onFail func() // records the failure and stops the sequence
 }
 
 func (d *driver) say(format string, a ...any) {
 	d.script = append(d.script, fmt.Sprintf("%d. ", len(d.script)+1)+fmt.Sprintf(format, a...))
 }
 
-// play runs the sequence and returns its script, with an error on the
-// first disagreement or transport failure.
-func (d *driver) play() ([]string, error) {
+// play enrolls a fresh token and runs a random sequence of events on it
+// through rapid's state-machine loop, which shrinks by dropping steps. The
+// first disagreement or transport failure ends it through onFail.
+func (d *driver) play() {
 	p := d.t.profile()
 	rt := d.rt
 	secretSeed := rapid.Uint64().Draw(rt, "secret")
@@ -202,7 +204,7 @@ func (d *driver) play() ([]string, error) {
 		d.tok = Token{Serial: d.t.run.nextSerial('1'), Kind: HOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Counter: start}
 		dev, err := token.NewC100(token.C100Config{Serial: token.Serial(d.tok.Serial), Secret: secret, Counter: start})
 		if err != nil {
-			return d.script, fmt.Errorf("harness: %w", err)
+			panic("harness: " + err.Error()) // the serial and secret are made here
 		}
 		d.dev = dev
 	} else {
@@ -213,7 +215,8 @@ func (d *driver) play() ([]string, error) {
 	err := d.t.run.v.Enroll(ctx, d.tok)
 	cancel()
 	if err != nil {
-		return d.script, fmt.Errorf("%w: enroll: %w", errTransport, err)
+		d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		d.onFail()
 	}
 	d.say("enroll %s", d.tok)
 
@@ -226,19 +229,15 @@ func (d *driver) play() ([]string, error) {
 	if p.LockoutAfter() > 0 && d.t.run.info.Supports("unlock") {
 		actions["unlock"] = func(rt *rapid.T) { d.unlock() }
 	}
-	n := rapid.IntRange(1, 40).Draw(rt, "steps")
-	names := make([]string, 0, len(actions))
-	for name := range actions {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for range n {
-		if d.err != nil {
-			break
+	for name, act := range actions {
+		actions[name] = func(rt *rapid.T) {
+			act(rt)
+			if d.err != nil {
+				d.onFail()
+			}
 		}
-		actions[rapid.SampledFrom(names).Draw(rt, "action")](rt)
 	}
-	return d.script, d.err
+	rt.Repeat(actions)
 }
 
 func (d *driver) mayReject() bool {
@@ -264,7 +263,7 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 		if d.dev.Skip(k) != nil {
 			return
 		}
-		d.say("press the button %d times without submitting (token counter now %d)", k, d.dev.Counter())
+		d.say("press the button %s without submitting (token counter now %d)", times(k), d.dev.Counter())
 	}
 	a["submit"] = func(rt *rapid.T) {
 		codes, first, ok := d.pressN(1)
@@ -470,4 +469,11 @@ func slicesRepeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
+}
+
+func times(n uint64) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }
