@@ -226,6 +226,7 @@ func (d *driver) play() {
 	// Action names sort in the order rapid shrinks toward: a failing
 	// sequence ends up told with plain submits where it can be.
 	actions := map[string]func(*rapid.T){}
+	d.commonActions(actions)
 	if d.kind == HOTP {
 		d.hotpActions(actions)
 	} else {
@@ -247,6 +248,26 @@ func (d *driver) play() {
 
 func (d *driver) mayReject() bool {
 	return d.t.profile().LockoutAfter() > 0 || d.streak < 2
+}
+
+// commonActions adds the events both kinds share: replays of accepted
+// codes and arbitrary codes.
+func (d *driver) commonActions(a map[string]func(*rapid.T)) {
+	a["4-replay"] = func(rt *rapid.T) {
+		if len(d.used) == 0 || !d.mayReject() {
+			return
+		}
+		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
+		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
+	}
+	a["3-wrong"] = func(rt *rapid.T) {
+		if !d.mayReject() {
+			return
+		}
+		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
+		code := fmt.Sprintf("%06d", v)
+		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
+	}
 }
 
 func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
@@ -282,21 +303,6 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 			d.check(codes[0], fmt.Sprintf("press and submit the code of counter %d", first))
 		}
 	}
-	a["4-replay"] = func(rt *rapid.T) {
-		if len(d.used) == 0 || !d.mayReject() {
-			return
-		}
-		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
-		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
-	}
-	a["3-wrong"] = func(rt *rapid.T) {
-		if !d.mayReject() {
-			return
-		}
-		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
-		code := fmt.Sprintf("%06d", v)
-		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
-	}
 	a["6-concurrent"] = func(rt *rapid.T) {
 		k := rapid.IntRange(2, 4).Draw(rt, "copies")
 		codes, first, ok := d.pressN(1)
@@ -322,21 +328,6 @@ func (d *driver) totpActions(a map[string]func(*rapid.T)) {
 		}
 		code := d.key.HOTP(uint64(st))
 		d.check(code, fmt.Sprintf("submit the code of step %d (T%+d)", st, off))
-	}
-	a["4-replay"] = func(rt *rapid.T) {
-		if len(d.used) == 0 || !d.mayReject() {
-			return
-		}
-		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
-		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
-	}
-	a["3-wrong"] = func(rt *rapid.T) {
-		if !d.mayReject() {
-			return
-		}
-		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
-		code := fmt.Sprintf("%06d", v)
-		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
 	}
 	a["6-concurrent"] = func(rt *rapid.T) {
 		if !d.mayReject() {
