@@ -1,0 +1,340 @@
+// Package probe measures the policy of a black-box verifier and writes it
+// down as a [harness.Profile], ready for --profile.
+//
+// Every measurement enrolls fresh tokens (new serial, new secret drawn
+// from a seeded source) so that measurements never disturb each other, and
+// spends as few requests as it can: where the answer is monotonic (the
+// look-ahead edge, the resync window, the lockout threshold, the TOTP
+// skew) it gallops and then bisects, and when the verifier claims a value
+// in its hello the claim is tried first, so that a truthful claim is
+// confirmed with two probes on either side of the edge. The prober knows
+// every secret and never draws a conclusion from a code that also belongs
+// to another counter or step in the range that matters: it draws another
+// secret instead.
+//
+// Each [Finding] says how sure it is ([Exact], [LowerBound], [NotObserved],
+// [NotMeasured]) and how many requests it cost. Some behaviours cannot be
+// written in a profile (a verifier that stores the last used counter, a
+// code length taken from the typed code); those findings are marked
+// Departs and explained, and the profile keeps the value that is exact on
+// fresh tokens.
+//
+// A command needs only this:
+//
+//	res, err := probe.Probe(ctx, v, probe.Options{Seed: seed})
+//	os.Stdout.Write(res.Profile.JSON())
+//	res.Table(os.Stderr)
+//	res.SVG(chartFile)
+package probe
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/token"
+)
+
+// Default limits of the searches, used when the Options leave them zero.
+const (
+	// DefaultMaxLookAhead is the largest look-ahead searched for.
+	DefaultMaxLookAhead = 10_000
+	// DefaultMaxResyncWindow is the largest resync window searched for.
+	DefaultMaxResyncWindow = 100_000
+	// DefaultMaxResyncCodes is the largest number of resync codes tried.
+	DefaultMaxResyncCodes = 3
+	// DefaultMaxLockout is the largest lockout threshold searched for.
+	DefaultMaxLockout = 100
+	// DefaultMaxSkew is the largest TOTP skew searched for, in steps.
+	DefaultMaxSkew = 10
+)
+
+// Options configure a probe. The zero value probes with a random seed, a
+// 5 s request timeout, the default limits and clock detection.
+type Options struct {
+	// Seed makes the probe reproducible: serials and secrets derive from
+	// it. Zero picks a random seed, which the result records.
+	Seed uint64
+	// Timeout bounds each request; zero means harness.DefaultTimeout.
+	Timeout time.Duration
+	// MaxLookAhead bounds the look-ahead search; zero means
+	// DefaultMaxLookAhead.
+	MaxLookAhead uint64
+	// MaxResyncWindow bounds the resync window search; zero means
+	// DefaultMaxResyncWindow.
+	MaxResyncWindow uint64
+	// MaxResyncCodes is the largest number of codes per resync tried (from
+	// 1 up); zero means DefaultMaxResyncCodes.
+	MaxResyncCodes int
+	// MaxLockout bounds the lockout search, in consecutive failures; zero
+	// means DefaultMaxLockout.
+	MaxLockout int
+	// MaxSkew bounds the TOTP skew search, in steps each way; zero means
+	// DefaultMaxSkew.
+	MaxSkew uint64
+	// Digits are the code lengths the profile may list; accepted lengths
+	// outside it are reported but left out of the profile. Nil means 6
+	// and 8, the lengths the conformance suite judges.
+	Digits []int
+	// Serial returns a fresh 13-digit serial for a token of the given
+	// kind. Nil derives serials from the seed (prefix 1 for HOTP, 2 for
+	// TOTP), so that probes with different seeds do not clash on a shared
+	// verifier.
+	Serial func(kind harness.Kind) string
+	// Clock is "" to detect the verifier's clock, or harness.ClockRequest
+	// or harness.ClockWall to take it as given.
+	Clock string
+	// Now reads the wall clock; nil means time.Now.
+	Now func() time.Time
+	// IgnoreClaim measures as if the verifier claimed nothing in its hello.
+	// By default a claimed value is tried first, which confirms a truthful
+	// claim with the fewest requests; the result is measured either way.
+	IgnoreClaim bool
+}
+
+// Certainty says how far a finding can be trusted.
+type Certainty string
+
+// The certainties of a finding.
+const (
+	// Exact: the value was observed on both sides (an accepted and a
+	// rejected probe next to each other), with unambiguous codes.
+	Exact Certainty = "exact"
+	// LowerBound: the value is at least this; the search reached its limit.
+	LowerBound Certainty = "lower bound"
+	// NotObserved: the behaviour did not show up within the limits (no
+	// lockout after the maximum number of failures, no resync accepted).
+	NotObserved Certainty = "not observed"
+	// NotMeasured: the finding needs something the verifier lacks (a token
+	// kind, an operation) or a value that was only bounded.
+	NotMeasured Certainty = "not measured"
+)
+
+// Finding is one measured property of the verifier.
+type Finding struct {
+	// Name identifies the property ("look-ahead", "lockout", ...).
+	Name string `json:"name"`
+	// Value is the measured value, as a person reads it.
+	Value string `json:"value"`
+	// Certainty says how sure the value is.
+	Certainty Certainty `json:"certainty"`
+	// Requests is the number of requests the measurement cost, enrolls
+	// included.
+	Requests int `json:"requests"`
+	// Evidence says what was sent and what came back.
+	Evidence string `json:"evidence"`
+	// Departs is set when the verifier departs from RFC 4226/6238 or from
+	// the profile's meaning in a way the profile cannot express.
+	Departs bool `json:"departs,omitempty"`
+}
+
+// Point is one probe of a monotonic search: the probed value and whether
+// the verifier accepted.
+type Point struct {
+	// X is the probed value: an offset, a number of failures, a step.
+	X int64 `json:"x"`
+	// Accepted is the verifier's verdict on the probe.
+	Accepted bool `json:"accepted"`
+}
+
+// Series is the data of one chart row: the probes of one search.
+type Series struct {
+	// Name says what was searched ("HOTP look-ahead").
+	Name string `json:"name"`
+	// Unit names X ("offset from the counter").
+	Unit string `json:"unit"`
+	// Points are the probes in the order they were made.
+	Points []Point `json:"points"`
+}
+
+// Result is what a probe found.
+type Result struct {
+	// Name is the verifier's name from its hello, if any.
+	Name string `json:"name,omitempty"`
+	// Profile is the measured policy, ready for --profile.
+	Profile harness.Profile `json:"profile"`
+	// Claimed is the policy the verifier claims in its hello, if any.
+	Claimed *harness.Profile `json:"claimed,omitempty"`
+	// Findings are the measurements, in the order they were made.
+	Findings []Finding `json:"findings"`
+	// Series are the probes of the monotonic searches, for a chart.
+	Series []Series `json:"series,omitempty"`
+	// Requests is the total number of requests sent.
+	Requests int `json:"requests"`
+	// Seed replays the probe.
+	Seed uint64 `json:"seed"`
+	// Duration is how long the probe took.
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Finding returns the finding with the given name and whether there is one.
+func (r *Result) Finding(name string) (Finding, bool) {
+	for _, f := range r.Findings {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// Probe measures v's policy. It returns an error when the probe cannot be
+// completed: a request timed out or failed in transport, ctx was
+// cancelled, or no token of any kind could be enrolled and verified. The
+// Result is then partial (what was measured so far) but never nil.
+func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, error) {
+	p := newProber(ctx, v, opts)
+	start := time.Now()
+	steps := []func() error{
+		p.hello, p.kinds, p.lookAhead, p.storedCounter, p.algorithms, p.digits,
+		p.codeLength, p.resync, p.totpSkew, p.totpReuse, p.lockout, p.compareClaim,
+	}
+	var err error
+	for _, step := range steps {
+		if err = step(); err != nil {
+			break
+		}
+	}
+	p.res.Profile = p.profile()
+	p.res.Duration = time.Since(start)
+	if err != nil {
+		return p.res, fmt.Errorf("probe: %w", err)
+	}
+	return p.res, nil
+}
+
+// prober holds the state of one probe: the options, the seeded sources
+// and what has been measured so far.
+type prober struct {
+	ctx    context.Context
+	v      harness.Verifier
+	o      Options
+	rng    *rand.Rand
+	serial uint64 // base of the default serial source
+	count  uint64 // serials handed out
+	res    *Result
+	claim  *harness.Profile
+	simAt  time.Time // the simulated "now" for request-clock checks
+
+	hotp, totp *config // working token configurations, nil if unsupported
+	clock      string  // measured clock, for TOTP
+	totpTok    *tok    // the TOTP token whose current code was accepted
+
+	algs       []token.Algorithm // accepted algorithms
+	digitsOK   []int             // accepted digit counts
+	lower      int64             // lower edge of the HOTP window (0 normally)
+	l          uint64            // look-ahead
+	lBound     bool              // l is only a lower bound
+	lastUsed   bool              // the verifier stores the last used counter
+	resyncN    int
+	resyncR    uint64
+	resyncDone bool // resync was measured
+	back       uint64
+	ahead      uint64
+	lockAfter  int
+	lockDone   bool // lockout was measured
+	burns      bool // a rejected check moves the HOTP counter
+	burnKnown  bool // whether it does has been measured
+	resyncUnl  bool
+}
+
+// config is a token configuration the verifier accepts.
+type config struct {
+	kind   harness.Kind
+	alg    token.Algorithm
+	digits int
+}
+
+func newProber(ctx context.Context, v harness.Verifier, o Options) *prober {
+	if o.Seed == 0 {
+		o.Seed = rand.Uint64()>>1 | 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = harness.DefaultTimeout
+	}
+	if o.MaxLookAhead == 0 {
+		o.MaxLookAhead = DefaultMaxLookAhead
+	}
+	if o.MaxResyncWindow == 0 {
+		o.MaxResyncWindow = DefaultMaxResyncWindow
+	}
+	if o.MaxResyncCodes <= 0 {
+		o.MaxResyncCodes = DefaultMaxResyncCodes
+	}
+	if o.MaxLockout <= 0 {
+		o.MaxLockout = DefaultMaxLockout
+	}
+	if o.MaxSkew == 0 {
+		o.MaxSkew = DefaultMaxSkew
+	}
+	if o.Digits == nil {
+		o.Digits = []int{6, 8} // the lengths the conformance suite judges
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	p := &prober{
+		ctx:    ctx,
+		v:      v,
+		o:      o,
+		rng:    rand.New(rand.NewPCG(o.Seed, 0x9b0be)),
+		serial: rand.New(rand.NewPCG(o.Seed, 0x5e1a15)).Uint64N(1_000_000_000_000),
+		res:    &Result{Seed: o.Seed},
+	}
+	// Far enough from the wall clock that no skew reaches it, so that a
+	// code accepted at this time proves the verifier took the request's.
+	const period = token.DefaultPeriod
+	far := o.Now().Add(-1000 * 24 * time.Hour).Unix()
+	p.simAt = time.Unix(far-far%period+period/2, 0)
+	return p
+}
+
+// profile assembles the measured policy. Fields of a kind the verifier
+// does not support stay unset.
+func (p *prober) profile() harness.Profile {
+	var pr harness.Profile
+	if p.hotp != nil {
+		pr.Kinds = append(pr.Kinds, harness.HOTP)
+	}
+	if p.totp != nil {
+		pr.Kinds = append(pr.Kinds, harness.TOTP)
+	}
+	for _, a := range p.algs {
+		pr.Algorithms = append(pr.Algorithms, a.String())
+	}
+	pr.Digits = profileDigits(p.digitsOK, p.o.Digits)
+	if p.hotp != nil {
+		pr.LookAhead = harness.Uint64(p.l)
+		if p.resyncDone {
+			pr.Resync = &harness.ResyncPolicy{Codes: p.resyncN, Window: p.resyncR}
+		}
+	}
+	if p.lockDone {
+		pr.Lockout = &harness.LockoutPolicy{After: p.lockAfter, ResyncUnlocks: p.resyncUnl}
+	}
+	if p.totp != nil {
+		pr.TOTP = &harness.TOTPPolicy{SkewBack: p.back, SkewAhead: p.ahead}
+		pr.Clock = p.clock
+	}
+	return pr
+}
+
+// profileDigits keeps the accepted lengths the profile may list; if none
+// of them is accepted it lists every accepted length, since an empty list
+// would claim 6 digits.
+func profileDigits(accepted, allowed []int) []int {
+	var out []int
+	for _, d := range accepted {
+		for _, a := range allowed {
+			if d == a {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	if len(out) == 0 && len(accepted) > 0 {
+		return append([]int(nil), accepted...)
+	}
+	return out
+}

@@ -1,0 +1,423 @@
+package probe_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/probe"
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/token"
+)
+
+// wallNow is a fixed wall clock in the middle of a 30 s step, for the
+// verifiers that read their own clock.
+var wallNow = time.Unix(56_666_666*30+15, 0)
+
+func fixedNow() time.Time { return wallNow }
+
+// both builds a profile for both kinds, every algorithm, 6 and 8 digits
+// and the request clock, with explicit "none" values, as a probe writes
+// them.
+func both(l uint64, n int, r uint64, f int, unlocks bool, back, ahead uint64) harness.Profile {
+	return harness.Profile{
+		Kinds:      []harness.Kind{harness.HOTP, harness.TOTP},
+		Algorithms: []string{"SHA1", "SHA256", "SHA512"},
+		Digits:     []int{6, 8},
+		LookAhead:  harness.Uint64(l),
+		Resync:     &harness.ResyncPolicy{Codes: n, Window: r},
+		Lockout:    &harness.LockoutPolicy{After: f, ResyncUnlocks: unlocks},
+		TOTP:       &harness.TOTPPolicy{SkewBack: back, SkewAhead: ahead},
+		Clock:      harness.ClockRequest,
+	}
+}
+
+// profiles are the policies the probe must recover exactly: every value
+// the issue lists (look_ahead 0, 1, 10, 100; resync none, 2x50, 3x1000;
+// lockout none, 3, 10, with and without resync_unlocks; skew 0/0, 1/1,
+// 2/0), subsets of kinds, algorithms and digits, and the wall clock.
+func profiles() map[string]harness.Profile {
+	digits8 := both(10, 3, 1000, 10, false, 2, 0)
+	digits8.Algorithms, digits8.Digits = []string{"SHA1", "SHA512"}, []int{8}
+
+	hotpOnly := harness.Profile{
+		Kinds:      []harness.Kind{harness.HOTP},
+		Algorithms: []string{"SHA256"},
+		Digits:     []int{6},
+		LookAhead:  harness.Uint64(3),
+		Resync:     &harness.ResyncPolicy{Codes: 1, Window: 20},
+		Lockout:    &harness.LockoutPolicy{After: 1, ResyncUnlocks: true},
+	}
+	totpWall := harness.Profile{
+		Kinds:      []harness.Kind{harness.TOTP},
+		Algorithms: []string{"SHA1", "SHA256"},
+		Digits:     []int{6},
+		Lockout:    &harness.LockoutPolicy{After: 2},
+		TOTP:       &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 2},
+		Clock:      harness.ClockWall,
+	}
+	return map[string]harness.Profile{
+		"default":                   reference.Default(),
+		"l0-noresync-nolock-skew00": both(0, 0, 0, 0, false, 0, 0),
+		"l1-resync2x50-lock3":       both(1, 2, 50, 3, false, 1, 1),
+		"l10-resync3x1000-lock10":   digits8,
+		"l100-resync2x50-lock3-ru":  both(100, 2, 50, 3, true, 1, 1),
+		"hotp-sha256-resync1-lock1": hotpOnly,
+		"totp-wall-lock2":           totpWall,
+	}
+}
+
+func TestProbeRecoversReferenceProfiles(t *testing.T) {
+	for name, want := range profiles() {
+		for _, ignore := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/ignore-claim=%v", name, ignore), func(t *testing.T) {
+				t.Parallel()
+				v, err := reference.New(want, reference.WithClock(fixedNow))
+				require.NoError(t, err)
+				res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 7, Now: fixedNow, IgnoreClaim: ignore})
+				require.NoError(t, err)
+				if d := cmp.Diff(want, res.Profile); d != "" {
+					t.Fatalf("probed profile differs (-started with +probed):\n%s\n%s", d, table(res))
+				}
+				for _, f := range res.Findings {
+					assert.False(t, f.Departs, "the reference departs nowhere: %+v", f)
+					assert.NotEqual(t, probe.LowerBound, f.Certainty, "%+v", f)
+				}
+				claim, ok := res.Finding("claim")
+				require.True(t, ok)
+				assert.Equal(t, "matches", claim.Value, claim.Evidence)
+				sum := 0
+				for _, f := range res.Findings {
+					sum += f.Requests
+				}
+				assert.Equal(t, res.Requests, sum, "the findings account for every request")
+				t.Logf("%d requests", res.Requests)
+			})
+		}
+	}
+}
+
+// TestProbeCostWithTruthfulClaim pins the request budget for the
+// reference's default profile: a truthful claim is confirmed cheaply.
+func TestProbeCostWithTruthfulClaim(t *testing.T) {
+	v, err := reference.New(reference.Default())
+	require.NoError(t, err)
+	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 1})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, res.Requests, 90, table(res))
+	la, _ := res.Finding("look-ahead")
+	assert.Equal(t, 4, la.Requests, "two fresh tokens on either side of the claimed edge")
+}
+
+// liar claims one profile and enforces another.
+type liar struct {
+	*reference.Verifier
+	claim harness.Profile
+}
+
+func (l liar) Describe(context.Context) (harness.Info, error) {
+	return harness.Info{Name: "liar", Profile: &l.claim}, nil
+}
+
+func TestProbeMeasuresDespiteAWrongClaim(t *testing.T) {
+	truth := both(7, 2, 300, 4, true, 0, 3)
+	claim := reference.Default()
+	v, err := reference.New(truth)
+	require.NoError(t, err)
+	res, err := probe.Probe(t.Context(), liar{v, claim}, probe.Options{Seed: 3})
+	require.NoError(t, err)
+	if d := cmp.Diff(truth, res.Profile); d != "" {
+		t.Fatalf("probed profile differs (-enforced +probed):\n%s", d)
+	}
+	require.NotNil(t, res.Claimed)
+	assert.Equal(t, claim, *res.Claimed)
+	f, ok := res.Finding("claim")
+	require.True(t, ok)
+	assert.Equal(t, "4 difference(s)", f.Value)
+	for _, want := range []string{"look_ahead claimed 10, measured 7", "resync claimed 2 codes in 1000, measured 2 codes in 300",
+		"lockout claimed after 5 (resync_unlocks false), measured after 4 (resync_unlocks true)", "totp claimed back 1 ahead 1, measured back 0 ahead 3"} {
+		assert.Contains(t, f.Evidence, want)
+	}
+}
+
+func TestProbeLimitsGiveLowerBounds(t *testing.T) {
+	want := both(100, 2, 5000, 0, false, 1, 1)
+	v, err := reference.New(want)
+	require.NoError(t, err)
+	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 5, MaxLookAhead: 50, MaxResyncWindow: 2000, MaxLockout: 12, IgnoreClaim: true})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(50), *res.Profile.LookAhead)
+	assert.Equal(t, uint64(2000), res.Profile.Resync.Window)
+	for name, cert := range map[string]probe.Certainty{
+		"look-ahead": probe.LowerBound, "resync-window": probe.LowerBound,
+		"stored-counter": probe.NotMeasured, "lockout": probe.NotObserved,
+	} {
+		f, ok := res.Finding(name)
+		require.True(t, ok, name)
+		assert.Equal(t, cert, f.Certainty, "%s: %+v", name, f)
+	}
+	lock, _ := res.Finding("lockout")
+	assert.Equal(t, 14, lock.Requests, "one token: 12 failures, then the correct code")
+}
+
+func TestProbeIsReproducible(t *testing.T) {
+	run := func() *probe.Result {
+		v, err := reference.New(both(4, 2, 100, 3, false, 1, 1))
+		require.NoError(t, err)
+		var serials []string
+		res, err := probe.Probe(t.Context(), recorder{v, &serials}, probe.Options{Seed: 99, IgnoreClaim: true})
+		require.NoError(t, err)
+		res.Duration = 0
+		for _, s := range serials {
+			require.Len(t, s, 13)
+		}
+		return res
+	}
+	a, b := run(), run()
+	assert.Empty(t, cmp.Diff(a, b))
+}
+
+// recorder notes the serials of the tokens enrolled.
+type recorder struct {
+	*reference.Verifier
+	serials *[]string
+}
+
+func (r recorder) Enroll(ctx context.Context, tok harness.Token) error {
+	*r.serials = append(*r.serials, tok.Serial)
+	return r.Verifier.Enroll(ctx, tok)
+}
+
+func TestProbeUsesFreshSerials(t *testing.T) {
+	v, err := reference.New(reference.Default())
+	require.NoError(t, err)
+	var serials []string
+	_, err = probe.Probe(t.Context(), recorder{v, &serials}, probe.Options{Seed: 11, IgnoreClaim: true})
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, s := range serials {
+		assert.False(t, seen[s], "serial %s enrolled twice", s)
+		seen[s] = true
+		assert.Regexp(t, `^[12][0-9]{12}$`, s)
+	}
+	var n int
+	_, err = probe.Probe(t.Context(), v, probe.Options{Seed: 11, Serial: func(k harness.Kind) string {
+		n++
+		return fmt.Sprintf("9%012d", n)
+	}})
+	require.NoError(t, err)
+	assert.Positive(t, n)
+}
+
+// failing is a verifier whose every request fails in some way.
+type failing struct {
+	enroll error
+	check  error
+	hang   bool
+}
+
+func (f failing) Enroll(ctx context.Context, _ harness.Token) error {
+	if f.hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return f.enroll
+}
+
+func (f failing) Check(context.Context, harness.CheckRequest) (harness.Reply, error) {
+	return harness.Reply{}, f.check
+}
+
+func (f failing) Resync(context.Context, harness.ResyncRequest) (harness.Reply, error) {
+	return harness.Reply{}, harness.ErrUnsupported
+}
+
+func (f failing) Unlock(context.Context, string) error { return harness.ErrUnsupported }
+
+func TestProbeErrors(t *testing.T) {
+	transport := errors.New("broken pipe")
+	tests := []struct {
+		name string
+		v    harness.Verifier
+		want string
+		is   error
+	}{
+		{"refuses every token", failing{enroll: &harness.RefusedError{Op: "enroll", Message: "no"}}, "no token of any kind", nil},
+		{"check fails", failing{check: transport}, "broken pipe", transport},
+		{"times out", failing{hang: true}, "deadline exceeded", context.DeadlineExceeded},
+		{"rejects every code", failing{}, "no token of any kind", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := probe.Probe(t.Context(), tt.v, probe.Options{Seed: 1, Timeout: 20 * time.Millisecond, Now: fixedNow})
+			require.Error(t, err)
+			require.NotNil(t, res, "a partial result comes with the error")
+			assert.Contains(t, err.Error(), tt.want)
+			if tt.is != nil {
+				assert.ErrorIs(t, err, tt.is)
+			}
+		})
+	}
+}
+
+func TestProbeStopsOnCancel(t *testing.T) {
+	v, err := reference.New(reference.Default())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = probe.Probe(ctx, v, probe.Options{Seed: 1})
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestTableAndSVG(t *testing.T) {
+	v, err := newOathLike(5)
+	require.NoError(t, err)
+	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 2})
+	require.NoError(t, err)
+
+	out := table(res)
+	for _, want := range []string{"FINDING", "look-ahead", "stored-counter", "last used (c = matched) (!)", "lockout", "none", "not observed", "(!) departs"} {
+		assert.Contains(t, out, want)
+	}
+
+	var svg bytes.Buffer
+	require.NoError(t, res.SVG(&svg))
+	doc := svg.String()
+	dec := xml.NewDecoder(&svg)
+	elems := map[string]int{}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err, "the SVG is well-formed XML")
+		if se, ok := tok.(xml.StartElement); ok {
+			elems[se.Name.Local]++
+		}
+	}
+	assert.Equal(t, 1, elems["svg"])
+	assert.Positive(t, elems["circle"])
+	assert.Positive(t, elems["path"])
+	for _, s := range res.Series {
+		assert.Contains(t, doc, s.Name)
+	}
+
+	empty := &probe.Result{}
+	svg.Reset()
+	require.NoError(t, empty.SVG(&svg))
+	assert.Contains(t, svg.String(), "no searches were made")
+}
+
+func table(res *probe.Result) string {
+	var b strings.Builder
+	_ = res.Table(&b)
+	return b.String()
+}
+
+// Concurrent probes of one verifier must not disturb each other: their
+// serials differ by seed.
+func TestConcurrentProbesShareAVerifier(t *testing.T) {
+	want := both(10, 2, 1000, 5, false, 1, 1)
+	v, err := reference.New(want)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for seed := uint64(1); seed <= 4; seed++ {
+		wg.Go(func() {
+			res, err := probe.Probe(t.Context(), v, probe.Options{Seed: seed, IgnoreClaim: true})
+			if assert.NoError(t, err) {
+				assert.Empty(t, cmp.Diff(want, res.Profile))
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// burner is google-authenticator's HOTP as DOMAIN.md describes it: a
+// window of 3 (c..c+2), SHA1 and 6 digits only, and a rejected code burns
+// a counter. It has no resync, no lockout and no unlock.
+type burner struct {
+	mu   sync.Mutex
+	toks map[string]*burnTok
+}
+
+type burnTok struct {
+	key *token.Key
+	c   uint64
+}
+
+func (b *burner) Enroll(_ context.Context, tok harness.Token) error {
+	if tok.Kind != harness.HOTP || tok.Algorithm != token.SHA1 || tok.Digits != 6 {
+		return errors.New("enroll: hotp SHA1/6 only")
+	}
+	k, err := token.NewKey(tok.Secret, tok.Algorithm, tok.Digits)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.toks[tok.Serial] = &burnTok{key: k, c: tok.Counter}
+	return nil
+}
+
+func (b *burner) Check(_ context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.toks[req.Serial]
+	if t == nil {
+		return harness.Reply{}, nil
+	}
+	if k, ok := t.key.Find(req.Code, t.c, 2); ok {
+		t.c = k + 1
+		return harness.Reply{Accepted: true}, nil
+	}
+	t.c++
+	return harness.Reply{}, nil
+}
+
+func (b *burner) Resync(context.Context, harness.ResyncRequest) (harness.Reply, error) {
+	return harness.Reply{}, harness.ErrUnsupported
+}
+
+func (b *burner) Unlock(context.Context, string) error { return harness.ErrUnsupported }
+
+// TestProbeFailuresThatBurnCounters: a verifier whose failures move the
+// counter is not mistaken for one that locks after one failure.
+func TestProbeFailuresThatBurnCounters(t *testing.T) {
+	res, err := probe.Probe(t.Context(), &burner{toks: map[string]*burnTok{}}, probe.Options{Seed: 6})
+	require.NoError(t, err)
+	want := harness.Profile{
+		Kinds:      []harness.Kind{harness.HOTP},
+		Algorithms: []string{"SHA1"},
+		Digits:     []int{6},
+		LookAhead:  harness.Uint64(2),
+		Resync:     &harness.ResyncPolicy{},
+		Lockout:    &harness.LockoutPolicy{},
+	}
+	assert.Empty(t, cmp.Diff(want, res.Profile), table(res))
+	f, ok := res.Finding("counter-after-failure")
+	require.True(t, ok)
+	assert.Equal(t, "moved by each failure", f.Value)
+	assert.True(t, f.Departs)
+	sc, _ := res.Finding("stored-counter")
+	assert.Equal(t, "next (c = matched + 1)", sc.Value)
+
+	v, err := reference.New(reference.Default())
+	require.NoError(t, err)
+	res, err = probe.Probe(t.Context(), v, probe.Options{Seed: 6})
+	require.NoError(t, err)
+	f, ok = res.Finding("counter-after-failure")
+	require.True(t, ok)
+	assert.Equal(t, "unchanged", f.Value)
+}

@@ -1,0 +1,349 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/token"
+)
+
+// errRefused marks a request the verifier answered with an error that
+// means "no" (an unsupported operation, a refused enrollment) rather than
+// a failure of the probe.
+var errRefused = errors.New("refused by the verifier")
+
+// maxDraws bounds the search for a secret without chance collisions.
+const maxDraws = 2000
+
+// tok is a token the probe enrolled.
+type tok struct {
+	p   *prober
+	t   harness.Token
+	key *token.Key
+	// c is the enrolled counter (HOTP) or the step at `at` (TOTP).
+	c uint64
+	// at is when checks are made: for TOTP, a moment inside step c.
+	at time.Time
+}
+
+// fatal reports whether err must end the probe: a cancelled context or a
+// request that timed out.
+func (p *prober) fatal(err error) bool {
+	return p.ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// refusal classifies the error of an enroll, resync or unlock: a refusal
+// (wrapping errRefused) or a fatal error.
+func (p *prober) refusal(op string, err error) error {
+	if p.ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", op, p.ctx.Err())
+	}
+	if p.fatal(err) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", errRefused, op, err)
+}
+
+// reqCtx counts a request and bounds it with the per-request timeout.
+func (p *prober) reqCtx() (context.Context, context.CancelFunc) {
+	p.res.Requests++
+	return context.WithTimeout(p.ctx, p.o.Timeout)
+}
+
+// nextSerial returns a serial no other token of this probe has.
+func (p *prober) nextSerial(kind harness.Kind) string {
+	if p.o.Serial != nil {
+		return p.o.Serial(kind)
+	}
+	p.count++
+	prefix := '1'
+	if kind == harness.TOTP {
+		prefix = '2'
+	}
+	return fmt.Sprintf("%c%012d", prefix, (p.serial+p.count)%1_000_000_000_000)
+}
+
+// newKey draws a secret for cfg whose key satisfies clean (nil: any).
+func (p *prober) newKey(alg token.Algorithm, digits int, clean func(*token.Key) bool) (*token.Key, error) {
+	for range maxDraws {
+		secret := make([]byte, alg.Size())
+		for i := range secret {
+			secret[i] = byte(p.rng.Uint32())
+		}
+		k, err := token.NewKey(secret, alg, digits)
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		if clean == nil || clean(k) {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("found no secret without a chance collision in %d draws", maxDraws)
+}
+
+// enroll enrolls a fresh token of configuration cfg. For HOTP the counter
+// is drawn at random (well above 0, so that c-1 exists); for TOTP the
+// token has period 30 and t0 0, and checks are made at `at` (the zero time
+// means the simulated time for a request clock, the wall clock otherwise).
+// clean receives the key and the counter or step c. A refused enrollment
+// returns an error wrapping errRefused.
+func (p *prober) enroll(cfg config, at time.Time, clean func(k *token.Key, c uint64) bool) (*tok, error) {
+	t := &tok{p: p}
+	if cfg.kind == harness.HOTP {
+		t.c = 1000 + p.rng.Uint64N(1<<20)
+		t.at = p.simAt
+	} else {
+		if at.IsZero() {
+			var err error
+			if at, err = p.totpNow(); err != nil {
+				return nil, err
+			}
+		}
+		t.at = at
+		t.c, _ = token.Step(at.Unix(), 0, token.DefaultPeriod)
+	}
+	var pred func(*token.Key) bool
+	if clean != nil {
+		pred = func(k *token.Key) bool { return clean(k, t.c) }
+	}
+	key, err := p.newKey(cfg.alg, cfg.digits, pred)
+	if err != nil {
+		return nil, err
+	}
+	t.key = key
+	t.t = harness.Token{Serial: p.nextSerial(cfg.kind), Kind: cfg.kind, Algorithm: cfg.alg, Digits: cfg.digits, Secret: key.Secret()}
+	if cfg.kind == harness.HOTP {
+		t.t.Counter = t.c
+	} else {
+		t.t.Period = token.DefaultPeriod
+	}
+	ctx, cancel := p.reqCtx()
+	defer cancel()
+	if err := p.v.Enroll(ctx, t.t); err != nil {
+		return nil, p.refusal("enroll "+t.t.String(), err)
+	}
+	return t, nil
+}
+
+// totpNow returns the moment at which a TOTP check is made: the simulated
+// time for a request clock, the wall clock otherwise.
+func (p *prober) totpNow() (time.Time, error) {
+	if p.clock == harness.ClockWall {
+		return p.wallAt()
+	}
+	return p.simAt, nil
+}
+
+// wallAt returns the wall clock, waiting for the next step when the
+// current one has less than 3 s left (or began less than 1 s ago), so
+// that a probe made now is judged in the same step on the other side.
+func (p *prober) wallAt() (time.Time, error) {
+	const period = token.DefaultPeriod
+	for range 2 {
+		now := p.o.Now()
+		into := now.Unix() % period
+		if into >= 1 && period-into >= 3 {
+			return now, nil
+		}
+		wait := time.Duration((period-into)%period+1)*time.Second - time.Duration(now.Nanosecond())
+		timer := time.NewTimer(wait)
+		select {
+		case <-p.ctx.Done():
+			timer.Stop()
+			return time.Time{}, p.ctx.Err()
+		case <-timer.C:
+		}
+	}
+	return p.o.Now(), nil
+}
+
+// code returns the code of counter (or step) c+i.
+func (t *tok) code(i int64) string { return t.key.HOTP(t.c + uint64(i)) }
+
+// check submits code at the token's time.
+func (t *tok) check(code string) (harness.Reply, error) {
+	return t.checkAt(code, t.at)
+}
+
+func (t *tok) checkAt(code string, at time.Time) (harness.Reply, error) {
+	p := t.p
+	if t.t.Kind == harness.TOTP && p.clock == harness.ClockWall {
+		at = p.o.Now()
+	}
+	if err := p.ctx.Err(); err != nil {
+		return harness.Reply{}, err
+	}
+	ctx, cancel := p.reqCtx()
+	defer cancel()
+	rep, err := p.v.Check(ctx, harness.CheckRequest{Serial: t.t.Serial, Code: code, Time: at})
+	if err != nil {
+		return rep, fmt.Errorf("check %s: %w", t.t.Serial, err)
+	}
+	return rep, nil
+}
+
+// resync submits the codes of counters c+k .. c+k+n-1.
+func (t *tok) resync(k uint64, n int) (harness.Reply, error) {
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i] = t.key.HOTP(t.c + k + uint64(i))
+	}
+	p := t.p
+	ctx, cancel := p.reqCtx()
+	defer cancel()
+	rep, err := p.v.Resync(ctx, harness.ResyncRequest{Serial: t.t.Serial, Codes: codes, Time: t.at})
+	if err != nil {
+		return rep, p.refusal("resync "+t.t.Serial, err)
+	}
+	return rep, nil
+}
+
+// unlock asks the verifier to unlock the token.
+func (t *tok) unlock() error {
+	ctx, cancel := t.p.reqCtx()
+	defer cancel()
+	if err := t.p.v.Unlock(ctx, t.t.Serial); err != nil {
+		return t.p.refusal("unlock "+t.t.Serial, err)
+	}
+	return nil
+}
+
+// distinct returns a clean predicate: the codes of counters c+i for each
+// target i appear nowhere else in [c+lo, c+hi] and differ from each other.
+func distinct(lo, hi int64, targets ...int64) func(*token.Key, uint64) bool {
+	return func(k *token.Key, c uint64) bool {
+		want := make(map[uint32]int64, len(targets))
+		for _, t := range targets {
+			v := k.Value(c + uint64(t))
+			if _, dup := want[v]; dup {
+				return false
+			}
+			want[v] = t
+		}
+		for i := lo; i <= hi; i++ {
+			if t, ok := want[k.Value(c+uint64(i))]; ok && t != i {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// edge finds the largest x in [lo, max] for which pred holds, given that
+// pred(lo) holds and pred is monotone (true up to an edge, false after).
+// It tries hint and hint+1 first, then gallops up from lo and bisects.
+// atMax reports that pred(max) holds: the edge is max or beyond.
+func edge(lo, max uint64, hint *uint64, pred func(uint64) (bool, error)) (x uint64, atMax bool, err error) {
+	if lo >= max {
+		return max, true, nil
+	}
+	var hi uint64
+	haveHi := false
+	if hint != nil && *hint >= lo && *hint <= max {
+		h := *hint
+		ok := true
+		if h > lo {
+			if ok, err = pred(h); err != nil {
+				return 0, false, err
+			}
+		}
+		if ok {
+			lo = h
+			if h == max {
+				return max, true, nil
+			}
+			if ok, err = pred(h + 1); err != nil {
+				return 0, false, err
+			}
+			if !ok {
+				return h, false, nil
+			}
+			lo = h + 1
+		} else {
+			hi, haveHi = h, true
+		}
+	}
+	if !haveHi {
+		for step := uint64(1); ; step *= 2 {
+			x := lo + step
+			if x > max || x < lo {
+				x = max
+			}
+			ok, err := pred(x)
+			if err != nil {
+				return 0, false, err
+			}
+			if !ok {
+				hi = x
+				break
+			}
+			lo = x
+			if x == max {
+				return max, true, nil
+			}
+		}
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := pred(mid)
+		if err != nil {
+			return 0, false, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo, false, nil
+}
+
+// series starts a chart row and returns a function that records a probe.
+func (p *prober) series(name, unit string) func(x int64, accepted bool) {
+	p.res.Series = append(p.res.Series, Series{Name: name, Unit: unit})
+	i := len(p.res.Series) - 1
+	return func(x int64, accepted bool) {
+		s := &p.res.Series[i]
+		s.Points = append(s.Points, Point{X: x, Accepted: accepted})
+	}
+}
+
+// describePoints summarises probes as "accepted at 0, 3; rejected at 4".
+func describePoints(pts []Point, unit string) string {
+	var acc, rej []int64
+	for _, pt := range pts {
+		if pt.Accepted {
+			acc = append(acc, pt.X)
+		} else {
+			rej = append(rej, pt.X)
+		}
+	}
+	list := func(xs []int64) string {
+		sort.Slice(xs, func(i, j int) bool { return xs[i] < xs[j] })
+		s := make([]string, len(xs))
+		for i, x := range xs {
+			s[i] = fmt.Sprint(x)
+		}
+		return strings.Join(s, ", ")
+	}
+	var parts []string
+	if len(acc) > 0 {
+		parts = append(parts, "accepted at "+list(acc))
+	}
+	if len(rej) > 0 {
+		parts = append(parts, "rejected at "+list(rej))
+	}
+	return fmt.Sprintf("one fresh token per %s: %s", unit, strings.Join(parts, "; "))
+}
+
+// add records a finding; requests is the number of requests sent since
+// the measurement started (the value of p.res.Requests then).
+func (p *prober) add(since int, f Finding) {
+	f.Requests = p.res.Requests - since
+	p.res.Findings = append(p.res.Findings, f)
+}
