@@ -200,8 +200,8 @@ func (r *run) caseSeed(id string) uint64 {
 
 // runCase runs one case in its own goroutine, so that a verdict can end
 // the case from anywhere in its body (runtime.Goexit, as testing does).
-func (r *run) runCase(ctx context.Context, c *caseDef) Result {
-	res := Result{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement}
+func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
+	res = Result{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement}
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 	if reason := r.skipReason(c); reason != "" {

@@ -1,0 +1,170 @@
+// Package expect reads the conformance CLI's expect file, the list of a
+// verifier's known failures, and judges a run's results against it.
+//
+// The format is line-based text:
+//
+//	# comments start with '#', blank lines are ignored
+//	rfc4226/5.3/digits-8                 FAIL        # liboath truncates to 6 digits
+//	rfc4226/7.4/look-ahead-window-moves  NON-STRICT
+//	rfc4226/7.2/concurrent-same-code     FLAKY       # fails now and then
+//	otplab/model/hotp-sequences                      # no verdict: FAIL
+//
+// Each line names one case ID and, optionally, the verdict expected:
+// FAIL (the default), NON-STRICT or FLAKY (the case may pass or fail). A
+// listed case that ends with its expected verdict does not fail the run; a
+// listed case that passes instead is an unexpected pass, and any other
+// verdict an unexpected result: both fail the run, so that CI notices when
+// a verifier's results change. ERROR stays ERROR whatever the file says.
+package expect
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/otplab/otplab/harness"
+)
+
+// Flaky is the expected verdict of a case that may pass or fail.
+const Flaky = "FLAKY"
+
+// ErrFormat reports an expect file that cannot be read.
+var ErrFormat = errors.New("invalid expect file")
+
+// Entry is one line of the file.
+type Entry struct {
+	// ID is the case.
+	ID string
+	// Verdict is FAIL, NON-STRICT or FLAKY.
+	Verdict string
+	// Line is the line number, for messages.
+	Line int
+}
+
+// List is a parsed expect file.
+type List struct {
+	entries map[string]Entry
+}
+
+// maxLine bounds one line of the file.
+const maxLine = 64 << 10
+
+// Parse reads an expect file. known reports whether a case ID exists; a
+// line naming an unknown case is an error, so that a typo cannot hide a
+// failure. name names the file in errors.
+func Parse(r io.Reader, name string, known func(id string) bool) (*List, error) {
+	l := &List{entries: make(map[string]Entry)}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), maxLine)
+	n := 0
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w %s line %d: %s", ErrFormat, name, n, fmt.Sprintf(format, a...))
+	}
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		e := Entry{ID: f[0], Verdict: string(harness.Fail), Line: n}
+		switch len(f) {
+		case 1:
+		case 2:
+			e.Verdict = strings.ToUpper(f[1])
+			switch e.Verdict {
+			case string(harness.Fail), string(harness.NonStrict), Flaky:
+			default:
+				return nil, bad("verdict %q (want FAIL, NON-STRICT or FLAKY)", f[1])
+			}
+		default:
+			return nil, bad("%d fields (want a case ID and an optional verdict)", len(f))
+		}
+		if !known(e.ID) {
+			return nil, bad("no case has the ID %q", e.ID)
+		}
+		if prev, dup := l.entries[e.ID]; dup {
+			return nil, bad("%s is listed again (first on line %d)", e.ID, prev.Line)
+		}
+		l.entries[e.ID] = e
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%w %s line %d: %w", ErrFormat, name, n+1, err)
+	}
+	return l, nil
+}
+
+// Len returns the number of cases listed.
+func (l *List) Len() int {
+	if l == nil {
+		return 0
+	}
+	return len(l.entries)
+}
+
+// Kind classifies a listed case's result.
+type Kind string
+
+// The kinds of outcome for a listed case.
+const (
+	// Known: the case ended as listed; it does not fail the run.
+	Known Kind = "known-failure"
+	// UnexpectedPass: a listed case passed; it fails the run.
+	UnexpectedPass Kind = "unexpected-pass"
+	// Unexpected: a listed case ended with another verdict; it fails
+	// the run.
+	Unexpected Kind = "unexpected-result"
+)
+
+// Outcome is the judgement of one listed case.
+type Outcome struct {
+	ID       string          `json:"id"`
+	Expected string          `json:"expected"`
+	Got      harness.Verdict `json:"got"`
+	Kind     Kind            `json:"kind"`
+	Line     int             `json:"line"`
+}
+
+// Fails reports whether the outcome fails the run.
+func (o Outcome) Fails() bool { return o.Kind != Known }
+
+// String describes the outcome in one line.
+func (o Outcome) String() string {
+	switch o.Kind {
+	case Known:
+		return fmt.Sprintf("%s: %s, as the expect file says (line %d)", o.ID, o.Got, o.Line)
+	case UnexpectedPass:
+		return fmt.Sprintf("%s: unexpected pass: the expect file (line %d) lists it as %s", o.ID, o.Line, o.Expected)
+	default:
+		return fmt.Sprintf("%s: unexpected result %s: the expect file (line %d) lists it as %s", o.ID, o.Got, o.Line, o.Expected)
+	}
+}
+
+// Judge returns the outcome of a result, and false when the case is not
+// listed or ended in ERROR (which the file cannot excuse).
+func (l *List) Judge(r harness.Result) (Outcome, bool) {
+	if l == nil || r.Verdict == harness.Error {
+		return Outcome{}, false
+	}
+	e, ok := l.entries[r.ID]
+	if !ok {
+		return Outcome{}, false
+	}
+	o := Outcome{ID: r.ID, Expected: e.Verdict, Got: r.Verdict, Line: e.Line}
+	switch {
+	case e.Verdict == Flaky && r.Verdict != harness.Skip:
+		o.Kind = Known
+	case string(r.Verdict) == e.Verdict:
+		o.Kind = Known
+	case r.Verdict == harness.Pass:
+		o.Kind = UnexpectedPass
+	default:
+		o.Kind = Unexpected
+	}
+	return o, true
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
+)
+
+// helperArg, as the first argument of the test binary, makes it play a
+// verifier over the exec transport instead of running tests:
+//
+//	conformance.test otplab-helper MODE
+const helperArg = "otplab-helper"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == helperArg {
+		os.Exit(helper(os.Args[2]))
+	}
+	os.Exit(m.Run())
+}
+
+// helperSpec is the --verifier value that runs the test binary as the
+// helper verifier of the given mode.
+func helperSpec(t testing.TB, mode string) string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("exec:%s %s %s", shellQuote(exe), helperArg, mode)
+}
+
+// helper plays one verifier on stdin and stdout:
+//
+//	reference       the reference verifier
+//	buggy           look-ahead 20 while it claims 10
+//	hang            answers hello, then nothing
+//	crash-at-start  exits at once
+func helper(mode string) int {
+	var v harness.Verifier
+	switch mode {
+	case "reference":
+		v, _ = reference.New(reference.Default())
+	case "buggy":
+		p := reference.Default()
+		p.LookAhead = harness.Uint64(20)
+		lax, _ := reference.New(p)
+		v = claims{lax, reference.Default()}
+	case "hang":
+		ref, _ := reference.New(reference.Default())
+		v = hung{ref}
+	case "crash-at-start":
+		fmt.Fprintln(os.Stderr, "verifier: cannot connect to the token database")
+		return 1
+	default:
+		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
+		return 2
+	}
+	if err := wire.ServeLines(context.Background(), v, os.Stdin, os.Stdout, wire.ServeOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// claims is a verifier that claims another profile than the one it
+// enforces.
+type claims struct {
+	*reference.Verifier
+	p harness.Profile
+}
+
+func (c claims) Describe(ctx context.Context) (harness.Info, error) {
+	info, err := c.Verifier.Describe(ctx)
+	info.Name, info.Profile = "buggy verifier", &c.p
+	return info, err
+}
+
+// hung answers hello and then never answers anything.
+type hung struct{ *reference.Verifier }
+
+func (hung) Enroll(context.Context, harness.Token) error {
+	time.Sleep(time.Hour)
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// result is one command line's outcome.
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+}
+
+// cli runs one command line in process.
+func cli(t testing.TB, ctx context.Context, args ...string) result {
+	t.Helper()
+	var out, errb syncBuffer
+	start := time.Now()
+	code := run(ctx, args, &out, &errb)
+	return result{code: code, stdout: out.String(), stderr: errb.String(), took: time.Since(start)}
+}
+
+// lastLine returns the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
+)
+
+func newServeCmd() *cobra.Command {
+	var addr, profile, prefix string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the reference verifier over protocol v1 HTTP",
+		Long: `Serve the reference verifier over protocol v1 HTTP (POST PREFIX/<op>), to try
+a client against it or to compare a verifier with it. Every request is logged
+on stderr (op, serial, verdict, duration; never a secret or a code). SIGINT or
+SIGTERM shuts the server down cleanly.`,
+		Example: `  conformance serve --addr 127.0.0.1:8080 &
+  conformance run --verifier http://127.0.0.1:8080/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p := reference.Default()
+			if profile != "" {
+				var err error
+				if p, err = readProfile(profile); err != nil {
+					return err
+				}
+			}
+			if prefix != "" && !strings.HasPrefix(prefix, "/") {
+				return usagef("--prefix %q: want a path starting with /", prefix)
+			}
+			v, err := reference.New(p)
+			if err != nil {
+				return usageError{err}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return usagef("--addr: %w", err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, ln, v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringVar(&profile, "profile", "", "a JSON profile file: the policy the reference verifier enforces (default: its built-in profile)")
+	cmd.Flags().StringVar(&prefix, "prefix", "", "the URL path prefix of the protocol (requests go to PREFIX/<op>)")
+	return cmd
+}
+
+// newServer returns the HTTP server of conformance serve: the reference
+// verifier behind the protocol v1 handler, logging each request to logw.
+func newServer(v harness.Verifier, prefix string, logw io.Writer) *http.Server {
+	log := slog.New(slog.NewTextHandler(logw, nil))
+	h := wire.NewHandler(v, prefix, wire.ServeOptions{Log: func(e wire.Event) {
+		attrs := []slog.Attr{slog.String("op", e.Op), slog.Int("status", e.Status), slog.Bool("ok", e.OK)}
+		if e.Serial != "" {
+			attrs = append(attrs, slog.String("serial", e.Serial))
+		}
+		if e.Accepted != nil {
+			attrs = append(attrs, slog.Bool("accepted", *e.Accepted))
+		}
+		if e.Locked {
+			attrs = append(attrs, slog.Bool("locked", true))
+		}
+		if e.Error != "" {
+			attrs = append(attrs, slog.String("error", e.Error))
+		}
+		attrs = append(attrs, slog.Duration("duration", e.Duration))
+		log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	}})
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serve runs the server on ln until ctx ends, then shuts it down,
+// letting requests in flight finish.
+func serve(ctx context.Context, ln net.Listener, v harness.Verifier, prefix string, out, logw io.Writer) error {
+	srv := newServer(v, prefix, logw)
+	url := fmt.Sprintf("http://%s%s/", ln.Addr(), prefix)
+	fmt.Fprintf(out, "serving the otplab reference verifier (protocol v1) at %s\n", url)
+	fmt.Fprintf(out, "try: conformance run --verifier %s\n", url)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(logw, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
+	}
+	return nil
+}

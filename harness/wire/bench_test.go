@@ -1,0 +1,57 @@
+package wire
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/token"
+)
+
+// BenchmarkExec measures round trips to the reference verifier served
+// over the exec transport by a subprocess, with many requests in flight
+// at once (pipelined over the one pipe pair). Each goroutine owns a token
+// and submits its successive codes, so every check is accepted after one
+// HMAC on the verifier's side.
+func BenchmarkExec(b *testing.B) {
+	argv, env := helperArgv(b, "reference")
+	c, err := NewExec(argv, ExecOptions{Env: env})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Describe(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	benchChecks(b, c)
+}
+
+// benchChecks runs b.N accepted checks against v from 32 goroutines per
+// core and reports requests per second.
+func benchChecks(b *testing.B, v harness.Verifier) {
+	secret := []byte("12345678901234567890")
+	var serials atomic.Int64
+	ctx := b.Context()
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		key, _ := token.NewKey(secret, token.SHA1, 6) // a Key is not safe for concurrent use
+		tok := harness.Token{Serial: fmt.Sprintf("1%012d", serials.Add(1)), Kind: harness.HOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret}
+		if err := v.Enroll(ctx, tok); err != nil {
+			b.Error(err)
+			return
+		}
+		for i := uint64(0); pb.Next(); i++ {
+			rep, err := v.Check(ctx, harness.CheckRequest{Serial: tok.Serial, Code: key.HOTP(i), Time: time.Unix(0, 0)})
+			if err != nil || !rep.Accepted {
+				b.Errorf("check %d: %+v %v", i, rep, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}

@@ -1,0 +1,120 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/otplab/otplab/harness"
+)
+
+// FuzzDecodeRequest: any bytes decode to a request or to an error that
+// wraps ErrMalformed, never a panic; a request that decodes encodes back
+// to the same request, and an enroll's token converts to the harness's.
+func FuzzDecodeRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"op":"hello","protocol":1}`,
+		`{"id":2,"op":"enroll","token":{"serial":"1000000000001","kind":"hotp","algorithm":"SHA1","digits":6,"secret":"3132","counter":18446744073709551615}}`,
+		`{"id":3,"op":"enroll","token":{"serial":"2","kind":"totp","algorithm":"SHA512","digits":8,"secret":"00","period":30,"t0":0}}`,
+		`{"id":4,"op":"check","serial":"1","code":"755224","time":1767225600}`,
+		`{"id":5,"op":"resync","serial":"1","codes":["1","2"],"time":-1}`,
+		`{"id":6,"op":"unlock","serial":"1"}`,
+		`{"id":7,"op":"x"}`, `{"id":1e3}`, `null`, `[]`, `{"id":-9223372036854775808,"op":""}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := DecodeRequest(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		if req.Token != nil {
+			if _, err := req.Token.Harness(); err != nil {
+				t.Fatalf("decoded token does not convert: %v", err)
+			}
+		}
+		again, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := DecodeRequest(again)
+		if err != nil {
+			t.Fatalf("re-encoded %s does not decode: %v", again, err)
+		}
+		if req.Op == OpResync && req.Codes == nil {
+			req.Codes = []string{}
+		}
+		if d := cmp.Diff(req, back, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("round trip changed the request (-first +second):\n%s", d)
+		}
+	})
+}
+
+// FuzzDecodeReply: any bytes decode to a reply to any op or to an error
+// that wraps ErrMalformed (or ErrProfile for a hello reply's profile),
+// never a panic; a check reply that decodes has its verdict.
+func FuzzDecodeReply(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"ok":true,"accepted":true}`,
+		`{"id":1,"ok":true,"accepted":false,"locked":true}`,
+		`{"id":1,"ok":false,"error":"x","unsupported":true}`,
+		`{"id":1,"ok":true,"name":"v","ops":["check"],"profile":{"look_ahead":10,"resync":{"codes":2,"window":100}}}`,
+		`{"id":1,"ok":true,"profile":{"clock":"sundial"}}`,
+		`{"id":"1"}`, `{}`, `garbage`,
+	} {
+		for _, op := range Ops() {
+			f.Add([]byte(s), op)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, op string) {
+		rep, err := DecodeReply(data, op)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, harness.ErrProfile) {
+				t.Fatalf("error %v wraps neither ErrMalformed nor ErrProfile", err)
+			}
+			return
+		}
+		if rep.OK && (op == OpCheck || op == OpResync) && rep.Accepted == nil {
+			t.Fatal("an ok reply to check without accepted decoded")
+		}
+		if rep.Profile != nil {
+			if err := rep.Profile.Validate(); err != nil {
+				t.Fatalf("an invalid profile decoded: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzParseProfile: any bytes parse to a valid profile or to an error
+// that wraps harness.ErrProfile, and a profile that parses survives its
+// own JSON form.
+func FuzzParseProfile(f *testing.F) {
+	for _, s := range []string{
+		`{"kinds":["hotp","totp"],"algorithms":["SHA1","SHA256","SHA512"],"digits":[6,8],"look_ahead":10,"resync":{"codes":2,"window":1000},"lockout":{"after":5,"resync_unlocks":false},"totp":{"skew_back":1,"skew_ahead":1},"clock":"request"}`,
+		`{}`, `{"look_ahead":0}`, `{"clock":"wall"}`, `{"lockout":{"after":-1}}`, `{"digits":[5]}`, `{"x":1}`, `{} {}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := harness.ParseProfile(data)
+		if err != nil {
+			if !errors.Is(err, harness.ErrProfile) {
+				t.Fatalf("error %v does not wrap ErrProfile", err)
+			}
+			return
+		}
+		back, err := harness.ParseProfile(p.JSON())
+		if err != nil {
+			t.Fatalf("the profile's own JSON does not parse: %v\n%s", err, p.JSON())
+		}
+		if d := cmp.Diff(p, back, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("round trip changed the profile (-first +second):\n%s", d)
+		}
+	})
+}

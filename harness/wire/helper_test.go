@@ -1,0 +1,208 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otplab/otplab/harness/reference"
+)
+
+// helperEnv selects a verifier that the test binary plays when it is
+// started as a subprocess: the reference verifier, or one of the
+// misbehaving ones the exec client must survive.
+const helperEnv = "OTPLAB_WIRE_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(helper(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// helperArgv returns the command line that starts the test binary as the
+// helper verifier of the given mode.
+func helperArgv(t testing.TB, mode string) ([]string, []string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{exe, "-test.run=^$"}, append(os.Environ(), helperEnv+"="+mode)
+}
+
+// helper runs one helper verifier on stdin and stdout.
+func helper(mode string) int {
+	if mode == "reference" {
+		v, err := reference.New(reference.Default())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := ServeLines(context.Background(), v, os.Stdin, os.Stdout, ServeOptions{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return 0
+	}
+	switch mode {
+	case "crash-at-start":
+		fmt.Fprintln(os.Stderr, "fatal: cannot open /etc/verifier.conf")
+		return 7
+	case "sleep":
+		time.Sleep(time.Minute)
+		return 0
+	case "silent":
+		_, _ = bufio.NewReader(os.Stdin).ReadString(0) // reads until EOF, answers nothing
+		return 0
+	}
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	out := bufio.NewWriter(os.Stdout)
+	write := func(s string) {
+		out.WriteString(s + "\n")
+		out.Flush()
+	}
+	for in.Scan() {
+		var req struct {
+			ID   int64  `json:"id"`
+			Op   string `json:"op"`
+			Code string `json:"code"`
+		}
+		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
+			return 2
+		}
+		ok := fmt.Sprintf(`{"id":%d,"ok":true}`, req.ID)
+		if req.Op == "hello" {
+			write(fmt.Sprintf(`{"id":%d,"ok":true,"name":"helper %s","ops":["enroll","check"]}`, req.ID, mode))
+			continue
+		}
+		if req.Op != "check" || req.Code == "good" {
+			if req.Op == "check" {
+				ok = fmt.Sprintf(`{"id":%d,"ok":true,"accepted":true}`, req.ID)
+			}
+			write(ok)
+			continue
+		}
+		switch mode {
+		case "crash":
+			fmt.Fprintln(os.Stderr, "Traceback (most recent call last):\nZeroDivisionError: boom")
+			return 3
+		case "hang":
+			// never answers a check
+		case "garbage":
+			write("DEBUG: checking code for serial 1000000000001")
+		case "wrong-id":
+			write(fmt.Sprintf(`{"id":%d,"ok":true,"accepted":false}`, req.ID+1000))
+		case "bad-type":
+			write(fmt.Sprintf(`{"id":%d,"ok":true,"accepted":"no"}`, req.ID))
+		case "no-ok":
+			write(fmt.Sprintf(`{"id":%d,"accepted":false}`, req.ID))
+		case "huge-line":
+			out.WriteString(`{"id":` + strconv.FormatInt(req.ID, 10) + `,"ok":true,"accepted":false,"pad":"`)
+			out.WriteString(strings.Repeat("x", 5<<20))
+			write(`"}`)
+		case "close-stdout":
+			os.Stdout.Close()
+			time.Sleep(time.Minute)
+		case "orphan":
+			// A child that inherits stdout and outlives us: the
+			// process-group kill must take it too.
+			exe, _ := os.Executable()
+			cmd := exec.Command(exe, "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperEnv+"=sleep")
+			cmd.Stdout = os.Stdout
+			if err := cmd.Start(); err != nil {
+				return 4
+			}
+			fmt.Fprintf(os.Stderr, "child %d\n", cmd.Process.Pid)
+			return 5
+		case "refuse":
+			write(fmt.Sprintf(`{"id":%d,"ok":false,"error":"token store offline"}`, req.ID))
+		case "unsupported":
+			write(fmt.Sprintf(`{"id":%d,"ok":false,"error":"no checks today","unsupported":true}`, req.ID))
+		}
+	}
+	return 0
+}
+
+// children returns the pids of this process's live children (zombies
+// excluded), from /proc.
+func children(t testing.TB) []int {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		ppid, state, ok := procStat(pid)
+		if ok && ppid == self && state != "Z" {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid names a live (not zombie) process.
+func alive(pid int) bool {
+	_, state, ok := procStat(pid)
+	return ok && state != "Z"
+}
+
+func procStat(pid int) (ppid int, state string, ok bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, "", false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, "", false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0, "", false
+	}
+	ppid, err = strconv.Atoi(f[1])
+	return ppid, f[0], err == nil
+}
+
+// noLeaks fails the test if, after it ends, goroutines or child processes
+// remain that were not there when it began.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			n, kids := runtime.NumGoroutine(), children(t)
+			if n <= before && len(kids) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("leak: %d goroutines (was %d), children %v\n%s", n, before, kids, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}

@@ -1,0 +1,189 @@
+package wire
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+)
+
+// HTTPOptions configure an [HTTP] client. The zero value is ready to use.
+type HTTPOptions struct {
+	// Timeout bounds a request whose context has no deadline; zero means
+	// [harness.DefaultTimeout].
+	Timeout time.Duration
+	// MaxBody bounds a reply body; zero means [DefaultMaxMessage].
+	MaxBody int64
+	// Transport carries the requests; nil means a keep-alive transport
+	// made for this client.
+	Transport http.RoundTripper
+}
+
+// HTTP is a protocol v1 client over the http transport: each request is
+// POSTed as JSON to PREFIX/<op>, and the reply is the JSON body of a 200
+// response, also for ok:false. Any other status, a redirect (never
+// followed), a body that is not a reply to that request, or a broken
+// connection is a transport failure. Connections are kept alive and
+// shared by concurrent callers.
+//
+// HTTP implements [harness.Verifier] and [harness.Describer]; it is safe
+// for concurrent use. Close releases idle connections.
+type HTTP struct {
+	base    string
+	client  *http.Client
+	timeout time.Duration
+	max     int64
+	ids     atomic.Int64
+}
+
+// NewHTTP returns a client for the verifier at rawURL
+// ("http://HOST:PORT/PREFIX"; https works too).
+func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("http verifier %q: %w", rawURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("http verifier %q: want http://HOST:PORT/PREFIX", rawURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("http verifier %q: a query, fragment or user name has no place in the URL", rawURL)
+	}
+	tr := opts.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true,
+		}
+	}
+	c := &HTTP{
+		base: strings.TrimRight(u.String(), "/"),
+		client: &http.Client{
+			Transport: tr,
+			// A verifier that redirects is not answering: the 3xx is
+			// returned as is and reported.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		timeout: opts.Timeout,
+		max:     opts.MaxBody,
+	}
+	if c.timeout <= 0 {
+		c.timeout = harness.DefaultTimeout
+	}
+	if c.max <= 0 {
+		c.max = DefaultMaxMessage
+	}
+	return c, nil
+}
+
+// URL returns the verifier's base URL, without a trailing slash.
+func (c *HTTP) URL() string { return c.base }
+
+// do posts one request and returns its reply; an ok:false reply is
+// returned with its refusal as the error.
+func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
+	req.ID = c.ids.Add(1)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s: encode request: %w", req.Op, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	target := c.base + "/" + req.Op
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s: %w: %w", req.Op, ErrTransport, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.client.Do(hreq)
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s: %w: %w", req.Op, ErrTransport, err)
+	}
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, c.max+1))
+	if int64(len(data)) <= c.max {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		what := fmt.Sprintf("HTTP status %s from POST %s", resp.Status, target)
+		if loc := resp.Header.Get("Location"); loc != "" {
+			what += fmt.Sprintf(" (a redirect to %q, not followed)", loc)
+		}
+		if len(data) > 0 {
+			what += ": " + excerpt(data)
+		}
+		return Reply{}, fmt.Errorf("%s: %w: %s", req.Op, ErrTransport, what)
+	}
+	if readErr != nil {
+		return Reply{}, fmt.Errorf("%s: %w: reading the reply body: %w", req.Op, ErrTransport, readErr)
+	}
+	if int64(len(data)) > c.max {
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, malformed("a reply body longer than %d bytes", c.max))
+	}
+	rep, err := DecodeReply(data, req.Op)
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
+	}
+	if rep.ID != req.ID {
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, malformed("the reply to request %d carries id %d: %s", req.ID, rep.ID, excerpt(data)))
+	}
+	return rep, rep.Err(req.Op)
+}
+
+// Describe sends hello.
+func (c *HTTP) Describe(ctx context.Context) (harness.Info, error) {
+	rep, err := c.do(ctx, helloRequest())
+	if err != nil {
+		return harness.Info{}, err
+	}
+	return rep.info(), nil
+}
+
+// Enroll sends enroll.
+func (c *HTTP) Enroll(ctx context.Context, tok harness.Token) error {
+	_, err := c.do(ctx, enrollRequest(tok))
+	return err
+}
+
+// Check sends check.
+func (c *HTTP) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	rep, err := c.do(ctx, checkRequest(req))
+	return rep.verdict(), err
+}
+
+// Resync sends resync.
+func (c *HTTP) Resync(ctx context.Context, req harness.ResyncRequest) (harness.Reply, error) {
+	rep, err := c.do(ctx, resyncRequest(req))
+	return rep.verdict(), err
+}
+
+// Unlock sends unlock.
+func (c *HTTP) Unlock(ctx context.Context, serial string) error {
+	_, err := c.do(ctx, unlockRequest(serial))
+	return err
+}
+
+// Close closes the idle connections.
+func (c *HTTP) Close() error {
+	c.client.CloseIdleConnections()
+	return nil
+}
