@@ -31,6 +31,14 @@ lint: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+## interop: the suite against liboath (Debian package) and the Python shim.
+interop:
+	bash scripts/interop.sh
+
+## cases: regenerate docs/cases.md from the catalogue.
+cases:
+	$(GO) generate ./harness
+
 ## fuzz-smoke: each fuzz target briefly (FUZZTIME each).
 fuzz-smoke:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz-smoke.sh

@@ -21,6 +21,6 @@ Exit codes: 0 nothing failed; 1 a case failed; 2 usage or configuration error;
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(), newListCmd(), newServeCmd())
+	root.AddCommand(newRunCmd(), newListCmd(), newServeCmd(), newProbeCmd())
 	return root
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -278,10 +277,10 @@ func (s *summary) writeReportDir(dir string) error {
 	if err := writeJSON(&r, s.document()); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "junit.xml"), j.Bytes(), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "junit.xml"), j.Bytes()); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "report.json"), r.Bytes(), 0o644)
+	return writeFileAtomic(filepath.Join(dir, "report.json"), r.Bytes())
 }
 
 func (s *summary) verifierName() string {

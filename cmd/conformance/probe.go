@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/probe"
+	"github.com/otplab/otplab/harness/reference"
+)
+
+type probeFlags struct {
+	verifier  string
+	profile   string
+	out       string
+	reportDir string
+	seed      uint64
+	timeout   time.Duration
+	ignore    bool
+}
+
+func newProbeCmd() *cobra.Command {
+	f := &probeFlags{}
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "Measure a verifier's policy and print it as a profile",
+		Long: `probe measures, with fresh tokens and as few requests as it can, what a
+verifier really does: look-ahead window, stored-counter convention, resync
+codes and window, lockout threshold and reset, TOTP skew, reuse, algorithms
+and digit counts. It prints the measured profile as JSON (ready for
+'conformance run --profile'), to --out or standard output, and a table of
+findings on standard error. With --report-dir it also writes probe.svg, a
+chart of accepted and rejected offsets, and profile.json.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return f.execute(cmd) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.verifier, "verifier", "reference", verifierHelp)
+	fl.StringVar(&f.profile, "profile", "", "with --verifier reference: the policy the reference enforces (default: its built-in profile)")
+	fl.StringVar(&f.out, "out", "", "write the measured profile to this file instead of standard output")
+	fl.StringVar(&f.reportDir, "report-dir", "", "write profile.json and probe.svg into this directory")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed for serials and secrets (0: random, printed in the table)")
+	fl.DurationVar(&f.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.BoolVar(&f.ignore, "ignore-claim", false, "measure as if the verifier claimed nothing in its hello")
+	return cmd
+}
+
+func (f *probeFlags) execute(cmd *cobra.Command) error {
+	if f.timeout <= 0 {
+		return usagef("--timeout %v: want a positive duration", f.timeout)
+	}
+	var (
+		v      harness.Verifier
+		closer interface{ Close() error }
+		err    error
+	)
+	if f.profile != "" {
+		if f.verifier != "reference" {
+			return usagef("--profile %s: only with --verifier reference (probe measures other verifiers)", f.profile)
+		}
+		p, err := readProfile(f.profile)
+		if err != nil {
+			return err
+		}
+		ref, err := reference.New(p)
+		if err != nil {
+			return usagef("--profile %s: %w", f.profile, err)
+		}
+		v = ref
+	} else {
+		v, closer, err = openVerifier(f.verifier, f.timeout)
+		if err != nil {
+			return err
+		}
+		defer closer.Close()
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := probe.Probe(ctx, v, probe.Options{Seed: f.seed, Timeout: f.timeout, IgnoreClaim: f.ignore})
+	if res != nil {
+		if terr := res.Table(cmd.ErrOrStderr()); terr != nil {
+			return outcomeError{exitIncomplete, fmt.Sprintf("writing the table: %v", terr)}
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return outcomeError{exitIncomplete, "probe interrupted"}
+		}
+		return outcomeError{exitIncomplete, fmt.Sprintf("probe incomplete: %v", err)}
+	}
+	js := res.Profile.JSON()
+	if f.out != "" {
+		if err := writeFileAtomic(f.out, js); err != nil {
+			return outcomeError{exitIncomplete, err.Error()}
+		}
+	} else if _, err := cmd.OutOrStdout().Write(js); err != nil {
+		return outcomeError{exitIncomplete, err.Error()}
+	}
+	if f.reportDir != "" {
+		if err := os.MkdirAll(f.reportDir, 0o755); err != nil {
+			return usagef("--report-dir %s: %w", f.reportDir, err)
+		}
+		if err := writeFileAtomic(filepath.Join(f.reportDir, "profile.json"), js); err != nil {
+			return outcomeError{exitIncomplete, err.Error()}
+		}
+		var svg bytesBuffer
+		if err := res.SVG(&svg); err != nil {
+			return outcomeError{exitIncomplete, fmt.Sprintf("drawing the chart: %v", err)}
+		}
+		if err := writeFileAtomic(filepath.Join(f.reportDir, "probe.svg"), svg.Bytes()); err != nil {
+			return outcomeError{exitIncomplete, err.Error()}
+		}
+	}
+	return nil
+}
