@@ -189,6 +189,10 @@ func TestExecHungIsRestarted(t *testing.T) {
 	noLeaks(t)
 	c := newHelperExec(t, "hang", ExecOptions{HangAfter: 2})
 	ctx := t.Context()
+	// Start the subprocess first: under load, a start slower than the
+	// short deadlines below would make a timeout the start's, not a hang.
+	_, err := c.Describe(ctx)
+	require.NoError(t, err)
 	for range 2 {
 		rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		_, err := c.Check(rctx, harness.CheckRequest{Serial: "1", Code: "123456"})

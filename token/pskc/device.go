@@ -104,14 +104,7 @@ func (p *KeyPackage) C200Config() (token.C200Config, error) {
 // FromC100 returns the key package of a C100 with the given settings: its
 // serial as SerialNo and Key Id, and its counter.
 func FromC100(c token.C100Config, manufacturer string) KeyPackage {
-	alg := c.Algorithm
-	if alg == 0 {
-		alg = token.SHA1
-	}
-	digits := c.Digits
-	if digits == 0 {
-		digits = 6
-	}
+	alg, digits := withDefaults(c.Algorithm, c.Digits)
 	return KeyPackage{
 		Manufacturer: manufacturer, SerialNo: string(c.Serial), KeyID: string(c.Serial),
 		Kind: HOTP, Algorithm: alg, Digits: digits, Secret: c.Secret, Counter: c.Counter,
@@ -121,16 +114,21 @@ func FromC100(c token.C100Config, manufacturer string) KeyPackage {
 // FromC200 returns the key package of a time token with the given
 // settings: Time is its T0 and TimeInterval its period.
 func FromC200(c token.C200Config, manufacturer string) KeyPackage {
-	alg := c.Algorithm
-	if alg == 0 {
-		alg = token.SHA1
-	}
-	digits := c.Digits
-	if digits == 0 {
-		digits = 6
-	}
+	alg, digits := withDefaults(c.Algorithm, c.Digits)
 	return KeyPackage{
 		Manufacturer: manufacturer, SerialNo: string(c.Serial), KeyID: string(c.Serial),
 		Kind: TOTP, Algorithm: alg, Digits: digits, Secret: c.Secret, Time: c.T0, TimeInterval: c.Period,
 	}
+}
+
+// withDefaults fills in the device defaults (SHA1, 6 digits) that
+// token.NewC100 and token.NewC200 apply to a zero setting.
+func withDefaults(alg token.Algorithm, digits int) (token.Algorithm, int) {
+	if alg == 0 {
+		alg = token.SHA1
+	}
+	if digits == 0 {
+		digits = 6
+	}
+	return alg, digits
 }
