@@ -69,6 +69,44 @@ type Result struct {
 	// Seed replays the case: the property test's seed, or the seed from
 	// which the case drew its tokens.
 	Seed uint64 `json:"seed"`
+	// Explanation, for a case that did not pass because the verifier
+	// disagreed with the model, names the known policy variants that
+	// explain every reply the case saw, and those that do not.
+	Explanation *Explanation `json:"explanation,omitempty"`
+}
+
+// Explanation is what replaying a failed case's observed history through
+// the model under each known variant policy found.
+type Explanation struct {
+	// Cause is the key of the Cause (in Report.Causes) this result is
+	// grouped under, or "" when no variant explains it.
+	Cause string `json:"cause,omitempty"`
+	// ConsistentWith lists the variants that explain the whole history,
+	// most specific first, in words ("throttling after 1 failure, delay
+	// 1 s, factor 2").
+	ConsistentWith []string `json:"consistent_with,omitempty"`
+	// NotWith lists the variants tried that do not explain it.
+	NotWith []string `json:"not_with,omitempty"`
+}
+
+// Cause is one explanation shared by failed cases: the report lists causes
+// first, so that one undeclared policy reads as one finding, not as many
+// unrelated failures.
+type Cause struct {
+	// Key identifies the cause within the report ("throttle",
+	// "on_failure-advance", "input-lenient", ...).
+	Key string `json:"key"`
+	// Summary says the cause in words: "a delay after failures, not
+	// claimed".
+	Summary string `json:"summary"`
+	// Claim, when the cause is a policy the profile language can state, is
+	// the profile change that claims it, as a JSON fragment
+	// (`"throttle": {"after": 1, "delay": 1, "factor": 2}`). Empty for
+	// causes that are defects, such as a 32-bit counter.
+	Claim string `json:"claim,omitempty"`
+	// Cases lists the IDs of the results grouped under this cause, in
+	// catalogue order.
+	Cases []string `json:"cases"`
 }
 
 // Failed reports whether the result counts as a failure (FAIL, or
@@ -98,6 +136,9 @@ type Report struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 	// Results holds one entry per case that ran, in catalogue order.
 	Results []Result `json:"results"`
+	// Causes groups the failed results by what explains them, largest
+	// group first. Results that no known variant explains are in no cause.
+	Causes []Cause `json:"causes,omitempty"`
 }
 
 // Counts tallies results by verdict.
