@@ -1,19 +1,35 @@
 // Package reference is otplab's reference verifier: a correct,
-// concurrency-safe HOTP/TOTP verifier whose policy is a [harness.Profile].
+// concurrency-safe HOTP/TOTP verifier that enforces any policy a
+// [harness.Profile] can state, with exactly the meaning docs/protocol.md
+// gives every field ("What every field means, exactly").
 //
-// It is the built-in default of the conformance CLI and the example vendors
-// read, so it is written to be read: every rule of the profile appears once,
-// in the order protocol v1 states it.
+// It is the built-in default of the conformance CLI, the verifier the
+// conformance self-tests run under many profiles, and the example vendors
+// read, so it is written to be read:
 //
-//   - Each token has its own lock; the check and the counter update are one
-//     atomic step, so one code is never accepted twice, however many
-//     requests race.
-//   - Codes are compared as numbers in constant time, after a strict parse:
-//     exactly the token's number of ASCII digits.
-//   - The first match in the look-ahead window wins, and the counter moves
-//     one past it.
-//   - Time comes from the request (clock "request") or from an injectable
-//     clock (clock "wall"); nothing reads time.Now directly.
+//   - Each token is one record with its own mutex; a request's checks and
+//     its state update are one atomic step, so one code is never accepted
+//     twice, however many requests race.
+//   - A check goes through the rules in the order protocol v1 states them,
+//     each rule once: release, rate limit, lock, throttle, input, compare,
+//     resync through logins, failure. A resync goes through release, lock,
+//     throttle, its own checks and its failure. A rule that refuses a
+//     request ends it there, without comparing codes or counting a failure.
+//   - Codes are read as the profile's input rule says (exactly the token's
+//     number of ASCII digits, or a decimal number read like Python's int())
+//     and compared as numbers in constant time (crypto/subtle).
+//   - HOTP: the first match in the look-ahead window wins and the counter
+//     moves one past it; the code of counters.max is the last ever accepted.
+//     TOTP: a window of steps around the current step plus the recorded
+//     drift, a replay rule (only later steps, or every step once), optional
+//     drift recording with a bound, and optional skew learning through
+//     successive rejected logins.
+//   - Time is Unix seconds from the request (clock "request", or no clock
+//     claimed) or from an injectable clock (clock "wall"); nothing reads
+//     time.Now directly.
+//
+// Where docs/protocol.md leaves a behaviour open ("not judged"), the
+// reference takes the safer choice and says so where it does.
 package reference
 
 import (
@@ -21,6 +37,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -32,8 +50,9 @@ import (
 // enrolled. Check and Resync simply reject codes for such serials.
 var ErrUnknownToken = errors.New("unknown token")
 
-// ErrEnroll reports a token the verifier will not enroll: a kind,
-// algorithm or digit count outside its profile, or a malformed token.
+// ErrEnroll reports a token the verifier will not enroll: one outside what
+// its profile claims (kind, algorithm, digit count, counter, period, t0) or
+// a malformed token.
 var ErrEnroll = errors.New("cannot enroll token")
 
 // Default returns the profile the reference verifier claims when none is
@@ -62,24 +81,6 @@ type Verifier struct {
 	tokens map[string]*record
 }
 
-// record is one token's server-side state, guarded by its own lock.
-type record struct {
-	mu     sync.Mutex
-	kind   harness.Kind
-	key    *token.Key
-	period int64
-	t0     int64
-
-	next  uint64 // HOTP: next expected counter
-	spent bool   // HOTP: the code of counter 2^64-1 was accepted
-
-	lastStep uint64 // TOTP: last accepted step
-	hasLast  bool
-
-	fails  int
-	locked bool
-}
-
 // Option configures a Verifier.
 type Option func(*Verifier)
 
@@ -87,7 +88,8 @@ type Option func(*Verifier)
 // default is time.Now.
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.clock = now } }
 
-// New returns a verifier that enforces profile p.
+// New returns a verifier that enforces profile p. It returns an error
+// wrapping [harness.ErrProfile] when p is not valid.
 func New(p harness.Profile, opts ...Option) (*Verifier, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -112,22 +114,79 @@ func (v *Verifier) Describe(context.Context) (harness.Info, error) {
 	return harness.Info{Name: "otplab reference verifier", Ops: ops, Profile: &p}, nil
 }
 
-// Enroll registers tok, replacing any token with the same serial.
-func (v *Verifier) Enroll(_ context.Context, tok harness.Token) error {
+// record is one token's server-side state. Every field is guarded by mu,
+// and so is key, which is not safe for concurrent use.
+type record struct {
+	mu     sync.Mutex
+	kind   harness.Kind
+	key    *token.Key
+	period int64 // TOTP
+	t0     int64 // TOTP
+
+	next  uint64 // HOTP: c, the next expected counter
+	spent bool   // HOTP: the code of counters.max was accepted (or burnt)
+
+	delta   int64          // TOTP: δ, the recorded drift in steps
+	last    int64          // TOTP, reuse "later": the last accepted step
+	hasLast bool           // TOTP, reuse "later": some step was accepted
+	used    map[int64]bool // TOTP, reuse "once": every accepted step, never pruned
+
+	fails  int   // n, consecutive failures
+	tFail  int64 // the time of the n-th failure
+	locked bool
+	tLock  int64 // the time of the failure that set the lock
+
+	arrivals []int64 // rate limit: the time of every check, ascending
+
+	auto autoCode // HOTP resync.auto: the code the previous check remembered
+	run  skewRun  // TOTP totp.resync: the current run of rejected checks
+}
+
+// autoCode is a check rejected by the look-ahead with the code of counter
+// r, L < r-c <= R, remembered for resync through two logins.
+type autoCode struct {
+	set     bool
+	counter uint64 // r
+	at      int64  // t_r
+}
+
+// skewRun is a run of rejected checks in successive steps whose codes are
+// those of steps T_i+s for the offsets s they have in common.
+type skewRun struct {
+	checks  int     // the length of the run; 0 is no run
+	last    int64   // the step T of its last check
+	offsets []int64 // the candidate offsets common to all its checks
+}
+
+// Enroll registers tok, replacing any token with the same serial: its
+// counter, failure count, lock, rate-limit history, drift, skew-learning
+// run and reuse record all start afresh. A token outside what the profile
+// claims is refused with an error wrapping [ErrEnroll].
+func (v *Verifier) Enroll(ctx context.Context, tok harness.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := v.p
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w %s: %s", ErrEnroll, tok.Serial, fmt.Sprintf(format, a...))
 	}
 	switch {
 	case tok.Serial == "":
 		return bad("empty serial")
-	case !v.p.SupportsKind(tok.Kind):
+	case !p.SupportsKind(tok.Kind):
 		return bad("kind %q is not in the profile", tok.Kind)
-	case !v.p.SupportsAlgorithm(tok.Algorithm):
+	case !p.SupportsAlgorithm(tok.Algorithm):
 		return bad("algorithm %s is not in the profile", tok.Algorithm)
-	case !v.p.SupportsDigits(tok.Digits):
+	case !p.SupportsDigits(tok.Digits):
 		return bad("%d digits are not in the profile", tok.Digits)
+	case tok.Kind == harness.HOTP && !p.SupportsCounter(tok.Counter):
+		return bad("counter %d is outside the profile's counters %d..%d", tok.Counter, p.CounterMin(), p.CounterMax())
 	case tok.Kind == harness.TOTP && tok.Period <= 0:
 		return bad("period %d s is not positive", tok.Period)
+	case tok.Kind == harness.TOTP && !p.SupportsPeriod(tok.Period):
+		return bad("period %d s is not in the profile's totp.periods %v", tok.Period, p.TOTP.Periods)
+	case tok.Kind == harness.TOTP && !p.SupportsT0(tok.T0):
+		return bad("t0 %d: the profile supports only t0 0", tok.T0)
 	}
 	key, err := token.NewKey(tok.Secret, tok.Algorithm, tok.Digits)
 	if err != nil {
@@ -146,7 +205,8 @@ func (v *Verifier) lookup(serial string) *record {
 	return v.tokens[serial]
 }
 
-// now returns the moment a request is judged at.
+// now returns the Unix second a request is judged at: the request's time,
+// or the injected clock's with clock "wall".
 func (v *Verifier) now(reqTime time.Time) int64 {
 	if v.p.Clock == harness.ClockWall {
 		return v.clock().Unix()
@@ -154,163 +214,494 @@ func (v *Verifier) now(reqTime time.Time) int64 {
 	return reqTime.Unix()
 }
 
-// Check judges one code. A code for an unknown serial is rejected.
-func (v *Verifier) Check(_ context.Context, req harness.CheckRequest) (harness.Reply, error) {
+// Check judges one code (protocol v1's check). A code for an unknown
+// serial is rejected. The request's purpose is not modelled: every check
+// is a login.
+func (v *Verifier) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	if err := ctx.Err(); err != nil {
+		return harness.Reply{}, err
+	}
 	rec := v.lookup(req.Serial)
 	if rec == nil {
 		return harness.Reply{}, nil
 	}
+	now := v.now(req.Time)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.locked {
-		return harness.Reply{Locked: true}, nil
-	}
-	want, ok := token.ParseCode(req.Code, rec.key.Digits())
-	if ok {
-		if rec.kind == harness.TOTP {
-			ok = rec.matchTOTP(want, v.now(req.Time), v.p.TOTP)
-		} else {
-			ok = rec.matchHOTP(want, v.p.LookAhead)
-		}
-	}
-	if ok {
-		rec.fails = 0
-		return harness.Reply{Accepted: true}, nil
-	}
-	// Malformed codes count as failures too: the profile leaves it open,
-	// and counting them is the safer choice.
-	rec.fails++
-	if f := v.p.LockoutAfter(); f > 0 && rec.fails >= f {
-		rec.locked = true
-	}
-	return harness.Reply{Locked: rec.locked}, nil
+	accepted := rec.check(v.p, req.Code, now)
+	return harness.Reply{Accepted: accepted, Locked: rec.locked}, nil
 }
 
-// matchHOTP searches counters next..next+L for want and, on a match, moves
-// the counter one past it.
-func (r *record) matchHOTP(want uint32, lookAhead *uint64) bool {
+// check is docs/protocol.md's check, steps 1 to 8, in that order.
+func (r *record) check(p harness.Profile, code string, now int64) bool {
+	// Any check uses up the remembered resync.auto code and ends the
+	// totp.resync run; step 7 reads them, and a check may set its own.
+	remembered, run := r.auto, r.run
+	r.auto, r.run = autoCode{}, skewRun{}
+
+	// 1. Release.
+	r.release(p, now)
+	// 2. Rate limit (every check is recorded, the refused ones too).
+	if r.rateLimited(p, now) {
+		return false
+	}
+	// 3. Lock.
+	if r.locked {
+		return false
+	}
+	// 4. Throttle.
+	if r.throttled(p, now) {
+		return false
+	}
+	// 5. Input. Whether a malformed code is a failure is not judged; it
+	// counts here (the safer choice: guessing with junk still moves
+	// towards lockout and throttle), but it burns no counter.
+	want, ok := parseCode(p.Input, code, r.key.Digits())
+	if !ok {
+		r.fail(p, now, false)
+		return false
+	}
+	// 6. Compare.
+	var step int64
+	var hasStep bool
+	if r.kind == harness.TOTP {
+		step, hasStep = r.step(now)
+	}
+	if r.compare(p, want, step, hasStep) {
+		r.fails = 0
+		return true
+	}
+	// 7. Resync through logins.
+	if r.kind == harness.HOTP {
+		if r.autoResync(p, remembered, want, now) {
+			r.fails = 0
+			return true
+		}
+		r.remember(p, want, now)
+	} else if hasStep && r.learnSkew(p, run, want, step) {
+		r.fails = 0
+		return true
+	}
+	// 8. Failure.
+	r.fail(p, now, true)
+	return false
+}
+
+// release is step 1: with lockout.release_after S, a lock set at t_lock
+// ends at now >= t_lock+S, and n is set to 0.
+func (r *record) release(p harness.Profile, now int64) {
+	if s := p.ReleaseAfter(); s > 0 && r.locked && now >= addSat(r.tLock, s) {
+		r.locked, r.fails = false, 0
+	}
+}
+
+// rateLimited is step 2: with rate_limit {attempts N, per S} the check is
+// refused when N or more earlier checks arrived at times t with
+// 0 <= now-t < S. The check itself is recorded whatever happens to it.
+// The history is kept whole (a request clock may go back, and old checks
+// then count again); unlock and enroll clear it.
+func (r *record) rateLimited(p harness.Profile, now int64) bool {
+	rl := p.RateLimit
+	if rl == nil {
+		return false
+	}
+	after := func(t int64) int { // the index of the first arrival later than t
+		return sort.Search(len(r.arrivals), func(i int) bool { return r.arrivals[i] > t })
+	}
+	from, to := after(addSat(now, -rl.Per)), after(now)
+	recent := to - from
+	r.arrivals = append(r.arrivals, 0)
+	copy(r.arrivals[to+1:], r.arrivals[to:])
+	r.arrivals[to] = now
+	return recent >= rl.Attempts
+}
+
+// throttled is step 4 (and step 3 of resync): with throttle {after F,
+// delay D, factor K}, after the n-th consecutive failure, n >= F, the
+// token refuses requests while now < t_fail + D*K^(n-F).
+func (r *record) throttled(p harness.Profile, now int64) bool {
+	d := p.ThrottleDelay(r.fails) // 0 when n < F; at least D otherwise
+	return d > 0 && now < addSat(r.tFail, d)
+}
+
+// compare is step 6, for both kinds.
+func (r *record) compare(p harness.Profile, want uint32, step int64, hasStep bool) bool {
+	if r.kind == harness.TOTP {
+		return hasStep && r.compareTOTP(p, want, step)
+	}
+	return r.compareHOTP(p, want)
+}
+
+// compareHOTP accepts the code of counter c+k for the smallest
+// 0 <= k <= L with c+k <= counters.max, and sets c to c+k+1.
+func (r *record) compareHOTP(p harness.Profile, want uint32) bool {
 	if r.spent {
 		return false
 	}
-	var l uint64
-	if lookAhead != nil {
-		l = *lookAhead
-	}
-	k, ok := r.key.FindValue(want, r.next, l)
+	last := min(addSatU(r.next, lookAhead(p)), p.CounterMax())
+	k, ok := r.key.FindValue(want, r.next, last-r.next)
 	if ok {
-		r.advancePast(k)
+		r.acceptCounter(p, k)
 	}
 	return ok
 }
 
-// advancePast sets the next expected counter to k+1, or marks the token
-// spent when k is the last counter.
-func (r *record) advancePast(k uint64) {
-	if k == token.MaxCounter {
+// acceptCounter moves c one past counter k; past counters.max the token is
+// spent and never accepts anything again.
+func (r *record) acceptCounter(p harness.Profile, k uint64) {
+	if k >= p.CounterMax() {
 		r.next, r.spent = k, true
 		return
 	}
 	r.next = k + 1
 }
 
-// matchTOTP accepts the code of a step in [T-B, T+A] later than the last
-// accepted step, and records that step.
-func (r *record) matchTOTP(want uint32, now int64, skew *harness.TOTPPolicy) bool {
-	t, ok := token.Step(now, r.t0, r.period)
-	if !ok {
-		return false
+// maxStep bounds the time steps the reference computes with, far beyond
+// any real clock, so that step arithmetic never overflows int64.
+const maxStep = 1 << 62
+
+// step returns T = floor((now-t0)/period), the token's current time step.
+// It may be negative (before t0); it reports false only for moments so far
+// away that no step is computed.
+func (r *record) step(now int64) (int64, bool) {
+	if (r.t0 > 0 && now < math.MinInt64+r.t0) || (r.t0 < 0 && now > math.MaxInt64+r.t0) {
+		return 0, false
 	}
-	var back, ahead uint64
-	if skew != nil {
-		back, ahead = skew.SkewBack, skew.SkewAhead
+	d := now - r.t0
+	t := d / r.period
+	if d%r.period != 0 && d < 0 {
+		t--
 	}
-	from := t - min(t, back)
-	if r.hasLast && from <= r.lastStep {
-		from = r.lastStep + 1
-	}
-	if from > t+ahead {
-		return false
-	}
-	s, ok := r.key.FindValue(want, from, t+ahead-from)
-	if ok {
-		r.lastStep, r.hasLast = s, true
-	}
-	return ok
+	return t, t >= -maxStep && t <= maxStep
 }
 
-// Resync judges a resynchronisation with N consecutive codes. It accepts
-// when the codes are those of counters c+k..c+k+N-1 for some 0 <= k <= R,
-// taking the smallest such k, and moves the counter one past the last.
-func (v *Verifier) Resync(_ context.Context, req harness.ResyncRequest) (harness.Reply, error) {
-	n := v.p.ResyncCodes()
-	if n == 0 {
+// compareTOTP accepts the code of a step s in [T+δ-B, T+δ+A], s >= 0, that
+// the reuse rule allows and, with a bounded totp.drift, |s-T| <= max. The
+// smallest such step is taken. It records s for the reuse rule and, with
+// totp.drift, sets δ to s-T.
+func (r *record) compareTOTP(p harness.Profile, want uint32, t int64) bool {
+	var back, ahead int64
+	var drift *harness.DriftPolicy
+	if tp := p.TOTP; tp != nil {
+		back, ahead, drift = int64(tp.SkewBack), int64(tp.SkewAhead), tp.Drift
+	}
+	centre := t + r.delta
+	for s := max(0, centre-back); s <= centre+ahead; s++ {
+		if !r.reusable(p, s) {
+			continue
+		}
+		if drift != nil && drift.Max != nil && absDiff(s, t) > *drift.Max {
+			continue
+		}
+		if subtle.ConstantTimeEq(int32(r.key.Value(uint64(s))), int32(want)) == 1 {
+			r.acceptStep(p, s)
+			if drift != nil {
+				r.delta = s - t
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// reusable reports whether the reuse rule allows step s: with reuse
+// "later" (the default) a step later than the last accepted one, with
+// "once" a step never accepted before.
+func (r *record) reusable(p harness.Profile, s int64) bool {
+	if p.ReuseOnce() {
+		return !r.used[s]
+	}
+	return !r.hasLast || s > r.last
+}
+
+// acceptStep records step s as accepted, for the reuse rule.
+func (r *record) acceptStep(p harness.Profile, s int64) {
+	if p.ReuseOnce() {
+		if r.used == nil {
+			r.used = make(map[int64]bool)
+		}
+		r.used[s] = true
+		return
+	}
+	r.last, r.hasLast = s, true
+}
+
+// autoResync is step 7 for HOTP with resync.auto {within W}: the previous
+// check remembered the code of counter r at t_r; this check, at
+// now-t_r <= W, is accepted if its code is that of r+1 (under
+// counters.max), and c becomes r+2.
+func (r *record) autoResync(p harness.Profile, mem autoCode, want uint32, now int64) bool {
+	if !mem.set || r.spent || p.Resync == nil || p.Resync.Auto == nil {
+		return false
+	}
+	// now - t_r <= W, as the doc states it: a request clock set back
+	// still passes.
+	if now > addSat(mem.at, p.Resync.Auto.Within) || mem.counter >= p.CounterMax() {
+		return false
+	}
+	if subtle.ConstantTimeEq(int32(r.key.Value(mem.counter+1)), int32(want)) != 1 {
+		return false
+	}
+	r.acceptCounter(p, mem.counter+1)
+	return true
+}
+
+// remember is the other half of step 7 for HOTP with resync.auto: a check
+// rejected by the look-ahead whose code is that of counter c+k, L < k <= R
+// (the smallest such k, under counters.max), remembers that counter and
+// its time for the next check.
+func (r *record) remember(p harness.Profile, want uint32, now int64) {
+	if p.Resync == nil || p.Resync.Auto == nil || r.spent {
+		return
+	}
+	l, cmax := lookAhead(p), p.CounterMax()
+	if cmax-r.next < l+1 { // c+L+1 is past counters.max (c <= max: not spent)
+		return
+	}
+	from := r.next + l + 1
+	to := min(addSatU(r.next, p.Resync.Window), cmax)
+	if to < from {
+		return
+	}
+	if k, ok := r.key.FindValue(want, from, to-from); ok {
+		r.auto = autoCode{set: true, counter: k, at: now}
+	}
+}
+
+// learnSkew is step 7 for TOTP with totp.resync {codes N, range R}: google-
+// authenticator's skew learning, made safe. The rejected check at step T
+// has the candidate offsets s, |s| <= R, T+s >= 0, whose step's code it is
+// and whose step the reuse rule allows (a code once accepted never counts,
+// RFC 6238 §5.2). It extends the run when the run's last check was at T-1
+// and shares a candidate with it, and otherwise starts a new run of one.
+// The N-th check of a run is accepted: δ becomes the common offset (the
+// one nearest to 0, the smaller on a tie, should chance leave several) and
+// step T+s is recorded as accepted.
+//
+// The drift bound does not limit the offset learnt: docs/protocol.md does
+// not say it does.
+func (r *record) learnSkew(p harness.Profile, run skewRun, want uint32, t int64) bool {
+	if p.TOTP == nil || p.TOTP.Resync == nil {
+		return false
+	}
+	rs := p.TOTP.Resync
+	var cands []int64
+	for s := max(-int64(rs.Range), -t); s <= int64(rs.Range); s++ {
+		if r.reusable(p, t+s) && subtle.ConstantTimeEq(int32(r.key.Value(uint64(t+s))), int32(want)) == 1 {
+			cands = append(cands, s)
+		}
+	}
+	if len(cands) == 0 {
+		return false // the run has ended
+	}
+	next := skewRun{checks: 1, last: t, offsets: cands}
+	if run.checks > 0 && run.last == t-1 {
+		if common := intersect(run.offsets, cands); len(common) > 0 {
+			next = skewRun{checks: run.checks + 1, last: t, offsets: common}
+		}
+	}
+	if next.checks < rs.Codes {
+		r.run = next
+		return false
+	}
+	s := nearestZero(next.offsets)
+	r.delta = s
+	r.acceptStep(p, t+s)
+	return true // and the run ends
+}
+
+// fail is step 8: n becomes n+1 and t_fail now; with lockout {after F} and
+// n >= F the token locks at now. A compared HOTP check under on_failure
+// "advance" also burns the counter c (a spent token burns nothing).
+func (r *record) fail(p harness.Profile, now int64, compared bool) {
+	if r.fails < math.MaxInt32 {
+		r.fails++
+	}
+	r.tFail = now
+	if f := p.LockoutAfter(); f > 0 && r.fails >= f {
+		// Literally "the token locks (t_lock = now)": a failure while
+		// already locked (a counted resync under resync_unlocks) renews
+		// the lock, the safer reading.
+		r.locked, r.tLock = true, now
+	}
+	if compared && p.Advances() && r.kind == harness.HOTP && !r.spent {
+		r.acceptCounter(p, r.next) // the same move as accepting c's code
+	}
+}
+
+// Resync judges a resynchronisation with N consecutive codes (protocol
+// v1's resync, steps 1 to 6). It accepts when the codes are those of
+// counters c+k, ..., c+k+N-1 for the smallest 0 <= k <= R where the whole
+// sequence matches under counters.max, and moves c one past the last.
+func (v *Verifier) Resync(ctx context.Context, req harness.ResyncRequest) (harness.Reply, error) {
+	if v.p.ResyncCodes() == 0 {
 		return harness.Reply{}, fmt.Errorf("resync: %w", harness.ErrUnsupported)
+	}
+	if err := ctx.Err(); err != nil {
+		return harness.Reply{}, err
 	}
 	rec := v.lookup(req.Serial)
 	if rec == nil {
 		return harness.Reply{}, nil
 	}
+	now := v.now(req.Time)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if rec.locked && !v.p.Lockout.ResyncUnlocks {
-		return harness.Reply{Locked: true}, nil
-	}
-	if rec.kind != harness.HOTP || rec.spent || len(req.Codes) != n {
-		return harness.Reply{Locked: rec.locked}, nil
-	}
-	vals := make([]uint32, n)
-	for i, c := range req.Codes {
-		val, ok := token.ParseCode(c, rec.key.Digits())
-		if !ok {
-			return harness.Reply{Locked: rec.locked}, nil
-		}
-		vals[i] = val
-	}
-	k, ok := rec.findSequence(vals, v.p.Resync.Window)
-	if !ok {
-		return harness.Reply{Locked: rec.locked}, nil
-	}
-	rec.advancePast(k + uint64(n-1))
-	rec.fails, rec.locked = 0, false
-	return harness.Reply{Accepted: true}, nil
+	accepted := rec.resync(v.p, req.Codes, now)
+	return harness.Reply{Accepted: accepted, Locked: rec.locked}, nil
 }
 
-// findSequence returns the smallest counter k in [next, next+window] at
-// which the codes vals start, one by one.
-func (r *record) findSequence(vals []uint32, window uint64) (uint64, bool) {
-	from, n := r.next, uint64(len(vals))
-	last := r.next + window
-	if last < r.next {
-		last = token.MaxCounter
+// resync is docs/protocol.md's resync, steps 1 to 6, in that order.
+func (r *record) resync(p harness.Profile, codes []string, now int64) bool {
+	// Any resync ends a totp.resync run and uses up a resync.auto code.
+	r.auto, r.run = autoCode{}, skewRun{}
+
+	// 1. Release.
+	r.release(p, now)
+	// 2. Lock, unless lockout.resync_unlocks.
+	if r.locked && !p.Lockout.ResyncUnlocks {
+		return false
 	}
-	for from <= last {
-		k, ok := r.key.FindValue(vals[0], from, last-from)
-		if !ok || token.MaxCounter-k < n-1 {
-			return 0, false
+	// 3. Throttle.
+	if r.throttled(p, now) {
+		return false
+	}
+	// 4. The wrong number of codes, a malformed code, a time token or a
+	// spent token. Whether that is a failure is not judged: it counts
+	// exactly when a compared, rejected resync counts (counts_resync).
+	n := p.ResyncCodes()
+	vals := make([]uint32, 0, n)
+	for _, c := range codes {
+		v, ok := parseCode(p.Input, c, r.key.Digits())
+		if !ok {
+			break
 		}
+		vals = append(vals, v)
+	}
+	if len(codes) != n || len(vals) != n || r.kind != harness.HOTP || r.spent {
+		r.failResync(p, now)
+		return false
+	}
+	// 5. Accept at the smallest offset where the whole sequence matches.
+	if k, ok := r.findSequence(p, vals); ok {
+		r.acceptCounter(p, k+uint64(n-1))
+		r.fails, r.locked = 0, false
+		return true
+	}
+	// 6. Reject.
+	r.failResync(p, now)
+	return false
+}
+
+// failResync is resync step 6: with lockout.counts_resync a rejected
+// resync is a failure (check step 8, without burning a counter).
+func (r *record) failResync(p harness.Profile, now int64) {
+	if p.CountsResync() {
+		r.fail(p, now, false)
+	}
+}
+
+// findSequence returns the smallest counter k, c <= k <= c+R, at which the
+// codes vals are those of k, k+1, ..., with the last under counters.max.
+// Every start is tried with the whole sequence, so a chance match of the
+// first code does not hide the genuine one further on.
+func (r *record) findSequence(p harness.Profile, vals []uint32) (uint64, bool) {
+	span := uint64(len(vals) - 1)
+	cmax := p.CounterMax()
+	if cmax < span || r.next > cmax-span {
+		return 0, false
+	}
+	last := min(addSatU(r.next, p.Resync.Window), cmax-span)
+	for k := r.next; ; k++ {
 		match := true
-		for i := uint64(1); i < n && match; i++ {
+		for i := uint64(0); i <= span && match; i++ {
 			match = subtle.ConstantTimeEq(int32(r.key.Value(k+i)), int32(vals[i])) == 1
 		}
 		if match {
 			return k, true
 		}
 		if k == last {
-			break
+			return 0, false
 		}
-		from = k + 1
 	}
-	return 0, false
 }
 
-// Unlock lifts a lockout and resets the failure count.
-func (v *Verifier) Unlock(_ context.Context, serial string) error {
+// Unlock lifts a lockout, sets the failure count to 0 and clears the
+// rate-limit history. Nothing else changes.
+func (v *Verifier) Unlock(ctx context.Context, serial string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	rec := v.lookup(serial)
 	if rec == nil {
 		return fmt.Errorf("unlock %s: %w", serial, ErrUnknownToken)
 	}
 	rec.mu.Lock()
-	rec.locked, rec.fails = false, 0
+	rec.locked, rec.fails, rec.arrivals = false, 0, nil
 	rec.mu.Unlock()
 	return nil
+}
+
+// lookAhead returns L, 0 when not claimed.
+func lookAhead(p harness.Profile) uint64 {
+	if p.LookAhead == nil {
+		return 0
+	}
+	return *p.LookAhead
+}
+
+// addSat returns a+b, saturated at the ends of int64.
+func addSat(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
+}
+
+// addSatU returns a+b, saturated at 2^64-1.
+func addSatU(a, b uint64) uint64 {
+	if a > math.MaxUint64-b {
+		return math.MaxUint64
+	}
+	return a + b
+}
+
+// absDiff returns |a-b| for steps within ±maxStep.
+func absDiff(a, b int64) uint64 {
+	if a > b {
+		return uint64(a - b)
+	}
+	return uint64(b - a)
+}
+
+// intersect returns the values in both ascending lists, ascending.
+func intersect(a, b []int64) []int64 {
+	var out []int64
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// nearestZero returns the offset nearest to 0, the smaller on a tie, of a
+// non-empty ascending list.
+func nearestZero(offsets []int64) int64 {
+	best := offsets[0]
+	for _, s := range offsets[1:] {
+		if absDiff(s, 0) < absDiff(best, 0) {
+			best = s
+		}
+	}
+	return best
 }
