@@ -6,7 +6,6 @@ import (
 	"unicode"
 
 	"github.com/otplab/otplab/harness"
-	"github.com/otplab/otplab/token"
 )
 
 // noCode is the value of a well-formed number too large to be any code:
@@ -20,9 +19,26 @@ func parseCode(input, code string, digits int) (uint32, bool) {
 	if input == harness.InputLenient {
 		return parseLenient(code, digits)
 	}
-	// "exact", and the rule when input is not claimed: exactly digits
-	// ASCII digits, nothing around them.
-	return token.ParseCode(code, digits)
+	return parseExact(code, digits)
+}
+
+// parseExact is the rule for input "exact", and when input is not
+// claimed: exactly digits ASCII digits, nothing around them. (It does not
+// use token.ParseCode, which wraps ten-digit numbers above 2^32 into
+// 32 bits, where they could equal a genuine code.)
+func parseExact(code string, digits int) (uint32, bool) {
+	if len(code) != digits {
+		return 0, false
+	}
+	var v uint64
+	for i := range len(code) {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return asCode(v), true
 }
 
 // parseLenient reads code the way Python's int() reads a decimal string:
@@ -54,7 +70,16 @@ func parseLenient(code string, digits int) (uint32, bool) {
 	if v >= limit {
 		return noCode, true
 	}
-	return uint32(v), true
+	return asCode(v), true
+}
+
+// asCode returns v as a value to compare with codes, or noCode when v is
+// above 2^31-1, the largest value RFC 4226's truncation yields.
+func asCode(v uint64) uint32 {
+	if v > math.MaxInt32 {
+		return noCode
+	}
+	return uint32(v)
 }
 
 // digitValue returns the value of a Unicode decimal digit. Unicode encodes
