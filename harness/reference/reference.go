@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -310,9 +311,7 @@ func (r *record) rateLimited(p harness.Profile, now int64) bool {
 	}
 	from, to := after(addSat(now, -rl.Per)), after(now)
 	recent := to - from
-	r.arrivals = append(r.arrivals, 0)
-	copy(r.arrivals[to+1:], r.arrivals[to:])
-	r.arrivals[to] = now
+	r.arrivals = slices.Insert(r.arrivals, to, now)
 	return recent >= rl.Attempts
 }
 

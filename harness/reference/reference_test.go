@@ -935,3 +935,22 @@ func TestScriptsCatchBugs(t *testing.T) {
 	assert.True(t, errors.Is(fmt.Errorf("x: %w", ErrEnroll), ErrEnroll))
 	assert.True(t, strings.HasPrefix(step{code: "1"}.String(), "check"))
 }
+
+// TestTenDigitsDoNotWrap: a typed ten-digit number 2^32 above a genuine
+// code is not that code (token.ParseCode wraps it into 32 bits).
+func TestTenDigitsDoNotWrap(t *testing.T) {
+	for _, input := range []string{harness.InputExact, harness.InputLenient} {
+		v, err := New(profile(0, func(p *harness.Profile) { p.Digits, p.Input = []int{10}, input }))
+		require.NoError(t, err)
+		tok := hotpToken(0)
+		tok.Digits = 10
+		require.NoError(t, v.Enroll(t.Context(), tok))
+		check := func(code string) bool {
+			rep, err := v.Check(t.Context(), harness.CheckRequest{Serial: serial, Code: code})
+			require.NoError(t, err)
+			return rep.Accepted
+		}
+		assert.False(t, check("5579722520"), "%s: 1284755224 + 2^32", input) // RFC 4226 counter 0, 10 digits: 1284755224
+		assert.True(t, check("1284755224"), input)
+	}
+}
