@@ -10,14 +10,14 @@ import (
 // the replies in the order of codes.
 func (s *sim) parallel(codes []string, what string) []bool {
 	s.relieve()
-	ops := make([]op, len(codes))
+	ops := make([]Request, len(codes))
 	got := make([]bool, len(codes))
 	errs := make([]error, len(codes))
 	now := s.t.now()
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, code := range codes {
-		ops[i] = op{kind: "check", codes: []string{code}, time: now.Unix()}
+		ops[i] = Request{Op: opCheck, Codes: []string{code}, Time: now.Unix()}
 		wg.Go(func() {
 			<-start
 			ctx, cancel := s.t.reqCtx()
@@ -33,12 +33,34 @@ func (s *sim) parallel(codes []string, what string) []bool {
 			s.t.callErr("concurrent check", err)
 		}
 	}
-	did := fmt.Sprintf("submitted %s concurrently: %s", what, describeReplies(codes, got))
-	if !s.m.observeAll(ops, got) {
+	did := fmt.Sprintf("%s submitted %s concurrently: %s", s.stamp(now), what, describeReplies(codes, got))
+	s.hist = append(s.hist, event{ops, got})
+	if !s.tr.observeAll(ops, got) {
 		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies: checks of one token must be atomic", s.history(), len(s.story)+1, did)
 	}
 	s.tell("%s", did)
 	return got
+}
+
+// replayAccepted submits again, one at a time, each code a burst had
+// accepted: every one must be rejected, or an update was lost.
+func (s *sim) replayAccepted(codes []string, got []bool) {
+	seen := map[string]bool{}
+	for i, c := range codes {
+		if !got[i] || seen[c] {
+			continue
+		}
+		seen[c] = true
+		s.check(c, false, fmt.Sprintf("the code %q again (accepted in the burst)", c), "a code accepted once is never accepted again: a replay that works after a burst means a lost update")
+	}
+}
+
+// checkNextIfKnown is checkNext when a correct verifier's counter is
+// certain, and nothing otherwise.
+func (s *sim) checkNextIfKnown(why string) {
+	if _, ok := s.tr.counter(); ok {
+		s.checkNext(why)
+	}
 }
 
 func describeReplies(codes []string, got []bool) string {
@@ -72,9 +94,10 @@ func concurrencyCases() []*caseDef {
 					s := t.hotp(tokOpts{clean: distinct(0, l+1, 0)})
 					codes := make([]string, concurrentSubmits)
 					for i := range codes {
-						codes[i] = s.code(0)
+						codes[i] = s.at(0)
 					}
-					s.parallel(codes, fmt.Sprintf("the code of counter 0, %d times", concurrentSubmits))
+					got := s.parallel(codes, fmt.Sprintf("the code of counter %d, %d times", s.ctr(0), concurrentSubmits))
+					s.replayAccepted(codes, got)
 				}
 			},
 		},
@@ -93,14 +116,9 @@ func concurrencyCases() []*caseDef {
 				}
 				for range concurrencyRounds {
 					s := t.hotp(tokOpts{clean: distinct(0, n+l, targets...)})
-					got := s.parallel(s.seq(0, int(n)), fmt.Sprintf("the codes of counters 0..%d", n-1))
-					high := uint64(0)
-					for i, ok := range got {
-						if ok {
-							high = uint64(i)
-						}
-					}
-					s.check(s.code(high+1), true, fmt.Sprintf("the code of counter %d", high+1), fmt.Sprintf("the highest accepted counter was %d, so the server counter must be %d", high, high+1))
+					got := s.parallel(s.seq(0, int(n)), fmt.Sprintf("the codes of counters %d..%d", s.ctr(0), s.ctr(n-1)))
+					s.replayAccepted(s.seq(0, int(n)), got)
+					s.checkNextIfKnown("the replies and the replays fix the server counter one past the highest accepted code")
 				}
 			},
 		},

@@ -7,11 +7,12 @@ import (
 	"github.com/otplab/otplab/token"
 )
 
-// seq returns the n consecutive codes starting at counter from.
+// seq returns the n consecutive codes starting at counter from, counted
+// from the enrolled counter.
 func (s *sim) seq(from uint64, n int) []string {
 	out := make([]string, n)
 	for i := range out {
-		out[i] = s.code(from + uint64(i))
+		out[i] = s.at(from + uint64(i))
 	}
 	return out
 }
@@ -38,9 +39,9 @@ func resyncCases() []*caseDef {
 			nil, func(t *ct, n int, r, l uint64) {
 				s := t.hotp(tokOpts{})
 				s.tell("pressed the button %d times without submitting", r)
-				s.resync(s.seq(r, n), true, fmt.Sprintf("the %d codes from counter %d (offset R=%d)", n, r, r), fmt.Sprintf("the profile claims resync window %d", r))
+				s.resync(s.seq(r, n), true, fmt.Sprintf("the %d codes from counter %d (offset R=%d)", n, s.ctr(r), r), fmt.Sprintf("the profile claims resync window %d", r))
 				next := r + uint64(n)
-				s.check(s.code(next), true, fmt.Sprintf("the code of counter %d (the next press)", next), fmt.Sprintf("the resync set the server counter to %d", next))
+				s.check(s.at(next), true, fmt.Sprintf("the code of counter %d (the next press)", s.ctr(next)), fmt.Sprintf("the resync set the server counter to %d", s.ctr(next)))
 			}),
 		resyncCase("beyond",
 			"resync {codes N, window R}: a sequence whose first code is beyond c+R is rejected with no change",
@@ -48,8 +49,8 @@ func resyncCases() []*caseDef {
 			nil, func(t *ct, n int, r, l uint64) {
 				s := t.hotp(tokOpts{clean: distinct(0, l, 0)})
 				s.tell("pressed the button %d times without submitting", r+1)
-				s.resync(s.seq(r+1, n), false, fmt.Sprintf("the %d codes from counter %d (offset R+1=%d)", n, r+1, r+1), fmt.Sprintf("the profile claims resync window %d", r))
-				s.check(s.code(0), true, "the code of counter 0", "the rejected resync left the server counter at 0")
+				s.resync(s.seq(r+1, n), false, fmt.Sprintf("the %d codes from counter %d (offset R+1=%d)", n, s.ctr(r+1), r+1), fmt.Sprintf("the profile claims resync window %d", r))
+				s.checkNext("a rejected resync does not move the server counter")
 			}),
 		resyncCase("gap",
 			"resync: the codes must follow the first one by one; a sequence with a gap is rejected",
@@ -58,10 +59,10 @@ func resyncCases() []*caseDef {
 				k := min(r, l+5)
 				s := t.hotp(tokOpts{})
 				codes := s.seq(k, n)
-				codes[n-1] = s.code(k + uint64(n))
+				codes[n-1] = s.at(k + uint64(n))
 				s.tell("pressed the button %d times without submitting", k)
-				s.resync(codes, false, fmt.Sprintf("codes of counters %d..%d with counter %d left out", k, k+uint64(n), k+uint64(n)-1), "the codes must be consecutive")
-				s.resync(s.seq(k, n), true, fmt.Sprintf("the %d consecutive codes from counter %d", n, k), "the rejected attempt changed nothing")
+				s.resync(codes, false, fmt.Sprintf("codes of counters %d..%d with counter %d left out", s.ctr(k), s.ctr(k+uint64(n)), s.ctr(k+uint64(n)-1)), "the codes must be consecutive")
+				s.resync(s.seq(k, n), true, fmt.Sprintf("the %d consecutive codes from counter %d", n, s.ctr(k)), "the rejected attempt changed nothing")
 			}),
 		resyncCase("reversed",
 			"resync: codes are given oldest first; the same codes in the wrong order are rejected",
@@ -73,8 +74,8 @@ func resyncCases() []*caseDef {
 				rev := slices.Clone(codes)
 				slices.Reverse(rev)
 				s.tell("pressed the button %d times without submitting", k+uint64(n))
-				s.resync(rev, false, fmt.Sprintf("the codes of counters %d..%d newest first", k, k+uint64(n)-1), "resync codes are oldest first")
-				s.resync(codes, true, fmt.Sprintf("the same codes oldest first"), "they are consecutive codes inside the window")
+				s.resync(rev, false, fmt.Sprintf("the codes of counters %d..%d newest first", s.ctr(k), s.ctr(k+uint64(n)-1)), "resync codes are oldest first")
+				s.resync(codes, true, "the same codes oldest first", "they are consecutive codes inside the window")
 			}),
 		resyncCase("same-code-twice",
 			"resync: N consecutive codes, i.e. N different presses; one code repeated is rejected",
@@ -84,30 +85,30 @@ func resyncCases() []*caseDef {
 				s := t.hotp(tokOpts{})
 				codes := make([]string, n)
 				for i := range codes {
-					codes[i] = s.code(k)
+					codes[i] = s.at(k)
 				}
-				s.tell("pressed the button %d times without submitting; the display showed the code of counter %d", k, k)
-				s.resync(codes, false, fmt.Sprintf("the code of counter %d repeated %d times", k, n), "one press read twice is not a sequence of consecutive codes")
+				s.tell("pressed the button %d times without submitting; the display showed the code of counter %d", k, s.ctr(k))
+				s.resync(codes, false, fmt.Sprintf("the code of counter %d repeated %d times", s.ctr(k), n), "one press read twice is not a sequence of consecutive codes")
 			}),
 		resyncCase("behind-counter",
 			"resync: the window starts at the server's counter c; codes of counters below c are rejected",
-			"Accepts the codes of counters 0..3 (server counter 4), then resyncs with the N codes from counter 0; it must be rejected.",
+			"Accepts the codes of counters c..c+3 (server counter c+4), then resyncs with the N codes from counter c; it must be rejected.",
 			nil, func(t *ct, n int, r, l uint64) {
 				s := t.hotp(tokOpts{})
 				for c := range uint64(4) {
-					s.check(s.code(c), true, fmt.Sprintf("the code of counter %d", c), "it is the next expected code")
+					s.check(s.at(c), true, fmt.Sprintf("the code of counter %d", s.ctr(c)), "it is the next expected code")
 				}
-				s.resync(s.seq(0, n), false, fmt.Sprintf("the %d codes from counter 0 (already used)", n), "the window starts at the server counter 4")
+				s.resync(s.seq(0, n), false, fmt.Sprintf("the %d codes from counter %d (already used)", n, s.ctr(0)), fmt.Sprintf("the window starts at the server counter %d", s.ctr(4)))
 			}),
 		resyncCase("first-is-last-used",
 			"resync: the first code must be the code of c+k with k >= 0; the last accepted code (counter c-1) cannot start a resync",
-			"Accepts the codes of counters 0..4, then resyncs with the codes from counter 4 (the last one used); it must be rejected.",
+			"Accepts the codes of counters c..c+4, then resyncs with the codes from counter c+4 (the last one used); it must be rejected.",
 			needResyncPair, func(t *ct, n int, r, l uint64) {
 				s := t.hotp(tokOpts{})
 				for c := range uint64(5) {
-					s.check(s.code(c), true, fmt.Sprintf("the code of counter %d", c), "it is the next expected code")
+					s.check(s.at(c), true, fmt.Sprintf("the code of counter %d", s.ctr(c)), "it is the next expected code")
 				}
-				s.resync(s.seq(4, n), false, fmt.Sprintf("the %d codes from counter 4 (the last accepted)", n), "the window starts at the server counter 5")
+				s.resync(s.seq(4, n), false, fmt.Sprintf("the %d codes from counter %d (the last accepted)", n, s.ctr(4)), fmt.Sprintf("the window starts at the server counter %d", s.ctr(5)))
 			}),
 		resyncCase("replay-after-resync",
 			"resync: after a resync c is one past the last code; neither a resync nor a check with the same codes is accepted again",
@@ -117,13 +118,13 @@ func resyncCases() []*caseDef {
 				s := t.hotp(tokOpts{})
 				codes := s.seq(k, n)
 				s.tell("pressed the button %d times without submitting", k)
-				s.resync(codes, true, fmt.Sprintf("the %d codes from counter %d", n, k), "the sequence is inside the resync window")
+				s.resync(codes, true, fmt.Sprintf("the %d codes from counter %d", n, s.ctr(k)), "the sequence is inside the resync window")
 				next := k + uint64(n)
-				s.resync(codes, false, "the same codes again (a replay)", fmt.Sprintf("the server counter is %d", next))
+				s.resync(codes, false, "the same codes again (a replay)", fmt.Sprintf("the server counter is %d", s.ctr(next)))
 				for i, c := range codes {
-					s.check(c, false, fmt.Sprintf("the code of counter %d from the resync (a replay)", k+uint64(i)), fmt.Sprintf("the server counter is %d", next))
+					s.check(c, false, fmt.Sprintf("the code of counter %d from the resync (a replay)", s.ctr(k+uint64(i))), fmt.Sprintf("the code is behind the server counter %d", s.ctr(next)))
 				}
-				s.check(s.code(next), true, fmt.Sprintf("the code of counter %d", next), fmt.Sprintf("the server counter is %d", next))
+				s.checkNext("the resync and the rejected replays left it one past the resync")
 			}),
 		resyncCase("partly-in-window",
 			"resync: a sequence whose first code is inside the look-ahead window and whose last is beyond it is accepted like any other in the resync window",
@@ -136,22 +137,22 @@ func resyncCases() []*caseDef {
 			}), func(t *ct, n int, r, l uint64) {
 				s := t.hotp(tokOpts{})
 				s.tell("pressed the button %d times without submitting", l)
-				s.resync(s.seq(l, n), true, fmt.Sprintf("the %d codes from counter %d (the look-ahead edge)", n, l), fmt.Sprintf("offset %d is inside the resync window %d", l, r))
+				s.resync(s.seq(l, n), true, fmt.Sprintf("the %d codes from counter %d (the look-ahead edge)", n, s.ctr(l)), fmt.Sprintf("offset %d is inside the resync window %d", l, r))
 				next := l + uint64(n)
-				s.check(s.code(next), true, fmt.Sprintf("the code of counter %d", next), fmt.Sprintf("the resync set the server counter to %d", next))
+				s.check(s.at(next), true, fmt.Sprintf("the code of counter %d", s.ctr(next)), fmt.Sprintf("the resync set the server counter to %d", s.ctr(next)))
 			}),
 		resyncCase("chance-collision",
 			"resync accepts when the first code is the code of c+k for some 0 <= k <= R and the others follow it; an earlier chance match of the first code alone does not spoil a genuine sequence",
 			"Finds a token whose code at counter k also appears by chance at an earlier counter j (both inside the window, the next codes differ), then resyncs with the genuine codes from k; it must be accepted. Verifiers that stop at the first match of the first code reject it.",
-			needResyncPair, func(t *ct, n int, r, l uint64) {
-				key, j, k, ok := findCollision(t, n, r)
+			all(needResyncPair, needAlgorithm(HOTP, token.SHA1, 6)), func(t *ct, n int, r, l uint64) {
+				key, j, k, ok := findCollision(t, n, r, t.profile().CounterMin())
 				if !ok {
 					t.skip("found no token with a chance collision inside a resync window of %d within the search budget", r)
 				}
-				s := t.hotp(tokOpts{secret: key.Secret(), counter: j})
+				s := t.hotp(tokOpts{secret: key.Secret(), counter: j, absolute: true, alg: token.SHA1, digits: 6})
 				s.tell("the code of counter %d equals the code of counter %d (a chance collision the harness looked for)", k, j)
 				s.tell("pressed the button %d times without submitting", k-j)
-				s.resync(s.seq(k, n), true, fmt.Sprintf("the %d codes from counter %d (offset %d)", n, k, k-j), fmt.Sprintf("offset %d is inside the resync window %d; the match at counter %d is not followed by the second code", k-j, r, j))
+				s.resync(s.seq(k-j, n), true, fmt.Sprintf("the %d codes from counter %d (offset %d)", n, k, k-j), fmt.Sprintf("offset %d is inside the resync window %d; the match at counter %d is not followed by the second code", k-j, r, j))
 			}),
 	}
 }
@@ -159,7 +160,7 @@ func resyncCases() []*caseDef {
 // findCollision searches the code stream of random secrets for counters
 // j < k <= j+R whose first codes match while the sequences from them
 // differ. It costs about sqrt(10^6 x 10^6 / R) codes per secret.
-func findCollision(t *ct, n int, r uint64) (*token.Key, uint64, uint64, bool) {
+func findCollision(t *ct, n int, r, base uint64) (*token.Key, uint64, uint64, bool) {
 	const budget = 3_000_000 // codes, about 0.6 s
 	spent := 0
 	for spent < budget {
@@ -169,7 +170,7 @@ func findCollision(t *ct, n int, r uint64) (*token.Key, uint64, uint64, bool) {
 		}
 		key, _ := token.NewKey(secret, token.SHA1, 6)
 		seen := make(map[uint32]uint64)
-		for c := uint64(0); c < 200_000 && spent < budget; c++ {
+		for c := base; c < base+200_000 && c >= base && spent < budget; c++ {
 			spent++
 			v := key.Value(c)
 			j, dup := seen[v]

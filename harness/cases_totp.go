@@ -36,7 +36,7 @@ func midStep(unix, t0, period int64) (time.Time, uint64) {
 
 // stepWindow is a clean predicate for TOTP cases: the codes of the target
 // steps appear nowhere else in [T-B-2, T+A+2].
-func stepWindow(p Profile, t uint64, targets ...uint64) func(*token.Key) bool {
+func stepWindow(p Profile, t uint64, targets ...uint64) func(codes) bool {
 	b, a := skew(p)
 	lo := t - min(t, b+2)
 	return distinct(lo, t+a+2, targets...)
@@ -48,7 +48,12 @@ func totpVectorCase(a token.Algorithm) *caseDef {
 		level:       PROFILE,
 		requirement: fmt.Sprintf("TOTP = HOTP(K, T) with HMAC-%s, T = floor((unix - T0) / X); the RFC 6238 Appendix B values (T0 = 0, X = 30, 8 digits, %d-byte seed)", a, a.Size()),
 		what:        fmt.Sprintf("Enrolls an 8-digit %s TOTP token with the Appendix B seed and submits the six published codes at their times, in order; each must be accepted.", a),
-		needs:       needAlgorithm(TOTP, a, 8),
+		needs: all(needAlgorithm(TOTP, a, 8), func(p Profile) string {
+			if !p.SupportsPeriod(vectors.TOTPPeriod) {
+				return fmt.Sprintf("the Appendix B vectors use a %d s step, which the profile's totp.periods exclude", vectors.TOTPPeriod)
+			}
+			return ""
+		}),
 		body: func(t *ct) {
 			rows, err := vectors.RFC6238()
 			if err != nil {
@@ -79,7 +84,7 @@ func totpCases() []*caseDef {
 			what:        "Submits the code of the current step in the middle of that step; it must be accepted.",
 			needs:       needTOTPClock,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, 30)
+				at, st := midStep(t.simNow, 0, t.period())
 				s := t.totp(tokOpts{})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of the current step %d", st), "it is the code the token shows now")
 			},
@@ -95,7 +100,7 @@ func totpCases() []*caseDef {
 			what:        "Accepts the code of the current step, then submits it again at once and again 5 s later in the same step; both must be rejected.",
 			needs:       needTOTPClock,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, 30)
+				at, st := midStep(t.simNow, 0, t.period())
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d", st), "it is the current code")
 				s.checkAt(s.code(st), at, false, fmt.Sprintf("the code of step %d again", st), "RFC 6238 §5.2: a code is accepted once")
@@ -105,8 +110,8 @@ func totpCases() []*caseDef {
 		&caseDef{
 			id:          "rfc6238/5.2/reuse-older-step",
 			level:       PROFILE,
-			requirement: "totp: the code of step T+d is accepted only if that step is later than the last accepted step",
-			what:        "Accepts the code of the current step T, then submits the code of step T-1 (inside the skew window); it must be rejected.",
+			requirement: "totp reuse \"later\": the code of step T+d is accepted only if that step is later than the last accepted step; reuse \"once\": an unused step inside the window is accepted, a used one never",
+			what:        "Accepts the code of the current step T, then submits the code of step T-1 (inside the skew window): rejected under reuse \"later\"; under reuse \"once\" accepted, and then T-1 and T are both rejected.",
 			needs: all(needTOTP, func(p Profile) string {
 				if b, _ := skew(p); b == 0 {
 					return "the profile claims skew_back 0: no older step is inside the window"
@@ -114,9 +119,15 @@ func totpCases() []*caseDef {
 				return ""
 			}),
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, 30)
+				at, st := midStep(t.simNow, 0, t.period())
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st, st-1)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d (current)", st), "it is the current code")
+				if t.profile().ReuseOnce() {
+					s.checkAt(s.code(st-1), at, true, fmt.Sprintf("the code of step %d (one step back, unused)", st-1), "the profile claims reuse \"once\": an unused step inside the window is accepted")
+					s.checkAt(s.code(st-1), at, false, fmt.Sprintf("the code of step %d again", st-1), "RFC 6238 §5.2: a code is accepted once")
+					s.checkAt(s.code(st), at, false, fmt.Sprintf("the code of step %d again", st), "RFC 6238 §5.2: a code is accepted once")
+					return
+				}
 				s.checkAt(s.code(st-1), at, false, fmt.Sprintf("the code of step %d (one step back)", st-1), fmt.Sprintf("step %d is not later than the last accepted step %d", st-1, st))
 			},
 		},
@@ -125,13 +136,18 @@ func totpCases() []*caseDef {
 			level:       PROFILE,
 			requirement: "T = floor((unix - T0) / X): the token's T0 is part of the step computation",
 			what:        "Enrolls a token with T0 several steps after the epoch (not a multiple of X) and submits the code of the step counted from T0; it must be accepted. Verifiers that ignore T0 look several steps off.",
-			needs:       needTOTP,
+			needs: all(needTOTP, func(p Profile) string {
+				if !p.SupportsT0(1) || !p.SupportsPeriod(30) {
+					return "the profile claims no t0 other than 0 (totp.t0 false) or no 30 s step"
+				}
+				return ""
+			}),
 			body: func(t *ct) {
 				b, a := skew(t.profile())
 				t0 := int64(b+a+5)*30 + 7
 				at, st := midStep(t.simNow, t0, 30)
 				wrong, _ := token.Step(at.Unix(), 0, 30)
-				s := t.totp(tokOpts{t0: t0, clean: func(k *token.Key) bool {
+				s := t.totp(tokOpts{t0: t0, period: 30, clean: func(k codes) bool {
 					return stepWindow(t.profile(), st, st)(k) && stepWindow(t.profile(), wrong, st)(k)
 				}})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d counted from T0 = %d", st, t0), fmt.Sprintf("with T0 = %d the current step is %d (ignoring T0 gives %d)", t0, st, wrong))
@@ -142,7 +158,12 @@ func totpCases() []*caseDef {
 			level:       PROFILE,
 			requirement: "T = floor((unix - T0) / X) with the token's own X; C200 tokens step every 60 s",
 			what:        "Enrolls a token with a 60 s step (a C200) and submits its code 45 s into a step, where a 30 s step would be different; it must be accepted.",
-			needs:       needTOTP,
+			needs: all(needTOTP, func(p Profile) string {
+				if !p.SupportsPeriod(60) {
+					return "the profile's totp.periods exclude a 60 s step"
+				}
+				return ""
+			}),
 			body: func(t *ct) {
 				st, _ := token.Step(t.simNow, 0, 60)
 				at := time.Unix(token.StepStart(st, 0, 60)+45, 0)
@@ -157,7 +178,7 @@ func totpCases() []*caseDef {
 			what:        "Submits the code of the current step at Unix time 20000000000 (the year 2603); it must be accepted.",
 			needs:       needTOTPClock,
 			body: func(t *ct) {
-				at, st := midStep(20_000_000_000, 0, 30)
+				at, st := midStep(20_000_000_000, 0, t.period())
 				s := t.totp(tokOpts{})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d at %s", st, at.UTC().Format(time.RFC3339)), "it is the code the token shows then")
 			},
@@ -176,11 +197,11 @@ func skewCase(name string, back bool, beyond uint64, want bool) *caseDef {
 		id:          "rfc6238/5.2/skew-" + name,
 		level:       PROFILE,
 		requirement: fmt.Sprintf("totp {%s}: check accepts the code of step T+d for -B <= d <= A and rejects codes outside", field),
-		what:        fmt.Sprintf("Submits the code of the step %d step(s) %s the edge of the claimed window %s; it must be %s.", beyond, map[bool]string{true: "beyond", false: "at"}[beyond > 0], side, verdictWord(want)),
+		what:        fmt.Sprintf("Submits the code of the step %s the edge of the claimed window %s; it must be %s.", map[bool]string{true: "one step beyond", false: "at"}[beyond > 0], side, verdictWord(want)),
 		needs:       needTOTP,
 		body: func(t *ct) {
 			b, a := skew(t.profile())
-			at, st := midStep(t.simNow, 0, 30)
+			at, st := midStep(t.simNow, 0, t.period())
 			target := st + a + beyond
 			d := fmt.Sprintf("T+%d", a+beyond)
 			if back {

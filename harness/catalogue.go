@@ -12,6 +12,17 @@ type caseDef struct {
 	needs       func(Profile) string // a non-empty reason skips the case
 	property    bool
 	body        func(*ct)
+	// level, when set, gives the level under a profile instead of the
+	// static one: input rules are MUST only when exactness is claimed.
+	dynLevel func(Profile) Level
+}
+
+// levelFor returns the case's level under profile p.
+func (c *caseDef) levelFor(p Profile) Level {
+	if c.dynLevel != nil {
+		return c.dynLevel(p)
+	}
+	return c.level
 }
 
 // section is the ID without its last element.

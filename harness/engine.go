@@ -111,6 +111,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		}
 	}
 	r.report.Duration = r.now().Sub(r.report.Started)
+	setCauses(r.report)
 	return r.report, nil
 }
 
@@ -211,6 +212,8 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 	seed := r.caseSeed(c.id)
 	res.Seed = seed
 	t := &ct{ctx: ctx, run: r, def: c, rng: rand.New(rand.NewPCG(seed, 0x07b1ab)), verdict: Pass, simNow: simEpoch}
+	t.start = t.now().Unix()
+	res.Level = c.levelFor(r.p)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -226,6 +229,11 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 	res.Verdict, res.Messages, res.Script = t.verdict, t.msgs, t.script
 	if t.propSeed != 0 {
 		res.Seed = t.propSeed
+	}
+	if t.expl != nil {
+		res.Explanation = t.expl
+	} else if res.Verdict == Fail || res.Verdict == NonStrict {
+		res.Explanation = r.explainCase(t)
 	}
 	return res
 }
@@ -252,16 +260,22 @@ const simEpoch = 1_767_225_600
 // ct is the runtime of one case: the verifier, the profile, a seeded
 // random source and the verdict being built.
 type ct struct {
-	ctx      context.Context
-	run      *run
-	def      *caseDef
-	rng      *rand.Rand
-	simNow   int64
+	ctx    context.Context
+	run    *run
+	def    *caseDef
+	rng    *rand.Rand
+	simNow int64
+	start  int64 // the case's first request time, for scripts
+	// quirks are model departures the case's trackers assume (set only
+	// when a property case re-runs under an explained cause).
+	quirks   quirks
 	mu       sync.Mutex
 	verdict  Verdict
 	msgs     []string
 	script   []string
 	propSeed uint64
+	sims     []*sim
+	expl     *Explanation
 }
 
 func (t *ct) profile() Profile { return t.run.p }
@@ -270,17 +284,54 @@ func (t *ct) profile() Profile { return t.run.p }
 // the case's level: FAIL for MUST and PROFILE, NON-STRICT for SHOULD, and
 // a note for INFO.
 func (t *ct) fail(format string, a ...any) {
-	t.mu.Lock()
-	switch t.def.level {
+	v := Pass
+	switch t.def.levelFor(t.profile()) {
 	case MUST, PROFILE:
-		t.verdict = Fail
+		v = Fail
 	case SHOULD:
-		t.verdict = NonStrict
+		v = NonStrict
+	}
+	t.failAt(v, format, a...)
+}
+
+// failAt records a verdict with its message and ends the case.
+func (t *ct) failAt(v Verdict, format string, a ...any) {
+	t.mu.Lock()
+	if v != Pass {
+		t.verdict = v
 	}
 	t.msgs = append(t.msgs, fmt.Sprintf(format, a...))
 	t.mu.Unlock()
 	runtime.Goexit()
 }
+
+// wait lets d seconds pass: on the simulated clock when the verifier takes
+// time from requests; a verifier on its own clock is waited for in real
+// time when the wait is short, and the case SKIPs otherwise.
+func (t *ct) wait(d int64, why *sim) {
+	if d <= 0 {
+		return
+	}
+	if t.profile().Clock != ClockWall {
+		t.simNow += d
+		if why != nil {
+			why.tell("waited %d s", d)
+		}
+		return
+	}
+	if d > maxWallWait {
+		t.skip("the case needs %d s to pass and the verifier reads its own clock (clock \"wall\"); time rules are judged with clock \"request\"", d)
+	}
+	select {
+	case <-time.After(time.Duration(d) * time.Second):
+	case <-t.ctx.Done():
+		t.abort("interrupted while waiting %d s", d)
+	}
+}
+
+// maxWallWait is the longest a case waits in real time for a verifier on
+// its own clock.
+const maxWallWait = 3
 
 // note records an observation without changing the verdict.
 func (t *ct) note(format string, a ...any) {

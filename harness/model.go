@@ -1,114 +1,712 @@
 package harness
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode"
 
 	"github.com/otplab/otplab/token"
 )
 
-// model is the exact meaning of a Profile for one token, written
-// independently of any verifier. Where the profile leaves a choice open
-// (whether a malformed code counts toward lockout, the order in which
-// concurrent requests were served) the model keeps every state a correct
-// verifier could be in, and each observed reply prunes the ones it rules out.
-// A reply that no possible state explains is a disagreement. This is how the
-// harness computes verdicts exactly instead of hoping codes do not collide.
-type model struct {
+// Model is the exact meaning of a [Profile] for one token, written
+// independently of any verifier, as docs/protocol.md states it. Where the
+// profile leaves a choice open (whether a malformed code counts as a
+// failure, which of two matching time steps was taken) a step allows every
+// state a correct verifier could be in.
+//
+// Its shape is that of a nondeterministic model for a linearizability
+// checker such as porcupine: [Model.Init] gives the initial states, a
+// [State] is a comparable value (== is equality), [Model.Step] maps a state,
+// a request and the reply to the states it allows (none: the reply is
+// wrong), and [Model.DescribeState] and [Request.String] describe both for
+// reports. A Model is not safe for concurrent use (it holds a prepared
+// key); give each goroutine its own with [NewModel].
+type Model struct {
 	p      Profile
 	kind   Kind
 	key    *token.Key
+	start  uint64
 	period int64
 	t0     int64
-	states []mstate
+	q      quirks
 }
 
-// mstate is one possible server-side state of a token.
-type mstate struct {
-	c       uint64 // next expected counter (HOTP)
-	spent   bool   // the code of counter 2^64-1 was accepted: nothing is left
-	fails   int    // consecutive rejected checks of well-formed codes
-	locked  bool
-	last    uint64 // last accepted time step (TOTP)
+// quirks are departures from any profile that the explanation of a failure
+// tries: known defects that no claim can state.
+type quirks struct {
+	// storeLast stores the last used counter instead of the next one, so
+	// after the first acceptance the window reaches one counter less.
+	storeLast bool
+	// counterBits, when 32 or 53, stores counters in a 32-bit integer
+	// (wrapping) or in an IEEE double (rounding past 2^53).
+	counterBits int
+	// racy serves concurrent requests on a stale state: a request may read
+	// the state from before the burst and its write replaces whatever is
+	// there (check-then-write without a lock: lost updates).
+	racy bool
+}
+
+// State is one possible server-side state of a token. It is a comparable
+// value: two states are equal exactly when they are ==.
+type State struct {
+	c      uint64 // next expected counter (HOTP)
+	spent  bool   // the code of counters.max was accepted (or burnt past)
+	used   bool   // a code was accepted since enrollment (quirk storeLast)
+	fails  int    // consecutive failures: n
+	tFail  int64  // time of the n-th failure
+	locked bool
+	tLock  int64
+	rate   string // packed times of recorded checks (rate_limit)
+	// A code remembered for automatic resync: counter autoK, seen at autoAt.
+	hasAuto bool
+	autoK   uint64
+	autoAt  int64
+	// TOTP replay protection: the last accepted step (reuse "later") or
+	// every accepted step, packed and sorted (reuse "once").
 	hasLast bool
+	last    uint64
+	steps   string
+	delta   int64 // recorded drift or learnt skew, in steps
+	// A skew-learning run: its length, the step of its last check and the
+	// offsets common to its checks, packed.
+	runLen  int
+	runStep uint64
+	runOffs string
 }
 
-// op is one request as the model sees it.
-type op struct {
-	kind  string // "check", "resync", "unlock"
-	codes []string
-	time  int64
+// Request is one request as the model sees it.
+type Request struct {
+	// Op is "check", "resync" or "unlock".
+	Op string
+	// Codes holds the code of a check, or the codes of a resync.
+	Codes []string
+	// Time is the request's time, in Unix seconds.
+	Time int64
+	// Purpose is the check's purpose ("" is login).
+	Purpose string
 }
 
-func (o op) String() string {
-	switch o.kind {
-	case "check":
-		return fmt.Sprintf("check %q", o.codes[0])
-	case "resync":
-		return fmt.Sprintf("resync %q", o.codes)
+// The request ops of the model.
+const (
+	opCheck  = "check"
+	opResync = "resync"
+	opUnlock = "unlock"
+)
+
+// String describes the request for a script.
+func (r Request) String() string {
+	switch r.Op {
+	case opCheck:
+		if r.Purpose != "" && r.Purpose != PurposeLogin {
+			return fmt.Sprintf("check %q for %s at %d", r.Codes[0], r.Purpose, r.Time)
+		}
+		return fmt.Sprintf("check %q at %d", r.Codes[0], r.Time)
+	case opResync:
+		return fmt.Sprintf("resync %q at %d", r.Codes, r.Time)
 	}
-	return o.kind
+	return r.Op
 }
 
-func newModel(p Profile, tok Token, key *token.Key) *model {
-	s := mstate{c: tok.Counter}
-	return &model{p: p, kind: tok.Kind, key: key, period: tok.Period, t0: tok.T0, states: []mstate{s}}
+// Outcome is one reply a correct verifier may give, with the state it
+// leaves.
+type Outcome struct {
+	Accepted bool
+	State    State
 }
 
-// expect returns the replies a correct verifier may give to o, without
-// changing the model: one entry means the verdict is certain.
-func (m *model) expect(o op) []bool {
+// NewModel returns the model of profile p for token tok.
+func NewModel(p Profile, tok Token) (*Model, error) {
+	key, err := token.NewKey(tok.Secret, tok.Algorithm, tok.Digits)
+	if err != nil {
+		return nil, fmt.Errorf("model of %s: %w", tok, err)
+	}
+	return newModel(p, tok, key, quirks{}), nil
+}
+
+func newModel(p Profile, tok Token, key *token.Key, q quirks) *Model {
+	return &Model{p: p, kind: tok.Kind, key: key, start: tok.Counter, period: tok.Period, t0: tok.T0, q: q}
+}
+
+// Init returns the state of a freshly enrolled token.
+func (m *Model) Init() []State {
+	if m.kind == TOTP {
+		return []State{{}}
+	}
+	return []State{{c: m.store(m.start)}}
+}
+
+// Step returns the states a correct verifier may be in after answering req
+// in state s with rep. None means the reply is wrong.
+func (m *Model) Step(s State, req Request, rep Reply) []State {
+	var out []State
+	for _, o := range m.Outcomes(s, req) {
+		if o.Accepted == rep.Accepted && !slices.Contains(out, o.State) {
+			out = append(out, o.State)
+		}
+	}
+	return out
+}
+
+// DescribeState describes s in the profile's terms.
+func (m *Model) DescribeState(s State) string {
+	var parts []string
+	if m.kind == HOTP {
+		if s.spent {
+			parts = append(parts, "spent")
+		} else {
+			parts = append(parts, fmt.Sprintf("counter %d", s.c))
+		}
+	} else {
+		switch {
+		case m.p.ReuseOnce():
+			parts = append(parts, fmt.Sprintf("used steps %v", unpack(s.steps)))
+		case s.hasLast:
+			parts = append(parts, fmt.Sprintf("last step %d", s.last))
+		}
+		if s.delta != 0 {
+			parts = append(parts, fmt.Sprintf("drift %+d", s.delta))
+		}
+	}
+	if s.fails > 0 {
+		parts = append(parts, fmt.Sprintf("%d failures (last at %d)", s.fails, s.tFail))
+	}
+	if s.locked {
+		parts = append(parts, fmt.Sprintf("locked at %d", s.tLock))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Outcomes returns every reply a correct verifier may give to req in state
+// s, each with the state it leaves.
+func (m *Model) Outcomes(s State, req Request) []Outcome {
+	switch req.Op {
+	case opUnlock:
+		s.locked, s.tLock, s.rate = false, 0, ""
+		s = clearFails(s)
+		return []Outcome{{true, s}}
+	case opResync:
+		return m.resync(s, req.Codes, req.Time)
+	}
+	return m.check(s, req.Codes[0], req.Time)
+}
+
+// store applies the counter-storage quirk to a counter about to be stored.
+func (m *Model) store(c uint64) uint64 {
+	switch m.q.counterBits {
+	case 32:
+		return uint64(uint32(c))
+	case 53:
+		return uint64(float64(c))
+	}
+	return c
+}
+
+func clearFails(s State) State {
+	s.fails, s.tFail = 0, 0
+	return s
+}
+
+// release ends a lock whose release_after has passed.
+func (m *Model) release(s State, now int64) State {
+	if r := m.p.ReleaseAfter(); r > 0 && s.locked && now >= s.tLock+r {
+		s.locked, s.tLock = false, 0
+		s = clearFails(s)
+	}
+	return s
+}
+
+func (m *Model) throttled(s State, now int64) bool {
+	d := m.p.ThrottleDelay(s.fails)
+	return d > 0 && now < s.tFail+d
+}
+
+// rateRefused reports whether the rate limit refuses a check at now, and
+// returns the history with the check recorded.
+func (m *Model) rateRefused(hist string, now int64) (bool, string) {
+	rl := m.p.RateLimit
+	if rl == nil {
+		return false, hist
+	}
+	var keep []int64
+	n := 0
+	for _, t := range unpackInts(hist) {
+		if now-t < rl.Per {
+			keep = append(keep, t)
+			if now >= t {
+				n++
+			}
+		}
+	}
+	keep = append(keep, now)
+	if len(keep) > rl.Attempts {
+		keep = keep[len(keep)-rl.Attempts:]
+	}
+	return n >= rl.Attempts, packInts(keep)
+}
+
+// refuse is the outcome of a request refused by a rule before any compare:
+// rejected, counted nowhere.
+func refuse(s State) []Outcome { return []Outcome{{false, usedUp(s)}} }
+
+// usedUp forgets what only the very next request may use: a remembered
+// automatic-resync code and a skew-learning run.
+func usedUp(s State) State {
+	s.hasAuto, s.autoK, s.autoAt = false, 0, 0
+	return endRun(s)
+}
+
+func endRun(s State) State {
+	s.runLen, s.runStep, s.runOffs = 0, 0, ""
+	return s
+}
+
+// failure counts one failure at now, locking at F; burn moves a HOTP
+// counter on (on_failure "advance").
+func (m *Model) failure(s State, now int64, burn bool) State {
+	s.fails++
+	s.tFail = now
+	if f := m.p.LockoutAfter(); f > 0 && s.fails >= f {
+		s.locked, s.tLock = true, now
+	}
+	if burn && m.kind == HOTP && m.p.Advances() && !s.spent {
+		if s.c >= m.p.CounterMax() {
+			s.spent = true
+		} else {
+			s.c = m.store(s.c + 1)
+		}
+	}
+	return s
+}
+
+// maybeFailure is a rejection whose counting the profile leaves open.
+func (m *Model) maybeFailure(s State, now int64) []Outcome {
+	counted := m.failure(s, now, false)
+	if counted == s {
+		return []Outcome{{false, s}}
+	}
+	return []Outcome{{false, counted}, {false, s}}
+}
+
+// parse reads a typed code under the profile's input rule: exact reports
+// the code as exactly Digit ASCII digits, lenient a decimal number that a
+// lenient verifier may take for the code.
+func (m *Model) parse(code string) (v uint32, exact, lenient bool) {
+	if v, ok := token.ParseCode(code, m.key.Digits()); ok {
+		return v, true, false
+	}
+	if m.p.Input == InputLenient {
+		if v, ok := lenientValue(code, m.key.Digits()); ok {
+			return v, false, true
+		}
+	}
+	return 0, false, false
+}
+
+// lenientValue reads code as Python's int() would (Unicode white space
+// around, an optional '+', Unicode decimal digits) and reports its value; a
+// number of 10^digits or more is reported as a value no code has, since a
+// lenient verifier compares it (and rejects it) all the same.
+func lenientValue(code string, digits int) (uint32, bool) {
+	s := strings.TrimFunc(code, unicode.IsSpace)
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return 0, false
+	}
+	limit := pow10(digits)
+	var v uint64
+	for _, r := range s {
+		d, ok := decimalDigit(r)
+		if !ok {
+			return 0, false
+		}
+		v = min(v*10+uint64(d), limit) // saturate: stay clear of overflow
+	}
+	if v >= limit {
+		return noCode, true
+	}
+	return uint32(v), true
+}
+
+// decimalDigit returns the value of a Unicode decimal digit (category Nd).
+// Unicode lays decimal digits out in contiguous runs of ten, each starting
+// at its zero, and runs may follow each other (the mathematical digits), so
+// the value is the distance from the start of the contiguous block, mod 10.
+func decimalDigit(r rune) (int, bool) {
+	if !unicode.IsDigit(r) {
+		return 0, false
+	}
+	z := r
+	for z > 0 && unicode.IsDigit(z-1) {
+		z--
+	}
+	return int(r-z) % 10, true
+}
+
+// noCode is a value no code has (codes are below 10^10 < 2^32-1).
+const noCode = ^uint32(0)
+
+func (m *Model) check(s State, code string, now int64) []Outcome {
+	s = m.release(s, now)
+	refused, hist := m.rateRefused(s.rate, now)
+	s.rate = hist
+	if refused || s.locked || m.throttled(s, now) {
+		return refuse(s)
+	}
+	v, exact, lenient := m.parse(code)
+	if !exact && !lenient {
+		return m.maybeFailure(usedUp(s), now)
+	}
+	var out []Outcome
+	if m.kind == TOTP {
+		out = m.checkTOTP(s, v, now)
+	} else {
+		out = m.checkHOTP(s, v, now)
+	}
+	if lenient {
+		// A lenient verifier may take the number for the code or not.
+		out = append(out, m.maybeFailure(usedUp(s), now)...)
+	}
+	return out
+}
+
+func (m *Model) accept(s State) State { return usedUp(clearFails(s)) }
+
+// advancePast moves the counter one past k, or spends the token at max.
+func (m *Model) advancePast(s State, k uint64) State {
+	if k >= m.p.CounterMax() {
+		s.c, s.spent = k, true
+	} else {
+		s.c = m.store(k + 1)
+	}
+	s.used = true
+	return s
+}
+
+func (m *Model) checkHOTP(s State, v uint32, now int64) []Outcome {
+	if s.spent {
+		return []Outcome{{false, m.failure(usedUp(s), now, true)}}
+	}
+	l, max := lookAhead(m.p), m.p.CounterMax()
+	hi := satAdd(s.c, l)
+	if m.q.storeLast && s.used {
+		if hi == s.c {
+			hi = s.c - 1 // an empty window: nothing but a replay fits
+		} else {
+			hi--
+		}
+	}
+	hi = min(hi, max)
+	if hi >= s.c && s.c <= max {
+		if k, ok := m.key.FindValue(v, s.c, hi-s.c); ok {
+			return []Outcome{{true, m.advancePast(m.accept(s), k)}}
+		}
+	}
+	if a := m.p.Resync; a != nil && a.Auto != nil {
+		if s.hasAuto && now-s.autoAt <= a.Auto.Within && s.autoK < max && m.key.Value(s.autoK+1) == v {
+			return []Outcome{{true, m.advancePast(m.accept(s), s.autoK+1)}}
+		}
+		c := s.c
+		s.hasAuto, s.autoK, s.autoAt = false, 0, 0
+		if lo := satAdd(c, l+1); lo > c && a.Window > l {
+			top := min(satAdd(c, a.Window), max)
+			if lo <= top {
+				if k, ok := m.key.FindValue(v, lo, top-lo); ok {
+					s.hasAuto, s.autoK, s.autoAt = true, k, now
+				}
+			}
+		}
+		return []Outcome{{false, m.failure(endRun(s), now, true)}}
+	}
+	return []Outcome{{false, m.failure(usedUp(s), now, true)}}
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return token.MaxCounter
+	}
+	return a + b
+}
+
+// reuseAllows reports whether the reuse rule lets step st be accepted.
+func (m *Model) reuseAllows(s State, st uint64) bool {
+	if m.p.ReuseOnce() {
+		_, found := slices.BinarySearch(unpack(s.steps), st)
+		return !found
+	}
+	return !s.hasLast || st > s.last
+}
+
+// recordStep books step st as accepted.
+func (m *Model) recordStep(s State, st uint64) State {
+	if m.p.ReuseOnce() {
+		steps := unpack(s.steps)
+		i, _ := slices.BinarySearch(steps, st)
+		s.steps = pack(slices.Insert(steps, i, st))
+		return s
+	}
+	s.last, s.hasLast = st, true
+	return s
+}
+
+func (m *Model) checkTOTP(s State, v uint32, now int64) []Outcome {
+	t := floorDiv(now-m.t0, m.period) // negative before t0
+	back, ahead := skew(m.p)
+	var drift *DriftPolicy
+	if m.p.TOTP != nil {
+		drift = m.p.TOTP.Drift
+	}
+	centre := t + s.delta
+	var out []Outcome
+	for st := centre - int64(back); st <= centre+int64(ahead); st++ {
+		if st < 0 {
+			continue
+		}
+		if drift != nil && drift.Max != nil && absDiff(st, t) > *drift.Max {
+			continue
+		}
+		if !m.reuseAllows(s, uint64(st)) || m.key.Value(uint64(st)) != v {
+			continue
+		}
+		n := m.recordStep(m.accept(s), uint64(st))
+		if drift != nil {
+			n.delta = st - t
+		}
+		out = append(out, Outcome{true, n})
+	}
+	if len(out) > 0 {
+		return out
+	}
+	return m.learnSkew(s, v, t, now)
+}
+
+func absDiff(a, b int64) uint64 {
+	if a > b {
+		return uint64(a - b)
+	}
+	return uint64(b - a)
+}
+
+// floorDiv is floor(a / b) for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// learnSkew is totp.resync for a compared check at step t that the window
+// rejected.
+func (m *Model) learnSkew(s State, v uint32, t int64, now int64) []Outcome {
+	var r *TOTPResync
+	if m.p.TOTP != nil {
+		r = m.p.TOTP.Resync
+	}
+	if r == nil {
+		return []Outcome{{false, m.failure(endRun(s), now, true)}}
+	}
+	var cands []uint64 // offsets, stored as int64 bits
+	for off := -int64(r.Range); off <= int64(r.Range); off++ {
+		st := t + off
+		if st < 0 || !m.reuseAllows(s, uint64(st)) || m.key.Value(uint64(st)) != v {
+			continue
+		}
+		cands = append(cands, uint64(off))
+	}
+	if len(cands) == 0 {
+		return []Outcome{{false, m.failure(endRun(s), now, true)}}
+	}
+	if s.runLen > 0 && int64(s.runStep)+1 == t {
+		var common []uint64
+		for _, o := range unpack(s.runOffs) {
+			if slices.Contains(cands, o) {
+				common = append(common, o)
+			}
+		}
+		if len(common) > 0 {
+			s.runLen, s.runStep, s.runOffs = s.runLen+1, uint64(t), pack(common)
+		} else {
+			s.runLen, s.runStep, s.runOffs = 1, uint64(t), pack(cands)
+		}
+	} else {
+		s.runLen, s.runStep, s.runOffs = 1, uint64(t), pack(cands)
+	}
+	if s.runLen < r.Codes {
+		return []Outcome{{false, m.failure(s, now, true)}}
+	}
+	var out []Outcome
+	for _, o := range unpack(s.runOffs) {
+		off := int64(o)
+		n := m.recordStep(m.accept(s), uint64(t+off))
+		n.delta = off
+		out = append(out, Outcome{true, n})
+	}
+	return out
+}
+
+func (m *Model) resync(s State, codes []string, now int64) []Outcome {
+	s = m.release(s, now)
+	if s.locked && !(m.p.Lockout != nil && m.p.Lockout.ResyncUnlocks) {
+		return refuse(s)
+	}
+	if m.throttled(s, now) {
+		return refuse(s)
+	}
+	s = usedUp(s) // any resync ends a run and uses up an auto code
+	n := m.p.ResyncCodes()
+	maybe := func() []Outcome {
+		if m.p.CountsResync() {
+			return m.maybeFailure(s, now)
+		}
+		return []Outcome{{false, s}}
+	}
+	if m.kind != HOTP || n == 0 || len(codes) != n || s.spent {
+		return maybe()
+	}
+	vals := make([]uint32, n)
+	for i, c := range codes {
+		v, ok := token.ParseCode(c, m.key.Digits())
+		if !ok {
+			return maybe()
+		}
+		vals[i] = v
+	}
+	max := m.p.CounterMax()
+	if s.c > max || max-s.c < uint64(n-1) {
+		return m.rejectResync(s, now)
+	}
+	// The smallest k in [0, R] at which all N codes line up, the last
+	// one at most max.
+	top := min(satAdd(s.c, m.p.Resync.Window), max-uint64(n-1))
+	for from := s.c; from <= top; {
+		k, found := m.key.FindValue(vals[0], from, top-from)
+		if !found {
+			break
+		}
+		match := true
+		for i := 1; i < n && match; i++ {
+			match = m.key.Value(k+uint64(i)) == vals[i]
+		}
+		if match {
+			a := m.advancePast(m.accept(s), k+uint64(n-1))
+			a.locked, a.tLock = false, 0
+			return []Outcome{{true, a}}
+		}
+		if k == top {
+			break
+		}
+		from = k + 1
+	}
+	return m.rejectResync(s, now)
+}
+
+func (m *Model) rejectResync(s State, now int64) []Outcome {
+	if m.p.CountsResync() {
+		return []Outcome{{false, m.failure(s, now, false)}}
+	}
+	return []Outcome{{false, s}}
+}
+
+// pack and unpack keep sets of counters and steps in a comparable State.
+func pack(vs []uint64) string {
+	b := make([]byte, 8*len(vs))
+	for i, v := range vs {
+		binary.BigEndian.PutUint64(b[8*i:], v)
+	}
+	return string(b)
+}
+
+func unpack(s string) []uint64 {
+	out := make([]uint64, len(s)/8)
+	for i := range out {
+		out[i] = binary.BigEndian.Uint64([]byte(s[8*i : 8*i+8]))
+	}
+	return out
+}
+
+func packInts(vs []int64) string {
+	u := make([]uint64, len(vs))
+	for i, v := range vs {
+		u[i] = uint64(v)
+	}
+	return pack(u)
+}
+
+func unpackInts(s string) []int64 {
+	u := unpack(s)
+	out := make([]int64, len(u))
+	for i, v := range u {
+		out[i] = int64(v)
+	}
+	return out
+}
+
+// tracker follows one token through a case: the set of every state a
+// correct verifier could be in, pruned by each observed reply.
+type tracker struct {
+	m      *Model
+	states []State
+}
+
+func newTracker(m *Model) *tracker { return &tracker{m: m, states: m.Init()} }
+
+// expect returns the replies a correct verifier may give to r, without
+// changing the tracker: one entry means the verdict is certain.
+func (tr *tracker) expect(r Request) []bool {
 	var out []bool
-	for _, s := range m.states {
-		for _, b := range m.apply(s, o) {
-			if !slices.Contains(out, b.accepted) {
-				out = append(out, b.accepted)
+	for _, s := range tr.states {
+		for _, o := range tr.m.Outcomes(s, r) {
+			if !slices.Contains(out, o.Accepted) {
+				out = append(out, o.Accepted)
 			}
 		}
 	}
 	return out
 }
 
-// observe feeds the verifier's reply to o into the model. It returns false,
-// leaving the model unchanged, when no possible state explains the reply.
-func (m *model) observe(o op, accepted bool) bool {
-	var next []mstate
-	for _, s := range m.states {
-		for _, b := range m.apply(s, o) {
-			if b.accepted == accepted && !slices.Contains(next, b.state) {
-				next = append(next, b.state)
+// observe feeds the verifier's reply to r. It returns false, leaving the
+// tracker unchanged, when no possible state explains the reply.
+func (tr *tracker) observe(r Request, accepted bool) bool {
+	var next []State
+	for _, s := range tr.states {
+		for _, n := range tr.m.Step(s, r, Reply{Accepted: accepted}) {
+			if !slices.Contains(next, n) {
+				next = append(next, n)
 			}
 		}
 	}
 	if len(next) == 0 {
 		return false
 	}
-	m.states = next
+	tr.states = next
 	return true
 }
 
-// observeAll feeds the replies to ops that were sent concurrently: any
-// order of service is allowed. It searches the orders as a walk over
-// (requests served, state) pairs, so identical requests and identical
-// intermediate states are explored once: 2^n x states instead of n!.
-func (m *model) observeAll(ops []op, accepted []bool) bool {
-	if len(ops) > 16 {
+// observeAll feeds the replies to requests that were sent concurrently:
+// any order of service is allowed. It walks (requests served, state) pairs,
+// so identical requests and identical intermediate states are explored
+// once: 2^n x states instead of n!. Under the racy quirk a request may
+// also be served on the state from before the burst.
+func (tr *tracker) observeAll(reqs []Request, accepted []bool) bool {
+	if len(reqs) > 16 {
 		panic("harness: too many concurrent requests for the model")
 	}
 	type node struct {
 		served uint32
-		st     mstate
+		st     State
 	}
 	type edge struct {
-		st mstate
+		st State
 		op int
 	}
-	full := uint32(1)<<len(ops) - 1
+	full := uint32(1)<<len(reqs) - 1
 	seen := map[node]bool{}
-	cache := map[edge][]branch{}
-	var next []mstate
-	var walk func(served uint32, st mstate)
-	walk = func(served uint32, st mstate) {
+	cache := map[edge][]State{}
+	var next []State
+	var walk func(served uint32, st, start State)
+	walk = func(served uint32, st, start State) {
 		if seen[node{served, st}] {
 			return
 		}
@@ -119,190 +717,45 @@ func (m *model) observeAll(ops []op, accepted []bool) bool {
 			}
 			return
 		}
-		for i := range ops {
+		for i := range reqs {
 			if served&(1<<i) != 0 {
 				continue
 			}
-			e := edge{st, i}
-			bs, ok := cache[e]
-			if !ok {
-				bs = m.apply(st, ops[i])
-				cache[e] = bs
+			bases := []State{st}
+			if tr.m.q.racy && st != start {
+				bases = append(bases, start)
 			}
-			for _, b := range bs {
-				if b.accepted == accepted[i] {
-					walk(served|1<<i, b.state)
+			for _, b := range bases {
+				e := edge{b, i}
+				ns, ok := cache[e]
+				if !ok {
+					ns = tr.m.Step(b, reqs[i], Reply{Accepted: accepted[i]})
+					cache[e] = ns
+				}
+				for _, n := range ns {
+					walk(served|1<<i, n, start)
 				}
 			}
 		}
 	}
-	for _, s := range m.states {
-		walk(0, s)
+	for _, s := range tr.states {
+		walk(0, s, s)
 	}
 	if len(next) == 0 {
 		return false
 	}
-	m.states = next
+	tr.states = next
 	return true
 }
 
 // counter returns the next expected HOTP counter if every possible state
 // agrees on it.
-func (m *model) counter() (uint64, bool) {
-	c := m.states[0].c
-	for _, s := range m.states[1:] {
+func (tr *tracker) counter() (uint64, bool) {
+	c := tr.states[0].c
+	for _, s := range tr.states[1:] {
 		if s.c != c {
 			return 0, false
 		}
 	}
 	return c, true
-}
-
-// branch is one possible outcome of an op in one state.
-type branch struct {
-	accepted bool
-	state    mstate
-}
-
-func (m *model) apply(s mstate, o op) []branch {
-	switch o.kind {
-	case "unlock":
-		s.locked, s.fails = false, 0
-		return []branch{{true, s}}
-	case "resync":
-		return m.resync(s, o.codes)
-	}
-	return m.check(s, o.codes[0], o.time)
-}
-
-// reject returns the outcomes of a rejected check: a well-formed code
-// counts toward lockout; a malformed one may or may not.
-func (m *model) reject(s mstate, wellFormed bool) []branch {
-	counted := s
-	if f := m.p.LockoutAfter(); f > 0 && !s.locked {
-		counted.fails++
-		if counted.fails >= f {
-			counted.locked = true
-		}
-	}
-	if wellFormed || counted == s {
-		return []branch{{false, counted}}
-	}
-	return []branch{{false, counted}, {false, s}}
-}
-
-func (m *model) check(s mstate, code string, now int64) []branch {
-	v, ok := token.ParseCode(code, m.key.Digits())
-	if !ok {
-		return m.reject(s, false)
-	}
-	if s.locked {
-		return []branch{{false, s}}
-	}
-	if m.kind == TOTP {
-		return m.checkTOTP(s, v, now)
-	}
-	var l uint64
-	if m.p.LookAhead != nil {
-		l = *m.p.LookAhead
-	}
-	if s.spent {
-		return m.reject(s, true)
-	}
-	k, found := m.key.FindValue(v, s.c, l)
-	if !found {
-		return m.reject(s, true)
-	}
-	s.fails = 0
-	if k == token.MaxCounter {
-		s.c, s.spent = k, true
-	} else {
-		s.c = k + 1
-	}
-	return []branch{{true, s}}
-}
-
-func (m *model) checkTOTP(s mstate, v uint32, now int64) []branch {
-	t, ok := token.Step(now, m.t0, m.period)
-	if !ok {
-		return m.reject(s, true)
-	}
-	var back, ahead uint64
-	if m.p.TOTP != nil {
-		back, ahead = m.p.TOTP.SkewBack, m.p.TOTP.SkewAhead
-	}
-	lo := t - min(back, t)
-	var out []branch
-	for step := lo; step <= t+ahead; step++ {
-		if s.hasLast && step <= s.last {
-			continue
-		}
-		if m.key.Value(step) != v {
-			continue
-		}
-		n := s
-		n.fails, n.last, n.hasLast = 0, step, true
-		out = append(out, branch{true, n})
-	}
-	if len(out) == 0 {
-		return m.reject(s, true)
-	}
-	return out
-}
-
-func (m *model) resync(s mstate, codes []string) []branch {
-	n := m.p.ResyncCodes()
-	if m.kind != HOTP || n == 0 || len(codes) != n || s.spent {
-		return []branch{{false, s}}
-	}
-	if s.locked && !m.p.Lockout.ResyncUnlocks {
-		return []branch{{false, s}}
-	}
-	vals := make([]uint32, n)
-	for i, c := range codes {
-		v, ok := token.ParseCode(c, m.key.Digits())
-		if !ok {
-			return []branch{{false, s}}
-		}
-		vals[i] = v
-	}
-	// The smallest k in [0, R] at which all N codes line up.
-	from, r := s.c, m.p.Resync.Window
-	for {
-		k, found := m.key.FindValue(vals[0], from, r-(from-s.c))
-		if !found {
-			return []branch{{false, s}}
-		}
-		if k > token.MaxCounter-uint64(n-1) {
-			return []branch{{false, s}}
-		}
-		match := true
-		for i := 1; i < n && match; i++ {
-			match = m.key.Value(k+uint64(i)) == vals[i]
-		}
-		if match {
-			last := k + uint64(n-1)
-			if last == token.MaxCounter {
-				s.c, s.spent = last, true
-			} else {
-				s.c = last + 1
-			}
-			if s.locked { // resync_unlocks: the accepted resync unlocks
-				s.locked, s.fails = false, 0
-				return []branch{{true, s}}
-			}
-			// The profile does not say whether an accepted resync resets
-			// the failure count: both are correct.
-			reset := s
-			reset.fails = 0
-			if reset == s {
-				return []branch{{true, s}}
-			}
-			return []branch{{true, s}, {true, reset}}
-		}
-		if k-s.c >= r {
-			return []branch{{false, s}}
-		}
-		from = k + 1
-	}
 }

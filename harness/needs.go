@@ -72,7 +72,7 @@ func needAlgorithm(k Kind, a token.Algorithm, digits int) func(Profile) string {
 			return fmt.Sprintf("the profile does not claim %s tokens", k)
 		case !p.SupportsAlgorithm(a):
 			return fmt.Sprintf("the profile does not claim %s", a)
-		case !p.SupportsDigits(digits):
+		case digits != 0 && !p.SupportsDigits(digits):
 			return fmt.Sprintf("the profile does not claim %d-digit codes", digits)
 		}
 		if k == TOTP {

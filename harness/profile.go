@@ -496,6 +496,9 @@ func (p Profile) ThrottleDelay(n int) int64 {
 		return 0
 	}
 	d := t.Delay
+	if t.Factor == 1 {
+		return d
+	}
 	for range n - t.After {
 		if d > maxSeconds*maxFactor {
 			return d

@@ -23,7 +23,7 @@ func propertyCases() []*caseDef {
 			id:          "otplab/model/hotp-sequences",
 			level:       PROFILE,
 			requirement: "every reply to a random sequence of token events agrees with the declared profile (look-ahead, resync, lockout, replay, concurrency)",
-			what:        "Plays random sequences of C100 events (unsubmitted presses, submits, replays, wrong codes, resync sequences, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script.",
+			what:        "Plays random sequences of C100 events (unsubmitted presses, submits, replays, wrong codes, resync sequences, unlocks, concurrent submits, time passing at the edges of the profile's time rules) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script and explained, and the sequences are played again under the explaining cause to find the next one.",
 			property:    true,
 			needs:       needLookAhead,
 			body:        func(t *ct) { t.property(HOTP) },
@@ -100,16 +100,87 @@ func (p *propTB) output() string                 { p.mu.Lock(); defer p.mu.Unloc
 // not its judgement.
 var errTransport = errors.New("verifier unavailable")
 
-// property runs the model-based test for one token kind.
+// maxRounds bounds how many distinct disagreements a property case looks
+// for: after each explained one it plays again under the explaining
+// variant, so that one cause cannot hide another.
+const maxRounds = 3
+
+// finding is one disagreement a property run found, shrunk.
+type finding struct {
+	script []string
+	hist   []history
+	expl   *Explanation
+}
+
+// property runs the model-based test for one token kind, and again under
+// each explained cause, and reports every distinct disagreement found.
 func (t *ct) property(kind Kind) {
 	seed := t.run.caseSeed(t.def.id) >> 1
 	if seed == 0 {
 		seed = 1
 	}
 	t.propSeed = seed
+	p, q := t.profile(), quirks{}
+	var found []finding
+	for round := range maxRounds {
+		f, transport := t.propertyRound(kind, seed+uint64(round), p, q)
+		if transport != nil {
+			if len(found) == 0 {
+				t.abort("%v", transport)
+			}
+			break
+		}
+		if f == nil {
+			break
+		}
+		f.expl = explain(p, q, f.hist)
+		found = append(found, *f)
+		if f.expl == nil || len(f.expl.keys) == 0 {
+			break
+		}
+		// Play again as if the verifier had claimed what explains it.
+		v := variantByKey(p, f.expl.keys[0])
+		p, q = v.apply(p, q)
+	}
+	if len(found) == 0 {
+		return
+	}
+	t.script = found[0].script
+	t.expl = found[0].expl
+	var msgs []string
+	for i, f := range found {
+		head := "the verifier disagreed with the profile model; shortest script found:"
+		if i > 0 {
+			head = fmt.Sprintf("with that cause assumed (%s), another disagreement; shortest script found:", found[i-1].expl.ConsistentWith[0])
+		}
+		msg := head + "\n  " + strings.Join(f.script, "\n  ")
+		if line := explanationLine(f.expl); line != "" {
+			msg += "\n  " + line
+		}
+		msgs = append(msgs, msg)
+	}
+	for _, m := range msgs[:len(msgs)-1] {
+		t.note("%s", m)
+	}
+	t.fail("%s", msgs[len(msgs)-1])
+}
+
+// variantByKey finds a variant of p by key.
+func variantByKey(p Profile, key string) variant {
+	for _, v := range variants(p) {
+		if v.key == key {
+			return v
+		}
+	}
+	panic("harness: no variant " + key)
+}
+
+// propertyRound plays the property sequences once under profile p and
+// quirks q, and returns the shrunk failure, if any.
+func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*finding, error) {
 	var (
 		mu        sync.Mutex
-		lastFail  []string
+		last      *finding
 		transport error
 	)
 	tb := &propTB{name: t.run.opts.testName + "/" + t.def.id}
@@ -120,17 +191,17 @@ func (t *ct) property(kind Kind) {
 		if dead != nil || t.ctx.Err() != nil {
 			rt.Fatalf("%v", errTransport)
 		}
-		d := &driver{t: t, rt: rt, kind: kind}
+		d := &driver{t: t, rt: rt, kind: kind, p: p, q: q}
 		d.onFail = func() {
 			mu.Lock()
 			if errors.Is(d.err, errTransport) && transport == nil {
 				transport = d.err
 			}
-			lastFail = slices.Clone(d.script)
+			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist)}}}
 			mu.Unlock()
 			// The message must be the same on every replay (the script
 			// names fresh serials), or rapid takes the failure for flaky
-			// and does not shrink it; the script travels in lastFail.
+			// and does not shrink it; the script travels in last.
 			rt.Fatalf("the verifier disagreed with the profile model")
 		}
 		d.play()
@@ -151,20 +222,22 @@ func (t *ct) property(kind Kind) {
 		<-done
 	})
 	if transport != nil {
-		t.abort("%v", transport)
+		return nil, transport
 	}
 	if tb.Failed() {
-		t.script = lastFail
-		msg := "the verifier disagreed with the profile model; shortest script found:\n  " + strings.Join(lastFail, "\n  ")
+		if last == nil {
+			return nil, fmt.Errorf("harness: the property failed outside the driver: %s", tb.output())
+		}
 		if out := tb.output(); strings.Contains(out, "rapid.failfile") {
 			for _, line := range strings.Split(out, "\n") {
 				if strings.Contains(line, "To reproduce") {
-					msg += "\n" + strings.TrimSpace(line)
+					last.script = append(last.script, strings.TrimSpace(line))
 				}
 			}
 		}
-		t.fail("%s", msg)
+		return last, nil
 	}
+	return nil, nil
 }
 
 // driver plays one random sequence against the verifier and the model.
@@ -172,14 +245,18 @@ type driver struct {
 	t      *ct
 	rt     *rapid.T
 	kind   Kind
+	p      Profile // what the model judges by (the claim, or a cause assumed)
+	q      quirks
 	tok    Token
 	key    *token.Key
 	dev    *token.C100
-	m      *model
+	tr     *tracker
+	start  int64
 	now    int64
 	used   []string
 	streak int // consecutive rejections, to stay clear of an unclaimed lockout
 	script []string
+	hist   []event
 	err    error
 	onFail func() // records the failure and stops the sequence
 }
@@ -188,37 +265,63 @@ func (d *driver) say(format string, a ...any) {
 	d.script = append(d.script, fmt.Sprintf("%d. ", len(d.script)+1)+fmt.Sprintf(format, a...))
 }
 
+// stamp is the request time as scripts show it.
+func (d *driver) stamp() string { return fmt.Sprintf("[t=%+ds]", d.now-d.start) }
+
+// startCounters are the counters a HOTP sequence may start at: the
+// smallest claimed, and the edges where storage bugs live, inside the
+// claimed range.
+func startCounters(p Profile) []uint64 {
+	lo, hi := p.CounterMin(), p.CounterMax()
+	out := []uint64{lo, lo}
+	for _, c := range []uint64{1<<32 - 3, 1<<53 - 3, 1<<63 - 3, hi - 40} {
+		if c >= lo && c <= hi && hi-c >= 40 && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // play enrolls a fresh token and runs a random sequence of events on it
 // through rapid's state-machine loop, which shrinks by dropping steps. The
 // first disagreement or transport failure ends it through onFail.
 func (d *driver) play() {
-	p := d.t.profile()
 	rt := d.rt
+	o := d.t.defaults(tokOpts{kind: d.kind})
 	secretSeed := rapid.Uint64().Draw(rt, "secret")
 	src := rand.New(rand.NewPCG(secretSeed, 0xfeed))
-	secret := make([]byte, 20)
+	secret := make([]byte, o.alg.Size())
 	for i := range secret {
 		secret[i] = byte(src.Uint32())
 	}
-	key, _ := token.NewKey(secret, token.SHA1, 6)
-	d.key, d.now = key, simEpoch+int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
+	key, _ := token.NewKey(secret, o.alg, o.digits)
+	d.key = key
+	d.start = simEpoch + int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
+	d.now = d.start
 	if d.kind == HOTP {
-		start := rapid.SampledFrom([]uint64{0, 0, 1<<32 - 3, 1<<53 - 3, 1<<64 - 40}).Draw(rt, "counter")
-		d.tok = Token{Serial: d.t.run.nextSerial('1'), Kind: HOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Counter: start}
-		dev, err := token.NewC100(token.C100Config{Serial: token.Serial(d.tok.Serial), Secret: secret, Counter: start})
+		start := rapid.SampledFrom(startCounters(d.p)).Draw(rt, "counter")
+		d.tok = Token{Serial: d.t.run.nextSerial('1'), Kind: HOTP, Algorithm: o.alg, Digits: o.digits, Secret: secret, Counter: start}
+		dev, err := token.NewC100(token.C100Config{Serial: token.Serial(d.tok.Serial), Secret: secret, Counter: start, Algorithm: o.alg, Digits: o.digits})
 		if err != nil {
 			panic("harness: " + err.Error()) // the serial and secret are made here
 		}
 		d.dev = dev
 	} else {
-		d.tok = Token{Serial: d.t.run.nextSerial('2'), Kind: TOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Period: 30, T0: 0}
+		d.tok = Token{Serial: d.t.run.nextSerial('2'), Kind: TOTP, Algorithm: o.alg, Digits: o.digits, Secret: secret, Period: o.period, T0: 0}
 	}
-	d.m = newModel(p, d.tok, key)
+	d.tr = newTracker(newModel(d.p, d.tok, key, d.q))
 	ctx, cancel := d.t.reqCtx()
 	err := d.t.run.v.Enroll(ctx, d.tok)
 	cancel()
 	if err != nil {
-		d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		var refused *RefusedError
+		if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+			d.say("enroll %s -> refused: %s", d.tok, refused.Message)
+			d.err = errors.New("the profile claims this token (kind, algorithm, digits, counter, period): a correct verifier enrolls it")
+			d.script = append(d.script, "=> "+d.err.Error())
+		} else {
+			d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		}
 		d.onFail()
 	}
 	d.say("enroll %s", d.tok)
@@ -232,7 +335,7 @@ func (d *driver) play() {
 	} else {
 		d.totpActions(actions)
 	}
-	if p.LockoutAfter() > 0 && d.t.run.info.Supports("unlock") {
+	if (d.p.LockoutAfter() > 0 || d.p.RateLimit != nil) && d.t.run.info.Supports("unlock") {
 		actions["7-unlock"] = func(rt *rapid.T) { d.unlock() }
 	}
 	// Every disagreement is reported from this one invariant check, after
@@ -247,11 +350,39 @@ func (d *driver) play() {
 }
 
 func (d *driver) mayReject() bool {
-	return d.t.profile().LockoutAfter() > 0 || d.streak < 2
+	return d.p.LockoutAfter() > 0 || d.streak < 2
+}
+
+// waits returns the durations worth waiting: the edges of the profile's
+// time rules, one second either side.
+func waits(p Profile) []int64 {
+	var edges []int64
+	addEdge := func(s int64) {
+		for _, d := range []int64{s - 1, s, s + 1} {
+			if d > 0 && !slices.Contains(edges, d) {
+				edges = append(edges, d)
+			}
+		}
+	}
+	if p.Throttle != nil {
+		for n := p.Throttle.After; n < p.Throttle.After+3; n++ {
+			addEdge(p.ThrottleDelay(n))
+		}
+	}
+	if r := p.ReleaseAfter(); r > 0 {
+		addEdge(r)
+	}
+	if rl := p.RateLimit; rl != nil {
+		addEdge(rl.Per)
+	}
+	if p.Resync != nil && p.Resync.Auto != nil {
+		addEdge(p.Resync.Auto.Within)
+	}
+	return edges
 }
 
 // commonActions adds the events both kinds share: replays of accepted
-// codes and arbitrary codes.
+// codes, arbitrary codes and time passing.
 func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 	a["4-replay"] = func(rt *rapid.T) {
 		if len(d.used) == 0 || !d.mayReject() {
@@ -264,14 +395,37 @@ func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 		if !d.mayReject() {
 			return
 		}
-		v := rapid.Uint32Range(0, 999999).Draw(rt, "wrong")
-		code := fmt.Sprintf("%06d", v)
+		v := rapid.Uint64Range(0, pow10(d.tok.Digits)-1).Draw(rt, "wrong")
+		code := fmt.Sprintf("%0*d", d.tok.Digits, v)
 		d.check(code, fmt.Sprintf("submit the arbitrary code %q", code))
+	}
+	edges := waits(d.p)
+	if d.kind == HOTP && len(edges) == 0 {
+		return // nothing in a HOTP policy depends on time
+	}
+	a["2-wait"] = func(rt *rapid.T) {
+		gen := rapid.Int64Range(1, 100)
+		if len(edges) > 0 {
+			gen = rapid.OneOf(rapid.SampledFrom(edges), gen)
+		}
+		s := gen.Draw(rt, "seconds")
+		d.now += s
+		if d.kind == TOTP {
+			d.say("wait %d s (now %s, step %d)", s, d.stamp(), d.step())
+		} else {
+			d.say("wait %d s (now %s)", s, d.stamp())
+		}
 	}
 }
 
+// step is the TOTP step now.
+func (d *driver) step() uint64 {
+	st, _ := token.Step(d.now, d.tok.T0, d.tok.Period)
+	return st
+}
+
 func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
-	p := d.t.profile()
+	p := d.p
 	l := lookAhead(p)
 	maxDrift := l + 2
 	if n := p.ResyncCodes(); n > 0 && d.t.run.info.Supports("resync") {
@@ -283,12 +437,14 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 			}
 			d.resync(codes, fmt.Sprintf("press %d times and resync with the codes of counters %d..%d", n, first, first+uint64(n)-1))
 		}
+	} else if p.Resync != nil && p.Resync.Auto != nil {
+		maxDrift = min(max(maxDrift, p.Resync.Window+2), 3000)
 	}
 	a["2-press"] = func(rt *rapid.T) {
 		// Edges first: presses that leave the next code exactly at the
 		// look-ahead or resync edge, or one beyond it.
 		edges := []uint64{max(l, 1), l + 1}
-		if p.ResyncCodes() > 0 {
+		if p.Resync != nil && p.Resync.Window > 0 {
 			edges = append(edges, max(p.Resync.Window, 1), p.Resync.Window+1)
 		}
 		k := rapid.OneOf(rapid.SampledFrom(edges), rapid.Uint64Range(1, maxDrift)).Draw(rt, "presses")
@@ -314,15 +470,10 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 }
 
 func (d *driver) totpActions(a map[string]func(*rapid.T)) {
-	b, ahead := skew(d.t.profile())
-	a["2-wait"] = func(rt *rapid.T) {
-		s := rapid.Int64Range(1, 100).Draw(rt, "seconds")
-		d.now += s
-		d.say("wait %d s (now %d, step %d)", s, d.now, d.now/30)
-	}
+	b, ahead := skew(d.p)
 	a["1-submit"] = func(rt *rapid.T) {
 		off := rapid.Int64Range(-int64(b)-1, int64(ahead)+1).Draw(rt, "offset")
-		st := d.now/30 + off
+		st := int64(d.step()) + off
 		if st < 0 || (off != 0 && !d.mayReject()) {
 			return
 		}
@@ -334,7 +485,7 @@ func (d *driver) totpActions(a map[string]func(*rapid.T)) {
 			return
 		}
 		k := rapid.IntRange(2, 4).Draw(rt, "copies")
-		st := uint64(d.now / 30)
+		st := d.step()
 		d.parallel(slicesRepeat(d.key.HOTP(st), k), fmt.Sprintf("submit the code of step %d %d times at once", st, k))
 	}
 }
@@ -365,8 +516,12 @@ func (d *driver) record(accepted bool, codes ...string) {
 	}
 }
 
-func (d *driver) disagree(did string, got bool, o op, exp []bool) {
-	d.say("%s -> %s", did, verdictWord(got))
+func (d *driver) disagree(did string, rep Reply, exp []bool) {
+	locked := ""
+	if rep.Locked {
+		locked = " (the reply said locked)"
+	}
+	d.say("%s -> %s%s", did, verdictWord(rep.Accepted), locked)
 	d.err = fmt.Errorf("a correct verifier would have %s", expectWords(exp))
 	d.script = append(d.script, "=> "+d.err.Error())
 }
@@ -379,8 +534,9 @@ func expectWords(exp []bool) string {
 }
 
 func (d *driver) check(code, did string) {
-	o := op{kind: "check", codes: []string{code}, time: d.now}
-	exp := d.m.expect(o)
+	did = d.stamp() + " " + did
+	r := Request{Op: opCheck, Codes: []string{code}, Time: d.now}
+	exp := d.tr.expect(r)
 	ctx, cancel := d.t.reqCtx()
 	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0)})
 	cancel()
@@ -389,8 +545,9 @@ func (d *driver) check(code, did string) {
 		d.err = fmt.Errorf("%w: check: %w", errTransport, err)
 		return
 	}
-	if !d.m.observe(o, rep.Accepted) {
-		d.disagree(did, rep.Accepted, o, exp)
+	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
+	if !d.tr.observe(r, rep.Accepted) {
+		d.disagree(did, rep, exp)
 		return
 	}
 	d.record(rep.Accepted, code)
@@ -398,8 +555,9 @@ func (d *driver) check(code, did string) {
 }
 
 func (d *driver) resync(codes []string, did string) {
-	o := op{kind: "resync", codes: codes, time: d.now}
-	exp := d.m.expect(o)
+	did = d.stamp() + " " + did
+	r := Request{Op: opResync, Codes: codes, Time: d.now}
+	exp := d.tr.expect(r)
 	ctx, cancel := d.t.reqCtx()
 	rep, err := d.t.run.v.Resync(ctx, ResyncRequest{Serial: d.tok.Serial, Codes: codes, Time: time.Unix(d.now, 0)})
 	cancel()
@@ -408,8 +566,9 @@ func (d *driver) resync(codes []string, did string) {
 		d.err = fmt.Errorf("%w: resync: %w", errTransport, err)
 		return
 	}
-	if !d.m.observe(o, rep.Accepted) {
-		d.disagree(did, rep.Accepted, o, exp)
+	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
+	if !d.tr.observe(r, rep.Accepted) {
+		d.disagree(did, rep, exp)
 		return
 	}
 	if rep.Accepted {
@@ -427,18 +586,21 @@ func (d *driver) unlock() {
 		d.err = fmt.Errorf("%w: unlock: %w", errTransport, err)
 		return
 	}
-	d.m.observe(op{kind: "unlock"}, true)
+	r := Request{Op: opUnlock}
+	d.tr.observe(r, true)
+	d.hist = append(d.hist, event{[]Request{r}, []bool{true}})
 	d.streak = 0
 	d.say("unlock")
 }
 
 func (d *driver) parallel(codes []string, did string) {
-	ops := make([]op, len(codes))
+	did = d.stamp() + " " + did
+	reqs := make([]Request, len(codes))
 	got := make([]bool, len(codes))
 	errs := make([]error, len(codes))
 	var wg sync.WaitGroup
 	for i, code := range codes {
-		ops[i] = op{kind: "check", codes: []string{code}, time: d.now}
+		reqs[i] = Request{Op: opCheck, Codes: []string{code}, Time: d.now}
 		wg.Go(func() {
 			ctx, cancel := d.t.reqCtx()
 			defer cancel()
@@ -452,8 +614,9 @@ func (d *driver) parallel(codes []string, did string) {
 		d.err = fmt.Errorf("%w: concurrent check: %w", errTransport, err)
 		return
 	}
+	d.hist = append(d.hist, event{reqs, slices.Clone(got)})
 	line := fmt.Sprintf("%s -> %s", did, countReplies(got))
-	if !d.m.observeAll(ops, got) {
+	if !d.tr.observeAll(reqs, got) {
 		d.say("%s", line)
 		d.err = errors.New("no order of serving these requests one at a time gives these replies")
 		d.script = append(d.script, "=> "+d.err.Error())

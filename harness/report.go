@@ -87,6 +87,8 @@ type Explanation struct {
 	ConsistentWith []string `json:"consistent_with,omitempty"`
 	// NotWith lists the variants tried that do not explain it.
 	NotWith []string `json:"not_with,omitempty"`
+	// keys are the variants that fit, for grouping.
+	keys []string
 }
 
 // Cause is one explanation shared by failed cases: the report lists causes

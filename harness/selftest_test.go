@@ -110,6 +110,7 @@ func TestMutantClean(t *testing.T) {
 func brokenProfile() harness.Profile {
 	p := profiles()["l1-resync2x50-lock3"]
 	p.LookAhead = harness.Uint64(10)
+	p.Input = harness.InputExact
 	return p
 }
 

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -8,50 +9,117 @@ import (
 	"github.com/otplab/otplab/token"
 )
 
-// tokOpts shapes a simulated token for a case.
+// tokOpts shapes a simulated token for a case. Zero fields take what the
+// profile supports: its first algorithm and digit count (SHA1 and 6 when
+// claimed), its smallest counter, a 30 s step when it can enroll one.
 type tokOpts struct {
-	kind    Kind
-	alg     token.Algorithm // default SHA1
-	digits  int             // default 6
-	counter uint64          // HOTP: the enrolled counter
-	period  int64           // TOTP: default 30
-	t0      int64           // TOTP
-	secret  []byte          // default: drawn from the case's random source
+	kind   Kind
+	alg    token.Algorithm
+	digits int
+	// counter is the HOTP counter to enroll, relative to the profile's
+	// smallest counter, unless absolute is set.
+	counter  uint64
+	absolute bool
+	period   int64 // TOTP
+	t0       int64 // TOTP
+	secret   []byte
 	// clean rejects a drawn secret whose codes would make the case's
-	// scenario depend on a chance collision; another is drawn.
-	clean func(k *token.Key) bool
+	// scenario depend on a chance collision; another is drawn. For a HOTP
+	// token it sees counters relative to the enrolled counter.
+	clean func(k codes) bool
 }
 
-// sim is a simulated token enrolled in the verifier, with the model of what
-// a correct verifier now knows about it and the story of what was done to
-// it, told in the token's terms for failure messages.
+// codes is what a clean predicate reads: the code values of a key, HOTP
+// counters counted from the enrolled counter.
+type codes interface {
+	Value(c uint64) uint32
+	HOTP(c uint64) string
+}
+
+// shifted is a key seen from counter base on.
+type shifted struct {
+	k    *token.Key
+	base uint64
+}
+
+func (s shifted) Value(c uint64) uint32 { return s.k.Value(s.base + c) }
+func (s shifted) HOTP(c uint64) string  { return s.k.HOTP(s.base + c) }
+
+// event is one request, or one burst of concurrent requests, with the
+// replies the verifier gave: the observed history of a token.
+type event struct {
+	reqs    []Request
+	replies []bool
+}
+
+// sim is a simulated token enrolled in the verifier, with the tracker of
+// what a correct verifier now knows about it, its observed history, and the
+// story of what was done to it, told in the token's terms for failure
+// messages.
 type sim struct {
 	t     *ct
 	tok   Token
 	key   *token.Key
-	m     *model
+	c0    uint64 // the enrolled counter (HOTP)
+	tr    *tracker
+	hist  []event
 	story []string
 	// strictLock is set by lockout cases: the harness must not unlock the
 	// token behind their back.
 	strictLock bool
+	// strictTime is set by cases about time rules: the harness must not
+	// let time pass behind their back.
+	strictTime bool
 }
 
 // maxDraws bounds the search for a collision-free secret.
 const maxDraws = 2000
 
-// newToken draws a fresh token (new serial, new secret) and enrolls it.
-func (t *ct) newToken(o tokOpts) *sim {
-	if o.alg == 0 {
-		o.alg = token.SHA1
-	}
-	if o.digits == 0 {
-		o.digits = 6
-	}
+// defaults fills o with what the profile supports.
+func (t *ct) defaults(o tokOpts) tokOpts {
+	p := t.profile()
 	if o.kind == "" {
 		o.kind = HOTP
 	}
+	if o.alg == 0 {
+		o.alg = token.SHA1
+		if !p.SupportsAlgorithm(token.SHA1) {
+			a, _ := token.ParseAlgorithm(p.Algorithms[0])
+			o.alg = a
+		}
+	}
+	if o.digits == 0 {
+		o.digits = 6
+		if !p.SupportsDigits(6) {
+			o.digits = p.Digits[0]
+		}
+	}
 	if o.kind == TOTP && o.period == 0 {
-		o.period = token.DefaultPeriod
+		o.period = t.period()
+	}
+	return o
+}
+
+// period returns the step length time cases use: 30 s, or the first one
+// the profile lists when 30 s is not among them.
+func (t *ct) period() int64 {
+	p := t.profile()
+	if p.SupportsPeriod(token.DefaultPeriod) {
+		return token.DefaultPeriod
+	}
+	return p.TOTP.Periods[0]
+}
+
+// newToken draws a fresh token (new serial, new secret) and enrolls it.
+func (t *ct) newToken(o tokOpts) *sim {
+	o = t.defaults(o)
+	p := t.profile()
+	c0 := o.counter
+	if !o.absolute {
+		c0 = satAdd(p.CounterMin(), o.counter)
+	}
+	if o.kind == HOTP && !p.SupportsCounter(c0) {
+		t.skip("the case needs a token at counter %d, outside the claimed counter range %d..%d", c0, p.CounterMin(), p.CounterMax())
 	}
 	var key *token.Key
 	for i := 0; ; i++ {
@@ -66,7 +134,11 @@ func (t *ct) newToken(o tokOpts) *sim {
 		if err != nil {
 			t.abort("harness: %v", err)
 		}
-		if o.clean == nil || o.clean(k) {
+		var view codes = k
+		if o.kind == HOTP {
+			view = shifted{k, c0}
+		}
+		if o.clean == nil || o.clean(view) {
 			key = k
 			break
 		}
@@ -79,22 +151,35 @@ func (t *ct) newToken(o tokOpts) *sim {
 		prefix = '2'
 	}
 	tok := Token{Serial: t.run.nextSerial(prefix), Kind: o.kind, Algorithm: o.alg, Digits: o.digits,
-		Secret: key.Secret(), Counter: o.counter, Period: o.period, T0: o.t0}
+		Secret: key.Secret(), Counter: c0, Period: o.period, T0: o.t0}
 	if o.kind == TOTP {
-		tok.Counter = 0
+		tok.Counter, c0 = 0, 0
 	}
-	s := &sim{t: t, tok: tok, key: key, m: newModel(t.profile(), tok, key)}
+	s := &sim{t: t, tok: tok, key: key, c0: c0, tr: newTracker(newModel(p, tok, key, t.quirks))}
+	t.mu.Lock()
+	t.sims = append(t.sims, s)
+	t.mu.Unlock()
 	ctx, cancel := t.reqCtx()
 	defer cancel()
 	if err := t.run.v.Enroll(ctx, tok); err != nil {
-		t.callErr("enroll "+tok.String(), err)
+		t.enrollErr(tok, err)
 	}
 	s.tell("enrolled %s", tok)
 	return s
 }
 
-// hotp enrolls a fresh SHA1 6-digit HOTP token at counter 0 unless o says
-// otherwise.
+// enrollErr ends a case whose enrollment failed: a refusal of a token the
+// profile claims is a FAIL of the case, a transport failure an ERROR.
+func (t *ct) enrollErr(tok Token, err error) {
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		t.failAt(Fail, "enroll %s\n  => refused (%s), expected enrolled: the profile claims this kind, algorithm, digit count, counter, period and t0", tok, refused.Message)
+	}
+	t.callErr("enroll "+tok.String(), err)
+}
+
+// hotp enrolls a fresh HOTP token at the profile's smallest counter unless
+// o says otherwise.
 func (t *ct) hotp(o tokOpts) *sim { o.kind = HOTP; return t.newToken(o) }
 
 // totp enrolls a fresh TOTP token.
@@ -104,8 +189,14 @@ func (s *sim) tell(format string, a ...any) {
 	s.story = append(s.story, fmt.Sprintf(format, a...))
 }
 
-// code returns the code of HOTP counter (or TOTP step) c.
+// code returns the code of absolute HOTP counter (or TOTP step) c.
 func (s *sim) code(c uint64) string { return s.key.HOTP(c) }
+
+// at returns the code of the HOTP counter k after the enrolled one.
+func (s *sim) at(k uint64) string { return s.key.HOTP(s.c0 + k) }
+
+// ctr returns the absolute counter k after the enrolled one.
+func (s *sim) ctr(k uint64) uint64 { return s.c0 + k }
 
 // history is the story so far as numbered steps.
 func (s *sim) history() string {
@@ -123,40 +214,56 @@ func verdictWord(accepted bool) string {
 	return "rejected"
 }
 
+// stamp is a request time as a script shows it.
+func (s *sim) stamp(at time.Time) string {
+	return fmt.Sprintf("[t=%+ds]", at.Unix()-s.t.start)
+}
+
 // check submits code at the case's current time. want is what the case
 // intends to happen and why says where that comes from; the model must
 // agree that a correct verifier gives exactly that answer, or the scenario
 // would hang on a chance collision and the case ends as ERROR instead of
 // accusing anybody.
 func (s *sim) check(code string, want bool, what, why string) {
+	s.relieve()
 	s.checkAt(code, s.t.now(), want, what, why)
 }
 
+// checkAt submits code at the given time, without relieving the token.
 func (s *sim) checkAt(code string, at time.Time, want bool, what, why string) {
-	o := op{kind: "check", codes: []string{code}, time: at.Unix()}
-	s.relieve()
-	s.expectOnly(o, want, what)
+	s.checkFor(code, "", at, want, what, why)
+}
+
+// checkFor submits code for a purpose at the given time.
+func (s *sim) checkFor(code, purpose string, at time.Time, want bool, what, why string) {
+	r := Request{Op: opCheck, Codes: []string{code}, Time: at.Unix(), Purpose: purpose}
+	s.expectOnly(r, want, what)
 	ctx, cancel := s.t.reqCtx()
-	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at})
+	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at, Purpose: purpose})
 	cancel()
 	if err != nil {
 		s.t.callErr(fmt.Sprintf("check of %s %s", what, quote(code)), err)
 	}
-	s.judge(o, rep.Accepted, want, fmt.Sprintf("submitted %s %s", what, quote(code)), why)
+	did := fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code))
+	if purpose != "" {
+		did += " for " + purpose
+	}
+	s.judge(r, rep, want, did, why)
 }
 
 // resync submits codes as a resync request.
 func (s *sim) resync(codes []string, want bool, what, why string) {
-	o := op{kind: "resync", codes: codes, time: s.t.now().Unix()}
 	s.relieve()
-	s.expectOnly(o, want, what)
+	now := s.t.now()
+	r := Request{Op: opResync, Codes: codes, Time: now.Unix()}
+	s.expectOnly(r, want, what)
 	ctx, cancel := s.t.reqCtx()
-	rep, err := s.t.run.v.Resync(ctx, ResyncRequest{Serial: s.tok.Serial, Codes: codes, Time: s.t.now()})
+	rep, err := s.t.run.v.Resync(ctx, ResyncRequest{Serial: s.tok.Serial, Codes: codes, Time: now})
 	cancel()
 	if err != nil {
 		s.t.callErr("resync with "+what, err)
 	}
-	s.judge(o, rep.Accepted, want, fmt.Sprintf("resync with %s %q", what, codes), why)
+	s.judge(r, rep, want, fmt.Sprintf("%s resync with %s %q", s.stamp(now), what, codes), why)
 }
 
 // unlock asks the verifier to lift a lockout.
@@ -167,21 +274,29 @@ func (s *sim) unlock() {
 	if err != nil {
 		s.t.callErr("unlock", err)
 	}
-	s.m.observe(op{kind: "unlock"}, true)
+	r := Request{Op: opUnlock}
+	s.tr.observe(r, true)
+	s.hist = append(s.hist, event{[]Request{r}, []bool{true}})
 	s.tell("unlocked")
 }
 
-func (s *sim) expectOnly(o op, want bool, what string) {
-	exp := s.m.expect(o)
+func (s *sim) expectOnly(r Request, want bool, what string) {
+	exp := s.tr.expect(r)
 	if len(exp) != 1 || exp[0] != want {
-		s.t.abort("harness: the scenario is degenerate: %s would be %v by a correct verifier, the case meant %s (a chance collision of codes; rerun with another --seed)%s",
-			what, exp, verdictWord(want), s.history())
+		s.t.abort("harness: the scenario is degenerate: %s would be %s by a correct verifier, the case meant %s (a chance collision of codes or an unforeseen policy interplay; rerun with another --seed)%s",
+			what, expectWords(exp), verdictWord(want), s.history())
 	}
 }
 
-func (s *sim) judge(o op, got, want bool, did, why string) {
-	if !s.m.observe(o, got) || got != want {
-		s.t.fail("%s%s\n  => %s, expected %s: %s", s.history(), "\n  "+itoa(len(s.story)+1)+". "+did, verdictWord(got), verdictWord(want), why)
+func (s *sim) judge(r Request, rep Reply, want bool, did, why string) {
+	got := rep.Accepted
+	s.hist = append(s.hist, event{[]Request{r}, []bool{got}})
+	if !s.tr.observe(r, got) || got != want {
+		locked := ""
+		if rep.Locked {
+			locked = " (the reply said locked)"
+		}
+		s.t.fail("%s\n  %d. %s\n  => %s%s, expected %s: %s", s.history(), len(s.story)+1, did, verdictWord(got), locked, verdictWord(want), why)
 	}
 	s.tell("%s: %s", did, verdictWord(got))
 }
@@ -190,21 +305,48 @@ func quote(code string) string { return fmt.Sprintf("%q", code) }
 
 func itoa(n int) string { return fmt.Sprint(n) }
 
-// relieve keeps cases that are not about lockout clear of it: when the
-// next rejection could lock the token (or it may be locked already), it
-// unlocks first. A verifier that locks after one failure and has no unlock
-// makes such cases SKIP.
+// relieve keeps cases clear of rules they are not about. When the next
+// rejection could lock the token (or it may be locked already), it unlocks
+// first, unless the case is about lockout; when a throttle or a rate limit
+// could refuse the next request, it lets time pass until neither can,
+// unless the case is about time rules. A verifier that locks after one
+// failure and has no unlock makes such cases SKIP.
 func (s *sim) relieve() {
-	f := s.t.profile().LockoutAfter()
-	if f == 0 || s.strictLock {
-		return
-	}
-	for _, st := range s.m.states {
-		if st.locked || st.fails >= f-1 {
-			s.unlock()
-			return
+	p := s.t.profile()
+	if f := p.LockoutAfter(); f > 0 && !s.strictLock {
+		for _, st := range s.tr.states {
+			if st.locked || st.fails >= f-1 {
+				s.unlock()
+				break
+			}
 		}
 	}
+	if s.strictTime {
+		return
+	}
+	now := s.t.now().Unix()
+	until := now
+	for _, st := range s.tr.states {
+		until = max(until, s.tr.m.clearAt(st))
+	}
+	if until > now {
+		s.t.wait(until-now, s)
+	}
+}
+
+// clearAt returns the earliest time at which neither the throttle nor the
+// rate limit refuses a request in state st.
+func (m *Model) clearAt(st State) int64 {
+	var at int64
+	if d := m.p.ThrottleDelay(st.fails); d > 0 {
+		at = st.tFail + d
+	}
+	if rl := m.p.RateLimit; rl != nil {
+		if ts := unpackInts(st.rate); len(ts) >= rl.Attempts {
+			at = max(at, ts[len(ts)-rl.Attempts]+rl.Per)
+		}
+	}
+	return at
 }
 
 // wrong returns a well-formed code that a correct verifier must reject
@@ -217,7 +359,7 @@ func (s *sim) wrongAt(at time.Time) string {
 	for {
 		v := s.t.rng.Uint32N(uint32(pow10(s.tok.Digits)))
 		code := string(appendPadded(nil, v, s.tok.Digits))
-		exp := s.m.expect(op{kind: "check", codes: []string{code}, time: at.Unix()})
+		exp := s.tr.expect(Request{Op: opCheck, Codes: []string{code}, Time: at.Unix()})
 		if len(exp) == 1 && !exp[0] {
 			return code
 		}
@@ -238,12 +380,12 @@ func appendPadded(dst []byte, v uint32, digits int) []byte {
 
 // distinct returns a clean predicate: the codes of the target counters
 // appear nowhere else in [lo, hi], and differ from each other.
-func distinct(lo, hi uint64, targets ...uint64) func(*token.Key) bool {
-	return func(k *token.Key) bool {
+func distinct(lo, hi uint64, targets ...uint64) func(codes) bool {
+	return func(k codes) bool {
 		want := make(map[uint32]uint64, len(targets))
 		for _, t := range targets {
 			v := k.Value(t)
-			if _, dup := want[v]; dup {
+			if u, dup := want[v]; dup && u != t {
 				return false
 			}
 			want[v] = t
@@ -257,4 +399,53 @@ func distinct(lo, hi uint64, targets ...uint64) func(*token.Key) bool {
 			}
 		}
 	}
+}
+
+// checkNext submits the code of the counter a correct verifier now
+// expects, which the model knows (under on_failure "advance" the failures
+// so far burnt counters); it must be accepted.
+func (s *sim) checkNext(why string) {
+	c, ok := s.tr.counter()
+	if !ok {
+		s.t.abort("harness: the scenario is degenerate: a correct verifier could be at several counters now (a chance collision; rerun with another --seed)%s", s.history())
+	}
+	if s.t.profile().Advances() && c != s.c0 {
+		why += " (under the declared on_failure advance, each failure burnt one)"
+	}
+	s.check(s.at(c-s.c0), true, fmt.Sprintf("the code of counter %d", c), fmt.Sprintf("%s: the server counter is %d", why, c))
+}
+
+// declared ends a case that checks an RFC rule the profile declares a
+// departure from: FAIL, once, with the declaration as the reason.
+func (t *ct) declared(format string, a ...any) { t.failAt(Fail, format, a...) }
+
+// cur returns the code of the counter a correct verifier expects next
+// (HOTP), the "correct code" of lockout cases.
+func (s *sim) cur() string {
+	c, ok := s.tr.counter()
+	if !ok {
+		s.t.abort("harness: the scenario is degenerate: a correct verifier could be at several counters now (a chance collision; rerun with another --seed)%s", s.history())
+	}
+	return s.code(c)
+}
+
+// curWhat names the code cur returns.
+func (s *sim) curWhat(what string) string {
+	c, _ := s.tr.counter()
+	return fmt.Sprintf("%s of counter %d", what, c)
+}
+
+// submit sends a check whose verdict the profile leaves open: any reply a
+// correct verifier may give passes, and the model follows the one given.
+func (s *sim) submit(code, what, why string) {
+	s.relieve()
+	at := s.t.now()
+	r := Request{Op: opCheck, Codes: []string{code}, Time: at.Unix()}
+	ctx, cancel := s.t.reqCtx()
+	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at})
+	cancel()
+	if err != nil {
+		s.t.callErr(fmt.Sprintf("check of %s %s", what, quote(code)), err)
+	}
+	s.judge(r, rep, rep.Accepted, fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code)), why)
 }

@@ -119,6 +119,10 @@ type CheckRequest struct {
 	// Time is the simulated now; a verifier with the "request" clock uses
 	// it instead of its own.
 	Time time.Time
+	// Purpose is the door the code is typed at: "" or PurposeLogin,
+	// PurposeRecovery, PurposePasswordChange, PurposeDeviceTest or
+	// PurposeSignature. Every purpose verifies against one token state.
+	Purpose string
 }
 
 // ResyncRequest is a resynchronisation attempt.

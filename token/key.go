@@ -132,7 +132,8 @@ func appendCode(dst []byte, v uint32, digits int) []byte {
 // the RFC strictly: exactly digits ASCII digits, nothing around them. It
 // reports false for anything else (signs, spaces, Unicode digits, wrong
 // length), without saying why: a verifier rejects such input as it rejects a
-// wrong code.
+// wrong code. A well-formed ten-digit string above 2^32-1 reports
+// 2^32-1, which is the value of no code.
 func ParseCode(code string, digits int) (uint32, bool) {
 	if len(code) != digits || digits < MinDigits || digits > MaxDigits {
 		return 0, false
@@ -144,6 +145,12 @@ func ParseCode(code string, digits int) (uint32, bool) {
 			return 0, false
 		}
 		v = v*10 + uint64(c-'0')
+	}
+	if v > math.MaxUint32 {
+		// Ten digits can exceed 32 bits; no code does (codes are 31-bit
+		// values), so report a value that matches none instead of
+		// wrapping into one that might.
+		return math.MaxUint32, true
 	}
 	return uint32(v), true
 }

@@ -238,9 +238,12 @@ class Verifier:
         if (token.kind != "hotp" or len(codes) != RESYNC_CODES
                 or not all(token.well_formed(c) for c in codes)):
             return {"ok": True, "accepted": False}
-        # A rejected resync does not count toward lockout, and an accepted
-        # one leaves the failure count alone: only checks move it.
-        return {"ok": True, "accepted": token.resync(codes)}
+        # A rejected resync does not count toward lockout; an accepted one
+        # resets the failure count, as an accepted check does.
+        accepted = token.resync(codes)
+        if accepted:
+            token.failures = 0
+        return {"ok": True, "accepted": accepted}
 
     def op_unlock(self, req):
         serial = need_serial(req)

@@ -1,0 +1,408 @@
+package harness
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/otplab/otplab/token"
+)
+
+// variant is a policy a real verifier may have instead of the one its
+// profile claims: either another profile (a claim the profile language can
+// state) or a known defect (a quirk of the model). Explaining a failure
+// replays the case's observed history through the model under each variant.
+type variant struct {
+	// key names the variant in reports and groups causes.
+	key string
+	// family groups variants that differ only in parameters, so that "not
+	// with" lists each family once.
+	family string
+	// words says the variant in a sentence fragment.
+	words string
+	// summary says the cause for the top of the report.
+	summary string
+	// claim is the profile change that claims it ("" for defects).
+	claim string
+	// apply returns the profile and quirks the model runs under.
+	apply func(Profile, quirks) (Profile, quirks)
+}
+
+// variants returns the variants worth trying against profile p, most
+// specific first within each family; families come in the order reports
+// list them.
+func variants(p Profile) []variant {
+	var out []variant
+	add := func(v variant) { out = append(out, v) }
+	if p.Throttle == nil {
+		for _, after := range []int{1, 2, 3, 5} {
+			for _, delay := range []int64{1, 2, 5, 10, 30, 60} {
+				for _, factor := range []int64{2, 1} {
+					tp := ThrottlePolicy{After: after, Delay: delay, Factor: factor}
+					add(variant{
+						key:     fmt.Sprintf("throttle-%d-%d-%d", after, delay, factor),
+						family:  "throttle",
+						words:   fmt.Sprintf("throttling after %d failure%s, delay %d s, factor %d", after, plural(after), delay, factor),
+						summary: "a delay after failures (throttling), not claimed",
+						claim:   fmt.Sprintf(`"throttle": {"after": %d, "delay": %d, "factor": %d}`, after, delay, factor),
+						apply: func(p Profile, q quirks) (Profile, quirks) {
+							p.Throttle = &tp
+							return p, q
+						},
+					})
+				}
+			}
+		}
+	}
+	if !p.Advances() {
+		add(variant{
+			key: "on_failure-advance", family: "advance",
+			words:   "a counter burnt by every failure",
+			summary: "every failed check burns a counter (on_failure advance), not claimed",
+			claim:   `"on_failure": "advance"`,
+			apply: func(p Profile, q quirks) (Profile, quirks) {
+				p.OnFailure = OnFailureAdvance
+				return p, q
+			},
+		})
+	}
+	if p.Input != InputLenient {
+		add(variant{
+			key: "input-lenient", family: "lenient",
+			words:   "lenient input (codes read as decimal numbers)",
+			summary: "codes are read as decimal numbers (input lenient), not claimed",
+			claim:   `"input": "lenient"`,
+			apply: func(p Profile, q quirks) (Profile, quirks) {
+				p.Input = InputLenient
+				return p, q
+			},
+		})
+	}
+	if p.LockoutAfter() == 0 {
+		for f := 1; f <= 10; f++ {
+			add(variant{
+				key: fmt.Sprintf("lockout-%d", f), family: "lockout",
+				words:   fmt.Sprintf("a lockout after %d failure%s", f, plural(f)),
+				summary: "a lockout after failures, not claimed",
+				claim:   fmt.Sprintf(`"lockout": {"after": %d}`, f),
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					p.Lockout = &LockoutPolicy{After: f}
+					return p, q
+				},
+			})
+		}
+	}
+	if p.RateLimit == nil {
+		for _, n := range []int{1, 2, 3, 5, 10} {
+			for _, per := range []int64{30, 60} {
+				add(variant{
+					key: fmt.Sprintf("rate_limit-%d-%d", n, per), family: "rate_limit",
+					words:   fmt.Sprintf("a rate limit of %d check%s per %d s", n, plural(n), per),
+					summary: "a rate limit on checks, not claimed",
+					claim:   fmt.Sprintf(`"rate_limit": {"attempts": %d, "per": %d}`, n, per),
+					apply: func(p Profile, q quirks) (Profile, quirks) {
+						p.RateLimit = &RateLimitPolicy{Attempts: n, Per: per}
+						return p, q
+					},
+				})
+			}
+		}
+	}
+	if p.LookAhead != nil {
+		l := *p.LookAhead
+		others := []uint64{l + 1}
+		if l > 0 {
+			others = []uint64{l - 1, l + 1}
+		}
+		for _, other := range others {
+			add(variant{
+				key: fmt.Sprintf("look_ahead-%d", other), family: "look_ahead",
+				words:   fmt.Sprintf("a look-ahead of %d instead of %d", other, l),
+				summary: fmt.Sprintf("the look-ahead window is %d, not the claimed %d (off by one at the edge)", other, l),
+				claim:   fmt.Sprintf(`"look_ahead": %d`, other),
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					p.LookAhead = &other
+					return p, q
+				},
+			})
+		}
+	}
+	add(variant{
+		key: "store-last", family: "store-last",
+		words:   "the last used counter stored instead of the next one",
+		summary: "the verifier stores the last used counter instead of the next expected one, so its window reaches one counter less after each success",
+		apply:   func(p Profile, q quirks) (Profile, quirks) { q.storeLast = true; return p, q },
+	})
+	add(variant{
+		key: "counter-32", family: "counter-width",
+		words:   "a counter stored in 32 bits",
+		summary: "the counter is stored in a 32-bit integer: it wraps to 0 past 2^32-1",
+		apply:   func(p Profile, q quirks) (Profile, quirks) { q.counterBits = 32; return p, q },
+	})
+	add(variant{
+		key: "counter-double", family: "counter-width",
+		words:   "a counter stored as a double",
+		summary: "the counter is stored as an IEEE double (a JavaScript number): past 2^53 it loses its last bit",
+		apply:   func(p Profile, q quirks) (Profile, quirks) { q.counterBits = 53; return p, q },
+	})
+	if p.CounterMax() > 1<<63-1 {
+		for _, max := range []uint64{1<<63 - 1, 1<<63 - 2} {
+			add(variant{
+				key: fmt.Sprintf("counters-max-%d", max), family: "counter-width",
+				words:   fmt.Sprintf("a signed 64-bit counter (the last code accepted is that of %d)", max),
+				summary: "the counter is a signed 64-bit integer (SQL BIGINT, Java long): counters from 2^63 on cannot be stored",
+				claim:   fmt.Sprintf(`"counters": {"min": %d, "max": %d}`, p.CounterMin(), max),
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					p.Counters = &CounterRange{Min: p.CounterMin(), Max: max}
+					return p, q
+				},
+			})
+		}
+	}
+	if p.TOTP != nil {
+		if p.TOTP.Drift == nil {
+			add(variant{
+				key: "totp-drift", family: "drift",
+				words:   "recorded drift (the window follows the last accepted step)",
+				summary: "the verifier records drift: its window moves to where the last code was accepted, not claimed",
+				claim:   `"totp": {..., "drift": {"max": null}}`,
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					t := *p.TOTP
+					t.Drift = &DriftPolicy{}
+					p.TOTP = &t
+					return p, q
+				},
+			})
+		}
+		other := ReuseOnce
+		if p.ReuseOnce() {
+			other = ReuseLater
+		}
+		add(variant{
+			key: "totp-reuse-" + other, family: "reuse",
+			words:   fmt.Sprintf("TOTP reuse %q", other),
+			summary: fmt.Sprintf("TOTP replay protection works as reuse %q, not as claimed", other),
+			claim:   fmt.Sprintf(`"totp": {..., "reuse": %q}`, other),
+			apply: func(p Profile, q quirks) (Profile, quirks) {
+				t := *p.TOTP
+				t.Reuse = other
+				p.TOTP = &t
+				return p, q
+			},
+		})
+	}
+	add(variant{
+		key: "race", family: "race",
+		words:   "a race: concurrent requests served on one state (check-then-write without a lock, so updates are lost)",
+		summary: "concurrent requests for one token are not served one at a time: two requests read the same state, so a code is accepted twice or an update is lost",
+		apply:   func(p Profile, q quirks) (Profile, quirks) { q.racy = true; return p, q },
+	})
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// history is what a case observed of one token: enough to replay it.
+type history struct {
+	tok    Token
+	key    *token.Key
+	events []event
+}
+
+// consistent reports whether a correct verifier under profile p (with
+// quirks q) could have given every reply of every history.
+func consistent(p Profile, q quirks, hs []history) bool {
+	for _, h := range hs {
+		tr := newTracker(newModel(p, h.tok, h.key, q))
+		for _, e := range h.events {
+			ok := false
+			if len(e.reqs) == 1 {
+				ok = tr.observe(e.reqs[0], e.replies[0])
+			} else {
+				ok = tr.observeAll(e.reqs, e.replies)
+			}
+			if !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// explain replays the histories under each variant of base (itself under
+// quirks q) and returns the explanation, or nil when the histories agree
+// with base already (the case failed for a declared reason).
+func explain(base Profile, q quirks, hs []history) *Explanation {
+	if len(hs) == 0 || consistent(base, q, hs) {
+		return nil
+	}
+	e := &Explanation{}
+	fit := map[string]bool{}
+	named := map[string]int{}
+	var families []string
+	for _, v := range variants(base) {
+		if !slices.Contains(families, v.family) {
+			families = append(families, v.family)
+		}
+		p, vq := v.apply(base, q)
+		if p.Validate() != nil || !consistent(p, vq, hs) {
+			continue
+		}
+		e.keys = append(e.keys, v.key)
+		named[v.family]++
+		fit[v.family] = true
+		if named[v.family] <= 2 {
+			e.ConsistentWith = append(e.ConsistentWith, v.words)
+		} else if named[v.family] == 3 {
+			e.ConsistentWith = append(e.ConsistentWith, "other "+familyWords(v.family)+" parameters")
+		}
+	}
+	for _, f := range families {
+		if !fit[f] && len(e.NotWith) < 4 {
+			e.NotWith = append(e.NotWith, familyWords(f))
+		}
+	}
+	return e
+}
+
+// familyWords names a family of variants for "not with".
+func familyWords(f string) string {
+	switch f {
+	case "throttle":
+		return "throttling"
+	case "advance":
+		return "a counter burnt by failures"
+	case "lenient":
+		return "lenient input"
+	case "lockout":
+		return "an unclaimed lockout"
+	case "rate_limit":
+		return "a rate limit"
+	case "look_ahead":
+		return "a look-ahead off by one"
+	case "store-last":
+		return "the last used counter stored"
+	case "counter-width":
+		return "a 32-bit, double or signed 64-bit counter"
+	case "drift":
+		return "recorded drift"
+	case "reuse":
+		return "the other TOTP reuse rule"
+	case "race":
+		return "a race between concurrent requests"
+	}
+	return f
+}
+
+// explanationLine says an explanation in one line for a failure message.
+func explanationLine(e *Explanation) string {
+	if e == nil {
+		return ""
+	}
+	var b strings.Builder
+	if len(e.ConsistentWith) > 0 {
+		b.WriteString("consistent with: " + strings.Join(e.ConsistentWith, "; "))
+	} else {
+		b.WriteString("explained by no known variant")
+	}
+	if len(e.NotWith) > 0 {
+		b.WriteString("; not with: " + strings.Join(e.NotWith, ", "))
+	}
+	return b.String()
+}
+
+// histories collects what a case observed of each of its tokens.
+func (t *ct) histories() []history {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var hs []history
+	for _, s := range t.sims {
+		if len(s.hist) > 0 {
+			hs = append(hs, history{tok: s.tok, key: s.key, events: s.hist})
+		}
+	}
+	return hs
+}
+
+// explainCase explains a failed fixed case by its observed histories.
+func (r *run) explainCase(t *ct) *Explanation {
+	e := explain(r.p, t.quirks, t.histories())
+	if e != nil && len(t.msgs) > 0 {
+		t.msgs[len(t.msgs)-1] += "\n  " + explanationLine(e)
+	}
+	return e
+}
+
+// groupCauses fills the report's causes: failed results grouped by the
+// variant that explains the most of them, largest group first.
+func groupCauses(p Profile, results []Result) []Cause {
+	byKey := map[string]variant{}
+	order := map[string]int{}
+	for i, v := range variants(p) {
+		byKey[v.key] = v
+		order[v.key] = i
+	}
+	type item struct {
+		id   string
+		keys []string
+	}
+	var open []item
+	for _, r := range results {
+		if (r.Verdict != Fail && r.Verdict != NonStrict) || r.Explanation == nil || len(r.Explanation.keys) == 0 {
+			continue
+		}
+		open = append(open, item{r.ID, r.Explanation.keys})
+	}
+	var causes []Cause
+	for len(open) > 0 {
+		count := map[string]int{}
+		for _, it := range open {
+			for _, k := range it.keys {
+				count[k]++
+			}
+		}
+		best := ""
+		for k, n := range count {
+			if best == "" || n > count[best] || (n == count[best] && order[k] < order[best]) {
+				best = k
+			}
+		}
+		if best == "" {
+			break
+		}
+		v := byKey[best]
+		c := Cause{Key: v.key, Summary: v.summary, Claim: v.claim}
+		var rest []item
+		for _, it := range open {
+			if slices.Contains(it.keys, best) {
+				c.Cases = append(c.Cases, it.id)
+			} else {
+				rest = append(rest, it)
+			}
+		}
+		causes = append(causes, c)
+		open = rest
+	}
+	slices.SortStableFunc(causes, func(a, b Cause) int { return len(b.Cases) - len(a.Cases) })
+	return causes
+}
+
+// setCauses groups the report's failures and points each grouped result
+// at its cause.
+func setCauses(rep *Report) {
+	rep.Causes = groupCauses(rep.Profile, rep.Results)
+	for _, c := range rep.Causes {
+		for _, id := range c.Cases {
+			for i := range rep.Results {
+				if rep.Results[i].ID == id && rep.Results[i].Explanation != nil {
+					rep.Results[i].Explanation.Cause = c.Key
+				}
+			}
+		}
+	}
+}
