@@ -244,18 +244,18 @@ func TestCloneIsIndependent(t *testing.T) {
 // TestParseCodeTenDigitsDoNotWrap: a ten-digit string above 2^32-1 is
 // well-formed but the value of no code, so it cannot wrap into a match.
 func TestParseCodeTenDigitsDoNotWrap(t *testing.T) {
-	k, err := NewKey([]byte("12345678901234567890"), SHA1, 10)
+	k, err := token.NewKey([]byte("12345678901234567890"), token.SHA1, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	code := k.HOTP(0) // "1284755224"
-	v, ok := ParseCode(code, 10)
+	v, ok := token.ParseCode(code, 10)
 	if !ok || v != 1284755224 {
-		t.Fatalf("ParseCode(%q) = %d, %v", code, v, ok)
+		t.Fatalf("token.ParseCode(%q) = %d, %v", code, v, ok)
 	}
 	wrapped := "5579722520" // 1284755224 + 2^32
-	if v, ok := ParseCode(wrapped, 10); !ok || v != 1<<32-1 {
-		t.Fatalf("ParseCode(%q) = %d, %v; want 2^32-1, true", wrapped, v, ok)
+	if v, ok := token.ParseCode(wrapped, 10); !ok || v != 1<<32-1 {
+		t.Fatalf("token.ParseCode(%q) = %d, %v; want 2^32-1, true", wrapped, v, ok)
 	}
 	if c, ok := k.Find(wrapped, 0, 10); ok {
 		t.Fatalf("Find(%q) matched counter %d", wrapped, c)
