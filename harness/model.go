@@ -78,7 +78,8 @@ type State struct {
 
 // Request is one request as the model sees it.
 type Request struct {
-	// Op is "check", "resync" or "unlock".
+	// Op is "check", "resync", "unlock" or "enroll" (the same token
+	// enrolled again, which starts it over).
 	Op string
 	// Codes holds the code of a check, or the codes of a resync.
 	Codes []string
@@ -93,6 +94,8 @@ const (
 	opCheck  = "check"
 	opResync = "resync"
 	opUnlock = "unlock"
+	// opEnroll is enrolling the same token again: everything starts over.
+	opEnroll = "enroll"
 )
 
 // String describes the request for a script.
@@ -186,6 +189,8 @@ func (m *Model) Outcomes(s State, req Request) []Outcome {
 		s.locked, s.tLock, s.rate = false, 0, ""
 		s = clearFails(s)
 		return []Outcome{{true, s}}
+	case opEnroll:
+		return []Outcome{{true, m.Init()[0]}}
 	case opResync:
 		return m.resync(s, req.Codes, req.Time)
 	}

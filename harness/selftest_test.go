@@ -37,13 +37,107 @@ func profiles() map[string]harness.Profile {
 		"l10-resync3x1000-l10": base(10, &harness.ResyncPolicy{Codes: 3, Window: 1000}, &harness.LockoutPolicy{After: 10}, 2, 0),
 		"l100-resync2x1000-ru": base(100, &harness.ResyncPolicy{Codes: 2, Window: 1000}, &harness.LockoutPolicy{After: 3, ResyncUnlocks: true}, 1, 1),
 		"l10-resync2x1000":     base(10, &harness.ResyncPolicy{Codes: 2, Window: 1000}, nil, 1, 1),
+		"django-otp":           djangoProfile(),
+		"google-authenticator": googleProfile(),
+		"privacyidea": {
+			Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, LookAhead: harness.Uint64(9), Input: harness.InputExact,
+			Resync:  &harness.ResyncPolicy{Codes: 2, Window: 1000, Auto: &harness.AutoResync{Within: 300}},
+			Lockout: &harness.LockoutPolicy{After: 10, ReleaseAfter: 600},
+			TOTP:    &harness.TOTPPolicy{SkewBack: 2, SkewAhead: 2},
+			Clock:   harness.ClockRequest,
+		},
+		"counts-resync-unlocks": {
+			LookAhead: harness.Uint64(3),
+			Resync:    &harness.ResyncPolicy{Codes: 3, Window: 100},
+			Lockout:   &harness.LockoutPolicy{After: 3, ResyncUnlocks: true, CountsResync: true},
+			Clock:     harness.ClockRequest,
+		},
+		"throttle-constant-release": {
+			Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, LookAhead: harness.Uint64(4),
+			Throttle: &harness.ThrottlePolicy{After: 2, Delay: 5, Factor: 1},
+			Lockout:  &harness.LockoutPolicy{After: 8, ReleaseAfter: 120},
+			TOTP:     &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 0},
+			Clock:    harness.ClockRequest,
+		},
+		"drift-bounded-once": {
+			Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, Digits: []int{6, 8}, LookAhead: harness.Uint64(3),
+			RateLimit: &harness.RateLimitPolicy{Attempts: 5, Per: 60},
+			TOTP: &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 1, Reuse: harness.ReuseOnce,
+				Drift: &harness.DriftPolicy{Max: harness.Uint64(3)}, Periods: []int64{30, 60}},
+			Clock: harness.ClockRequest,
+		},
+		"sha256-8-from-100": {
+			Algorithms: []string{"SHA256"}, Digits: []int{8},
+			Counters:  &harness.CounterRange{Min: 100, Max: 1<<64 - 1},
+			LookAhead: harness.Uint64(2), OnFailure: harness.OnFailureAdvance,
+			Resync: &harness.ResyncPolicy{Codes: 2, Window: 20},
+			Clock:  harness.ClockRequest,
+		},
 	}
 }
 
+// djangoProfile is django-otp's real policy as DOMAIN.md states it, on the
+// request clock so that its time rules can be judged exactly.
+func djangoProfile() harness.Profile {
+	return harness.Profile{
+		Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, Digits: []int{6, 8},
+		Counters:  &harness.CounterRange{Min: 0, Max: 1<<63 - 2},
+		LookAhead: harness.Uint64(5), Input: harness.InputLenient,
+		Throttle: &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2},
+		TOTP:     &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 1, Drift: &harness.DriftPolicy{}},
+		Clock:    harness.ClockRequest,
+	}
+}
+
+// googleProfile is google-authenticator-libpam's real policy (defaults,
+// RATE_LIMIT 3 30, DISALLOW_REUSE) as DOMAIN.md states it.
+func googleProfile() harness.Profile {
+	f := false
+	return harness.Profile{
+		Kinds:     []harness.Kind{harness.HOTP, harness.TOTP},
+		Counters:  &harness.CounterRange{Min: 1, Max: 1<<63 - 1},
+		LookAhead: harness.Uint64(2), OnFailure: harness.OnFailureAdvance, Input: harness.InputExact,
+		RateLimit: &harness.RateLimitPolicy{Attempts: 3, Per: 30},
+		TOTP: &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 1, Reuse: harness.ReuseOnce,
+			Resync: &harness.TOTPResync{Codes: 3, Range: 1500}, Periods: []int64{30}, T0: &f},
+		Clock: harness.ClockRequest,
+	}
+}
+
+// declaredNonStrict lists, for a profile, the cases that report a declared
+// departure as NON-STRICT, and the ones that FAIL as declared.
+func declared(p harness.Profile) map[string]harness.Verdict {
+	out := map[string]harness.Verdict{}
+	if p.CounterMax() < 1<<64-1 {
+		out["rfc4226/5.1/counter-2^64"] = harness.NonStrict
+	}
+	if p.TOTP != nil && p.TOTP.Drift != nil && p.TOTP.Drift.Max == nil {
+		out["rfc6238/6/drift-walk"] = harness.NonStrict
+	}
+	if p.Advances() {
+		out["rfc4226/7.2/reject-keeps-counter"] = harness.Fail
+	}
+	return out
+}
+
+// accused lists the results that are neither PASS, SKIP nor the declared
+// verdict of a declared departure.
+func accused(p harness.Profile, rep *harness.Report) int {
+	d := declared(p)
+	n := 0
+	for _, r := range rep.Results {
+		if r.Verdict != harness.Pass && r.Verdict != harness.Skip && d[r.ID] != r.Verdict {
+			n++
+		}
+	}
+	return n
+}
+
 func summary(rep *harness.Report) string {
+	d := declared(rep.Profile)
 	var b strings.Builder
 	for _, r := range rep.Results {
-		if r.Verdict != harness.Pass && r.Verdict != harness.Skip {
+		if r.Verdict != harness.Pass && r.Verdict != harness.Skip && d[r.ID] != r.Verdict {
 			fmt.Fprintf(&b, "\n%s %s: %s", r.Verdict, r.ID, strings.Join(r.Messages, " | "))
 		}
 	}
@@ -61,7 +155,7 @@ func TestReferencePassesEveryProfile(t *testing.T) {
 			rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7})
 			require.NoError(t, err)
 			c := rep.Counts()
-			assert.Zero(t, c.Fail+c.Error+c.NonStrict, "reference accused:%s", summary(rep))
+			assert.Zero(t, accused(p, rep), "reference accused:%s", summary(rep))
 			assert.Greater(t, c.Pass, 30)
 		})
 	}
@@ -84,8 +178,7 @@ func TestReferenceNeverAccused(t *testing.T) {
 			for seed := uint64(1); seed <= uint64(seeds); seed++ {
 				rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed * 7919, Checks: 5})
 				require.NoError(t, err)
-				c := rep.Counts()
-				require.Zero(t, c.Fail+c.Error+c.NonStrict, "seed %d:%s", seed*7919, summary(rep))
+				require.Zero(t, accused(p, rep), "seed %d:%s", seed*7919, summary(rep))
 			}
 		})
 	}
@@ -100,8 +193,7 @@ func TestMutantClean(t *testing.T) {
 			t.Parallel()
 			rep, err := harness.Execute(t.Context(), newMutant("", p), harness.Options{Seed: 11})
 			require.NoError(t, err)
-			c := rep.Counts()
-			assert.Zero(t, c.Fail+c.Error+c.NonStrict, "clean mutant accused:%s", summary(rep))
+			assert.Zero(t, accused(p, rep), "clean mutant accused:%s", summary(rep))
 		})
 	}
 }

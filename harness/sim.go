@@ -449,3 +449,27 @@ func (s *sim) submit(code, what, why string) {
 	}
 	s.judge(r, rep, rep.Accepted, fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code)), why)
 }
+
+// reenroll enrolls the same token again, at its first counter: a correct
+// verifier forgets everything it knew about the serial.
+func (s *sim) reenroll() {
+	ctx, cancel := s.t.reqCtx()
+	err := s.t.run.v.Enroll(ctx, s.tok)
+	cancel()
+	if err != nil {
+		s.t.enrollErr(s.tok, err)
+	}
+	r := Request{Op: opEnroll}
+	s.tr.observe(r, true)
+	s.hist = append(s.hist, event{[]Request{r}, []bool{true}})
+	s.tell("enrolled the same serial again (%s)", s.tok)
+}
+
+// after returns the case's clock moved on by d seconds, without moving it.
+func (t *ct) after(d int64) time.Time { return time.Unix(t.simNow+d, 0) }
+
+// advance moves the case's clock on by d seconds (a time rule's case).
+func (s *sim) advance(d int64) {
+	s.t.simNow += d
+	s.tell("waited %d s", d)
+}
