@@ -230,10 +230,14 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 	if t.propSeed != 0 {
 		res.Seed = t.propSeed
 	}
+	res.hist = t.histories()
 	if t.expl != nil {
 		res.Explanation = t.expl
 	} else if res.Verdict == Fail || res.Verdict == NonStrict {
 		res.Explanation = r.explainCase(t)
+		if r.opts.inTest && res.Explanation != nil && len(res.Messages) > 0 {
+			res.Messages[len(res.Messages)-1] += "\n  " + explanationLine(res.Explanation)
+		}
 	}
 	return res
 }

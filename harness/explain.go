@@ -28,32 +28,13 @@ type variant struct {
 	apply func(Profile, quirks) (Profile, quirks)
 }
 
-// variants returns the variants worth trying against profile p, most
-// specific first within each family; families come in the order reports
-// list them.
+// variants returns the variants worth trying against profile p. Their
+// order breaks ties when several explain the same failures: variants
+// without parameters first (the simpler claim), then the parameterised
+// ones, most specific first within each family.
 func variants(p Profile) []variant {
 	var out []variant
 	add := func(v variant) { out = append(out, v) }
-	if p.Throttle == nil {
-		for _, after := range []int{1, 2, 3, 5} {
-			for _, delay := range []int64{1, 2, 5, 10, 30, 60} {
-				for _, factor := range []int64{2, 1} {
-					tp := ThrottlePolicy{After: after, Delay: delay, Factor: factor}
-					add(variant{
-						key:     fmt.Sprintf("throttle-%d-%d-%d", after, delay, factor),
-						family:  "throttle",
-						words:   fmt.Sprintf("throttling after %d failure%s, delay %d s, factor %d", after, plural(after), delay, factor),
-						summary: "a delay after failures (throttling), not claimed",
-						claim:   fmt.Sprintf(`"throttle": {"after": %d, "delay": %d, "factor": %d}`, after, delay, factor),
-						apply: func(p Profile, q quirks) (Profile, quirks) {
-							p.Throttle = &tp
-							return p, q
-						},
-					})
-				}
-			}
-		}
-	}
 	if !p.Advances() {
 		add(variant{
 			key: "on_failure-advance", family: "advance",
@@ -77,55 +58,6 @@ func variants(p Profile) []variant {
 				return p, q
 			},
 		})
-	}
-	if p.LockoutAfter() == 0 {
-		for f := 1; f <= 10; f++ {
-			add(variant{
-				key: fmt.Sprintf("lockout-%d", f), family: "lockout",
-				words:   fmt.Sprintf("a lockout after %d failure%s", f, plural(f)),
-				summary: "a lockout after failures, not claimed",
-				claim:   fmt.Sprintf(`"lockout": {"after": %d}`, f),
-				apply: func(p Profile, q quirks) (Profile, quirks) {
-					p.Lockout = &LockoutPolicy{After: f}
-					return p, q
-				},
-			})
-		}
-	}
-	if p.RateLimit == nil {
-		for _, n := range []int{1, 2, 3, 5, 10} {
-			for _, per := range []int64{30, 60} {
-				add(variant{
-					key: fmt.Sprintf("rate_limit-%d-%d", n, per), family: "rate_limit",
-					words:   fmt.Sprintf("a rate limit of %d check%s per %d s", n, plural(n), per),
-					summary: "a rate limit on checks, not claimed",
-					claim:   fmt.Sprintf(`"rate_limit": {"attempts": %d, "per": %d}`, n, per),
-					apply: func(p Profile, q quirks) (Profile, quirks) {
-						p.RateLimit = &RateLimitPolicy{Attempts: n, Per: per}
-						return p, q
-					},
-				})
-			}
-		}
-	}
-	if p.LookAhead != nil {
-		l := *p.LookAhead
-		others := []uint64{l + 1}
-		if l > 0 {
-			others = []uint64{l - 1, l + 1}
-		}
-		for _, other := range others {
-			add(variant{
-				key: fmt.Sprintf("look_ahead-%d", other), family: "look_ahead",
-				words:   fmt.Sprintf("a look-ahead of %d instead of %d", other, l),
-				summary: fmt.Sprintf("the look-ahead window is %d, not the claimed %d (off by one at the edge)", other, l),
-				claim:   fmt.Sprintf(`"look_ahead": %d`, other),
-				apply: func(p Profile, q quirks) (Profile, quirks) {
-					p.LookAhead = &other
-					return p, q
-				},
-			})
-		}
 	}
 	add(variant{
 		key: "store-last", family: "store-last",
@@ -191,6 +123,75 @@ func variants(p Profile) []variant {
 			},
 		})
 	}
+	if p.LookAhead != nil {
+		l := *p.LookAhead
+		others := []uint64{l + 1}
+		if l > 0 {
+			others = []uint64{l - 1, l + 1}
+		}
+		for _, other := range others {
+			add(variant{
+				key: fmt.Sprintf("look_ahead-%d", other), family: "look_ahead",
+				words:   fmt.Sprintf("a look-ahead of %d instead of %d", other, l),
+				summary: fmt.Sprintf("the look-ahead window is %d, not the claimed %d (off by one at the edge)", other, l),
+				claim:   fmt.Sprintf(`"look_ahead": %d`, other),
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					p.LookAhead = &other
+					return p, q
+				},
+			})
+		}
+	}
+	if p.Throttle == nil {
+		for _, after := range []int{1, 2, 3, 5} {
+			for _, delay := range []int64{1, 2, 5, 10, 30, 60} {
+				for _, factor := range []int64{2, 1} {
+					tp := ThrottlePolicy{After: after, Delay: delay, Factor: factor}
+					add(variant{
+						key:     fmt.Sprintf("throttle-%d-%d-%d", after, delay, factor),
+						family:  "throttle",
+						words:   fmt.Sprintf("throttling after %d failure%s, delay %d s, factor %d", after, plural(after), delay, factor),
+						summary: "a delay after failures (throttling), not claimed",
+						claim:   fmt.Sprintf(`"throttle": {"after": %d, "delay": %d, "factor": %d}`, after, delay, factor),
+						apply: func(p Profile, q quirks) (Profile, quirks) {
+							p.Throttle = &tp
+							return p, q
+						},
+					})
+				}
+			}
+		}
+	}
+	if p.LockoutAfter() == 0 {
+		for f := 1; f <= 10; f++ {
+			add(variant{
+				key: fmt.Sprintf("lockout-%d", f), family: "lockout",
+				words:   fmt.Sprintf("a lockout after %d failure%s", f, plural(f)),
+				summary: "a lockout after failures, not claimed",
+				claim:   fmt.Sprintf(`"lockout": {"after": %d}`, f),
+				apply: func(p Profile, q quirks) (Profile, quirks) {
+					p.Lockout = &LockoutPolicy{After: f}
+					return p, q
+				},
+			})
+		}
+	}
+	if p.RateLimit == nil {
+		for _, n := range []int{1, 2, 3, 5, 10} {
+			for _, per := range []int64{30, 60} {
+				add(variant{
+					key: fmt.Sprintf("rate_limit-%d-%d", n, per), family: "rate_limit",
+					words:   fmt.Sprintf("a rate limit of %d check%s per %d s", n, plural(n), per),
+					summary: "a rate limit on checks, not claimed",
+					claim:   fmt.Sprintf(`"rate_limit": {"attempts": %d, "per": %d}`, n, per),
+					apply: func(p Profile, q quirks) (Profile, quirks) {
+						p.RateLimit = &RateLimitPolicy{Attempts: n, Per: per}
+						return p, q
+					},
+				})
+			}
+		}
+	}
 	add(variant{
 		key: "race", family: "race",
 		words:   "a race: concurrent requests served on one state (check-then-write without a lock, so updates are lost)",
@@ -242,32 +243,42 @@ func explain(base Profile, q quirks, hs []history) *Explanation {
 		return nil
 	}
 	e := &Explanation{}
-	fit := map[string]bool{}
-	named := map[string]int{}
+	for _, v := range variants(base) {
+		p, vq := v.apply(base, q)
+		if p.Validate() == nil && consistent(p, vq, hs) {
+			e.keys = append(e.keys, v.key)
+		}
+	}
+	e.describe(base)
+	return e
+}
+
+// describe sets the explanation's words from its keys: the variants that
+// fit (at most two of each family named), and the families that do not.
+func (e *Explanation) describe(base Profile) {
+	e.ConsistentWith, e.NotWith = nil, nil
+	fit := map[string]int{}
 	var families []string
 	for _, v := range variants(base) {
 		if !slices.Contains(families, v.family) {
 			families = append(families, v.family)
 		}
-		p, vq := v.apply(base, q)
-		if p.Validate() != nil || !consistent(p, vq, hs) {
+		if !slices.Contains(e.keys, v.key) {
 			continue
 		}
-		e.keys = append(e.keys, v.key)
-		named[v.family]++
-		fit[v.family] = true
-		if named[v.family] <= 2 {
+		fit[v.family]++
+		switch n := fit[v.family]; {
+		case n <= 2:
 			e.ConsistentWith = append(e.ConsistentWith, v.words)
-		} else if named[v.family] == 3 {
+		case n == 3:
 			e.ConsistentWith = append(e.ConsistentWith, "other "+familyWords(v.family)+" parameters")
 		}
 	}
 	for _, f := range families {
-		if !fit[f] && len(e.NotWith) < 4 {
+		if fit[f] == 0 && len(e.NotWith) < 4 {
 			e.NotWith = append(e.NotWith, familyWords(f))
 		}
 	}
-	return e
 }
 
 // familyWords names a family of variants for "not with".
@@ -331,21 +342,34 @@ func (t *ct) histories() []history {
 
 // explainCase explains a failed fixed case by its observed histories.
 func (r *run) explainCase(t *ct) *Explanation {
-	e := explain(r.p, t.quirks, t.histories())
-	if e != nil && len(t.msgs) > 0 {
-		t.msgs[len(t.msgs)-1] += "\n  " + explanationLine(e)
-	}
-	return e
+	return explain(r.p, t.quirks, t.histories())
 }
 
-// groupCauses fills the report's causes: failed results grouped by the
-// variant that explains the most of them, largest group first.
+// groupCauses groups failed results by the variant that explains the most
+// of them, largest group first. A variant must also explain every case that
+// passed (a real policy acts in every case), or it is refuted: refuted
+// variants are dropped from the results' explanations.
 func groupCauses(p Profile, results []Result) []Cause {
 	byKey := map[string]variant{}
 	order := map[string]int{}
 	for i, v := range variants(p) {
 		byKey[v.key] = v
 		order[v.key] = i
+	}
+	refuted := map[string]bool{}
+	valid := func(key string) bool {
+		if ok, seen := refuted[key]; seen {
+			return !ok
+		}
+		vp, vq := byKey[key].apply(p, quirks{})
+		for _, r := range results {
+			if r.Verdict == Pass && !consistent(vp, vq, r.hist) {
+				refuted[key] = true
+				return false
+			}
+		}
+		refuted[key] = false
+		return true
 	}
 	type item struct {
 		id   string
@@ -363,7 +387,9 @@ func groupCauses(p Profile, results []Result) []Cause {
 		count := map[string]int{}
 		for _, it := range open {
 			for _, k := range it.keys {
-				count[k]++
+				if !refuted[k] {
+					count[k]++
+				}
 			}
 		}
 		best := ""
@@ -374,6 +400,9 @@ func groupCauses(p Profile, results []Result) []Cause {
 		}
 		if best == "" {
 			break
+		}
+		if !valid(best) {
+			continue
 		}
 		v := byKey[best]
 		c := Cause{Key: v.key, Summary: v.summary, Claim: v.claim}
@@ -388,12 +417,27 @@ func groupCauses(p Profile, results []Result) []Cause {
 		causes = append(causes, c)
 		open = rest
 	}
+	// Drop refuted variants from every explanation, and say the rest.
+	for i := range results {
+		e := results[i].Explanation
+		if e == nil {
+			continue
+		}
+		var keep []string
+		for _, k := range e.keys {
+			if !refuted[k] && (valid(k)) {
+				keep = append(keep, k)
+			}
+		}
+		e.keys = keep
+		e.describe(p)
+	}
 	slices.SortStableFunc(causes, func(a, b Cause) int { return len(b.Cases) - len(a.Cases) })
 	return causes
 }
 
-// setCauses groups the report's failures and points each grouped result
-// at its cause.
+// setCauses groups the report's failures, points each grouped result at
+// its cause and adds its explanation to its messages.
 func setCauses(rep *Report) {
 	rep.Causes = groupCauses(rep.Profile, rep.Results)
 	for _, c := range rep.Causes {
@@ -403,6 +447,12 @@ func setCauses(rep *Report) {
 					rep.Results[i].Explanation.Cause = c.Key
 				}
 			}
+		}
+	}
+	for i := range rep.Results {
+		r := &rep.Results[i]
+		if r.Explanation != nil && len(r.Messages) > 0 && r.Script == nil {
+			r.Messages[len(r.Messages)-1] += "\n  " + explanationLine(r.Explanation)
 		}
 	}
 }

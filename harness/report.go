@@ -73,6 +73,8 @@ type Result struct {
 	// disagreed with the model, names the known policy variants that
 	// explain every reply the case saw, and those that do not.
 	Explanation *Explanation `json:"explanation,omitempty"`
+	// hist is what the case observed, kept to test causes against it.
+	hist []history
 }
 
 // Explanation is what replaying a failed case's observed history through
