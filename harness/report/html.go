@@ -146,7 +146,7 @@ func (s *Summary) htmlData() (htmlData, error) {
 	if s.Options.ProfileFile != "" {
 		d.ProfileSource = "from " + s.Options.ProfileFile
 	}
-	prof, _ := json.MarshalIndent(rep.Profile, "", "  ")
+	prof, _ := json.Marshal(rep.Profile)
 	d.Profile = string(prof)
 	if !rep.Started.IsZero() {
 		d.Started = rep.Started.UTC().Format(time.RFC3339)
