@@ -95,7 +95,7 @@ func fakeOptions() report.Options {
 func fakeProbe() *probe.Result {
 	return &probe.Result{Name: "fake <verifier>", Seed: 7, Requests: 42,
 		Findings: []probe.Finding{{Name: "look_ahead", Value: "10", Certainty: "exact", Requests: 12}},
-		Series: []probe.Series{{Name: "look-ahead", Unit: "offset k from c", Points: []probe.Point{{X: 9, Accepted: true}, {X: 10, Accepted: true}, {X: 11}}}},
+		Series:   []probe.Series{{Name: "look-ahead", Unit: "offset k from c", Points: []probe.Point{{X: 9, Accepted: true}, {X: 10, Accepted: true}, {X: 11}}}},
 	}
 }
 
