@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/report"
 )
@@ -75,6 +76,11 @@ func TestRunBuggyVerifier(t *testing.T) {
 	assert.NotEmpty(t, prop.Script)
 	assert.NotZero(t, prop.Seed)
 	assert.Positive(t, int64(prop.Duration))
+
+	// report.html is written too.
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "rfc4226/7.4/look-ahead-beyond")
 
 	// junit.xml carries them as failures, named.
 	ju := readJUnit(t, dir)
@@ -415,3 +421,19 @@ func childPids(t *testing.T) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestProgressKnown: a failure the expect file excuses is shown as KNOWN
+// in the progress lines, not as FAIL.
+func TestProgressKnown(t *testing.T) {
+	list, err := expect.Parse(strings.NewReader("rfc4226/5.4/appendix-d\n"), "known.txt", func(string) bool { return true })
+	require.NoError(t, err)
+	var b strings.Builder
+	p := newProgress(&b, list)
+	for _, r := range []harness.Result{
+		{ID: "rfc4226/5.4/appendix-d", Verdict: harness.Fail},
+		{ID: "rfc4226/7.2/current-code", Verdict: harness.Fail},
+	} {
+		p.update(harness.Progress{Index: 1, Total: 2, ID: r.ID, Result: &r})
+	}
+	assert.Equal(t, "[1/2] KNOWN      rfc4226/5.4/appendix-d (0s)\n[1/2] FAIL       rfc4226/7.2/current-code (0s)\n", b.String())
+}
