@@ -41,7 +41,7 @@ bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py' --repo
 
 bash examples/node/setup.sh
 echo "== Node.js verifier: self-test"
-node --test examples/node/test/
+node --test examples/node/test/verifier.test.js
 echo "== Node.js verifier: conformance run (exec)"
 bin/conformance run --verifier 'exec:node examples/node/verifier.js' --report-dir "$out/node"
 

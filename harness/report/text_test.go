@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/report"
@@ -167,4 +168,49 @@ func TestLabel(t *testing.T) {
 	assert.Equal(t, "PASS", report.Label(pass, report.Expectation{Kind: report.Known}, true), "FLAKY that passed")
 	assert.Equal(t, "PASS!", report.Label(pass, report.Expectation{Kind: report.UnexpectedPass}, true))
 	assert.Equal(t, "ERROR!", report.Label(harness.Result{Verdict: harness.Error}, report.Expectation{Kind: report.NotJudged}, true))
+}
+
+// TestSectionsProperty: for any subset of the catalogue in any order,
+// Sections keeps every result once, groups each section in one block,
+// and orders sections and cases as the catalogue does.
+func TestSectionsProperty(t *testing.T) {
+	cases := harness.Cases()
+	rank := map[string]int{}
+	secRank := map[string]int{}
+	for i, c := range cases {
+		rank[c.ID] = i
+		if _, ok := secRank[c.Section]; !ok {
+			secRank[c.Section] = len(secRank)
+		}
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		picked := rapid.SliceOfDistinct(rapid.IntRange(0, len(cases)-1), rapid.ID[int]).Draw(rt, "cases")
+		var results []harness.Result
+		for _, i := range picked {
+			results = append(results, harness.Result{ID: cases[i].ID, Section: cases[i].Section})
+		}
+		got := report.Sections(results)
+		n, lastSec, seen := 0, -1, map[string]bool{}
+		for _, sec := range got {
+			if seen[sec.Name] {
+				rt.Fatalf("section %s in two blocks", sec.Name)
+			}
+			seen[sec.Name] = true
+			if secRank[sec.Name] <= lastSec {
+				rt.Fatalf("section %s out of catalogue order", sec.Name)
+			}
+			lastSec = secRank[sec.Name]
+			last := -1
+			for _, r := range sec.Results {
+				n++
+				if r.Section != sec.Name || rank[r.ID] <= last {
+					rt.Fatalf("%s out of place in %s", r.ID, sec.Name)
+				}
+				last = rank[r.ID]
+			}
+		}
+		if n != len(results) {
+			rt.Fatalf("%d results in, %d out", len(results), n)
+		}
+	})
 }

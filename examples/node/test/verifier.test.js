@@ -1,4 +1,4 @@
-// Self-test of verifier.js: node --test examples/node/test/
+// Self-test of verifier.js: node --test examples/node/test/verifier.test.js
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert');
