@@ -31,7 +31,7 @@ lint: fmt-check vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-## interop: the suite against liboath (Debian package) and the Python shim.
+## interop: the suite against liboath (Debian package), the Python shim and the Node.js verifier.
 interop:
 	bash scripts/interop.sh
 

@@ -4,8 +4,10 @@
 # runs the suite against the liboath shim with its profile and expect file
 # (seed pinned: which codes a token draws decides whether some of liboath's
 # length bugs show, see docs/verifiers/liboath.md),
-# checks that `conformance probe` measures liboath's profile, and runs the
-# Python vendor shim. Reports go to report/interop/.
+# checks that `conformance probe` measures liboath's profile, runs the
+# Python vendor shim, and the Node.js verifier (exec and HTTP, plus its
+# JS-number-counter variant, which must fail exactly the counter cases).
+# Reports go to report/interop/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=report/interop
@@ -36,4 +38,53 @@ fi
 
 echo "== Python vendor shim: conformance run"
 bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py' --report-dir "$out/pyshim"
+
+bash examples/node/setup.sh
+echo "== Node.js verifier: self-test"
+node --test examples/node/test/verifier.test.js
+echo "== Node.js verifier: conformance run (exec)"
+bin/conformance run --verifier 'exec:node examples/node/verifier.js' --report-dir "$out/node"
+
+echo "== Node.js verifier: conformance run (HTTP)"
+node_log=$(mktemp)
+node examples/node/verifier.js --http 127.0.0.1:0 --prefix /otp 2>"$node_log" &
+node_pid=$!
+trap 'kill "$node_pid" 2>/dev/null || true; rm -f "$node_log"' EXIT
+url=""
+for _ in $(seq 100); do
+  url=$(sed -n 's/.*listening on //p' "$node_log")
+  [ -n "$url" ] && break
+  kill -0 "$node_pid" 2>/dev/null || { cat "$node_log" >&2; echo "interop: the Node.js verifier did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "interop: the Node.js verifier did not listen within 10 s" >&2; exit 1; }
+bin/conformance run --verifier "$url" --report-dir "$out/node-http"
+kill "$node_pid"
+wait "$node_pid" 2>/dev/null || true
+trap - EXIT
+rm -f "$node_log"
+
+echo "== Node.js verifier with JS-number counters: must fail the counter cases, and only those"
+if bin/conformance run --verifier 'exec:node examples/node/verifier.js --js-number-counters' --seed 1 \
+    --report-dir "$out/node-js-numbers" >"$out/node-js-numbers.txt" 2>&1; then
+  echo "interop: JS-number counters passed the suite: the counter cases do not catch them" >&2
+  exit 1
+fi
+python3 - "$out/node-js-numbers/report.json" <<'PY'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+bad = {r["id"]: r for r in doc["results"] if r["verdict"] not in ("PASS", "SKIP")}
+# The HOTP property case enrolls near 2^53 and 2^64 too, so it may notice.
+allowed = re.compile(r"^rfc4226/5\.1/counter-|^otplab/model/hotp-sequences$")
+extra = sorted(i for i in bad if not allowed.match(i))
+missing = sorted({"rfc4226/5.1/counter-2^53", "rfc4226/5.1/counter-2^64"} - set(bad))
+if extra or missing or "rfc4226/5.1/counter-2^32" in bad:
+    print("interop: JS-number counters: unexpected results: extra %s, missing %s" % (extra, missing), file=sys.stderr)
+    sys.exit(1)
+for i in sorted(bad):
+    x = bad[i].get("explanation") or {}
+    print("  %-32s %-6s cause: %s" % (i, bad[i]["verdict"], x.get("cause", "(none named)")))
+for c in doc.get("causes", []):
+    print("  cause %s: %s (%d cases)" % (c["key"], c["summary"], len(c["cases"])))
+PY
 echo "interop: all verifiers behaved as recorded"

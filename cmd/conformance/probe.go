@@ -15,6 +15,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/probe"
 	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/report"
 )
 
 type probeFlags struct {
@@ -38,7 +39,8 @@ codes and window, lockout threshold and reset, TOTP skew, reuse, algorithms
 and digit counts. It prints the measured profile as JSON (ready for
 'conformance run --profile'), to --out or standard output, and a table of
 findings on standard error. With --report-dir it also writes probe.svg, a
-chart of accepted and rejected offsets, and profile.json.`,
+chart of accepted and rejected offsets, profile.json, and report.html, the
+findings and the chart on one self-contained page.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.execute(cmd) },
 	}
@@ -46,7 +48,7 @@ chart of accepted and rejected offsets, and profile.json.`,
 	fl.StringVar(&f.verifier, "verifier", "reference", verifierHelp)
 	fl.StringVar(&f.profile, "profile", "", "with --verifier reference: the policy the reference enforces (default: its built-in profile)")
 	fl.StringVar(&f.out, "out", "", "write the measured profile to this file instead of standard output")
-	fl.StringVar(&f.reportDir, "report-dir", "", "write profile.json and probe.svg into this directory")
+	fl.StringVar(&f.reportDir, "report-dir", "", "write profile.json, probe.svg and report.html into this directory")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for serials and secrets (0: random, printed in the table)")
 	fl.DurationVar(&f.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
 	fl.BoolVar(&f.ignore, "ignore-claim", false, "measure as if the verifier claimed nothing in its hello")
@@ -116,6 +118,13 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 			return outcomeError{exitIncomplete, fmt.Sprintf("drawing the chart: %v", err)}
 		}
 		if err := writeFileAtomic(filepath.Join(f.reportDir, "probe.svg"), svg.Bytes()); err != nil {
+			return outcomeError{exitIncomplete, err.Error()}
+		}
+		var page bytesBuffer
+		if err := report.WriteProbeHTML(&page, res); err != nil {
+			return outcomeError{exitIncomplete, fmt.Sprintf("writing report.html: %v", err)}
+		}
+		if err := writeFileAtomic(filepath.Join(f.reportDir, report.HTMLFile), page.Bytes()); err != nil {
 			return outcomeError{exitIncomplete, err.Error()}
 		}
 	}

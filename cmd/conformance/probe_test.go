@@ -41,8 +41,10 @@ func TestProbeRecoversProfiles(t *testing.T) {
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("probe measured a different profile (-started +measured):\n%s\n%s", d, r.stderr)
 			}
-			_, err = os.Stat(filepath.Join(dir, "rep", "probe.svg"))
-			require.NoError(t, err)
+			for _, f := range []string{"probe.svg", "report.html"} {
+				_, err = os.Stat(filepath.Join(dir, "rep", f))
+				require.NoError(t, err)
+			}
 		})
 	}
 }

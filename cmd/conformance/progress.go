@@ -5,19 +5,24 @@ import (
 	"io"
 	"os"
 
+	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/report"
 )
 
 // progress shows the run while it goes: on a terminal one live line that
 // names the case running (failures stay on screen), otherwise one plain
 // line per case that ended, for CI logs.
 type progress struct {
-	w    io.Writer
-	live bool
+	w      io.Writer
+	live   bool
+	expect *expect.List
 }
 
-func newProgress(w io.Writer) *progress {
-	return &progress{w: w, live: isTerminal(w)}
+// newProgress shows progress on w; a case the expect file excuses is
+// shown as KNOWN, not as a failure.
+func newProgress(w io.Writer, known *expect.List) *progress {
+	return &progress{w: w, live: isTerminal(w), expect: known}
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
@@ -41,11 +46,13 @@ func (p *progress) update(pr harness.Progress) {
 		return
 	}
 	r := pr.Result
-	line := fmt.Sprintf("[%d/%d] %-10s %s (%s)", pr.Index, pr.Total, r.Verdict, r.ID, round(r.Duration))
+	e, listed := p.expect.Judge(*r)
+	label := report.Label(*r, e, listed)
+	line := fmt.Sprintf("[%d/%d] %-10s %s (%s)", pr.Index, pr.Total, label, r.ID, report.Round(r.Duration))
 	switch {
 	case !p.live:
 		fmt.Fprintln(p.w, line)
-	case r.Verdict != harness.Pass && r.Verdict != harness.Skip:
+	case label != string(harness.Pass) && label != string(harness.Skip):
 		fmt.Fprintf(p.w, "%s%s\n", clearLine, line)
 	}
 }

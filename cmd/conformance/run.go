@@ -40,7 +40,8 @@ it departs from RFC 4226 / RFC 6238 and from the profile it claims.
 
 Each failure is printed with its explanation and the command that replays it.
 With --report-dir the run also writes junit.xml (one testsuite per spec section)
-and report.json (schema 1) for CI.
+and report.json (schema 1, docs/report.md) for CI, and report.html, one
+self-contained page to open in a browser.
 
 The --expect file lists known failures, one case ID a line with an optional
 verdict (FAIL, the default, NON-STRICT or FLAKY) and # comments:
@@ -71,7 +72,7 @@ was interrupted with Ctrl-C; the partial report is still written).`,
 	fl.Uint64Var(&f.seed, "seed", 0, "the run's seed (0: a random one, printed in the report)")
 	fl.IntVar(&f.checks, "checks", 0, fmt.Sprintf("random sequences per property case (0: %d; negative: skip property cases)", harness.DefaultChecks))
 	fl.DurationVar(&f.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
-	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml and report.json into this directory (created if needed)")
+	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml, report.json and report.html into this directory (created if needed)")
 	fl.StringVar(&f.expect, "expect", "", "a file of known failures (see above)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
 	return cmd
@@ -177,7 +178,7 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 		Seed: f.seed, Checks: f.checks, Timeout: f.timeout}
 	var prog *progress
 	if f.output == "text" {
-		prog = newProgress(out)
+		prog = newProgress(out, cfg.expect)
 	}
 	took := timeCases(&opts, prog)
 	rep, err := harness.Execute(ctx, v, opts)
@@ -196,21 +197,21 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	}
 	s := summarize(rep, err, cfg, f)
 	if f.output == "json" {
-		if err := writeJSON(out, s.document()); err != nil {
+		if err := s.WriteJSON(out); err != nil {
 			return err
 		}
-	} else {
-		s.writeText(out)
+	} else if err := s.WriteText(out); err != nil {
+		return err
 	}
 	if f.reportDir != "" {
-		if err := s.writeReportDir(f.reportDir); err != nil {
+		if err := s.WriteDir(f.reportDir); err != nil {
 			return usagef("--report-dir: %w", err)
 		}
 	}
-	if s.code == exitOK {
-		return nil
+	if code := exitOf(s); code != exitOK {
+		return outcomeError{code: code, msg: s.Headline()}
 	}
-	return outcomeError{code: s.code, msg: s.headline()}
+	return nil
 }
 
 // timeCases measures each case from its start to its end through the

@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/report"
 )
 
 // TestRunReference is the README's main command: the whole suite against
@@ -75,6 +77,11 @@ func TestRunBuggyVerifier(t *testing.T) {
 	assert.NotZero(t, prop.Seed)
 	assert.Positive(t, int64(prop.Duration))
 
+	// report.html is written too.
+	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), "rfc4226/7.4/look-ahead-beyond")
+
 	// junit.xml carries them as failures, named.
 	ju := readJUnit(t, dir)
 	assert.Equal(t, 2, ju.Failures)
@@ -102,7 +109,8 @@ func TestRunBuggyVerifier(t *testing.T) {
 	require.NoError(t, os.WriteFile(known, []byte("rfc4226/7.4/look-ahead-beyond\nrfc4226/7.4/look-ahead-edge\n"), 0o644))
 	r = cli(t, t.Context(), "run", "--verifier", spec, "--run", `^rfc4226/7\.4/look-ahead`, "--expect", known, "--report-dir", dir)
 	require.Equal(t, exitFailed, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
-	assert.Contains(t, r.stdout, "rfc4226/7.4/look-ahead-edge: unexpected pass: the expect file (line 2) lists it as FAIL")
+	assert.Contains(t, r.stdout, "  PASS!       rfc4226/7.4/look-ahead-edge")
+	assert.Contains(t, r.stdout, "unexpected pass: the expect file (line 2) lists it as FAIL")
 	doc = readReport(t, dir)
 	assert.Equal(t, []string{"rfc4226/7.4/look-ahead-edge"}, doc.Failing)
 	ju = readJUnit(t, dir)
@@ -269,11 +277,11 @@ func TestSplitWords(t *testing.T) {
 // reportDoc reads report.json back.
 type reportDoc struct {
 	harness.Report
-	Outcome  string   `json:"outcome"`
-	ExitCode int      `json:"exit_code"`
-	Failing  []string `json:"failing"`
-	Error    string   `json:"error"`
-	Counts   counts   `json:"counts"`
+	Outcome  string        `json:"outcome"`
+	ExitCode int           `json:"exit_code"`
+	Failing  []string      `json:"failing"`
+	Error    string        `json:"error"`
+	Counts   report.Counts `json:"counts"`
 }
 
 func (d reportDoc) result(id string) harness.Result {
@@ -413,3 +421,19 @@ func childPids(t *testing.T) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestProgressKnown: a failure the expect file excuses is shown as KNOWN
+// in the progress lines, not as FAIL.
+func TestProgressKnown(t *testing.T) {
+	list, err := expect.Parse(strings.NewReader("rfc4226/5.4/appendix-d\n"), "known.txt", func(string) bool { return true })
+	require.NoError(t, err)
+	var b strings.Builder
+	p := newProgress(&b, list)
+	for _, r := range []harness.Result{
+		{ID: "rfc4226/5.4/appendix-d", Verdict: harness.Fail},
+		{ID: "rfc4226/7.2/current-code", Verdict: harness.Fail},
+	} {
+		p.update(harness.Progress{Index: 1, Total: 2, ID: r.ID, Result: &r})
+	}
+	assert.Equal(t, "[1/2] KNOWN      rfc4226/5.4/appendix-d (0s)\n[1/2] FAIL       rfc4226/7.2/current-code (0s)\n", b.String())
+}

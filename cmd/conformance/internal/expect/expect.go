@@ -14,7 +14,8 @@
 // listed case that ends with its expected verdict does not fail the run; a
 // listed case that passes instead is an unexpected pass, and any other
 // verdict an unexpected result: both fail the run, so that CI notices when
-// a verifier's results change. ERROR stays ERROR whatever the file says.
+// a verifier's results change. ERROR stays ERROR whatever the file says:
+// the report marks such a case as listed but not judged.
 package expect
 
 import (
@@ -25,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/report"
 )
 
 // Flaky is the expected verdict of a case that may pass or fail.
@@ -107,48 +109,30 @@ func (l *List) Len() int {
 	return len(l.entries)
 }
 
-// Kind classifies a listed case's result.
-type Kind string
+// Kind classifies a listed case's result (report.ExpectKind).
+type Kind = report.ExpectKind
 
 // The kinds of outcome for a listed case.
 const (
 	// Known: the case ended as listed; it does not fail the run.
-	Known Kind = "known-failure"
+	Known = report.Known
 	// UnexpectedPass: a listed case passed; it fails the run.
-	UnexpectedPass Kind = "unexpected-pass"
+	UnexpectedPass = report.UnexpectedPass
 	// Unexpected: a listed case ended with another verdict; it fails
 	// the run.
-	Unexpected Kind = "unexpected-result"
+	Unexpected = report.Unexpected
+	// NotJudged: a listed case ended in ERROR; the file cannot excuse it.
+	NotJudged = report.NotJudged
 )
 
-// Outcome is the judgement of one listed case.
-type Outcome struct {
-	ID       string          `json:"id"`
-	Expected string          `json:"expected"`
-	Got      harness.Verdict `json:"got"`
-	Kind     Kind            `json:"kind"`
-	Line     int             `json:"line"`
-}
-
-// Fails reports whether the outcome fails the run.
-func (o Outcome) Fails() bool { return o.Kind != Known }
-
-// String describes the outcome in one line.
-func (o Outcome) String() string {
-	switch o.Kind {
-	case Known:
-		return fmt.Sprintf("%s: %s, as the expect file says (line %d)", o.ID, o.Got, o.Line)
-	case UnexpectedPass:
-		return fmt.Sprintf("%s: unexpected pass: the expect file (line %d) lists it as %s", o.ID, o.Line, o.Expected)
-	default:
-		return fmt.Sprintf("%s: unexpected result %s: the expect file (line %d) lists it as %s", o.ID, o.Got, o.Line, o.Expected)
-	}
-}
+// Outcome is the judgement of one listed case (report.Expectation).
+type Outcome = report.Expectation
 
 // Judge returns the outcome of a result, and false when the case is not
-// listed or ended in ERROR (which the file cannot excuse).
+// listed. A listed case that ended in ERROR is NotJudged: the report says
+// it was expected, and the run is still incomplete.
 func (l *List) Judge(r harness.Result) (Outcome, bool) {
-	if l == nil || r.Verdict == harness.Error {
+	if l == nil {
 		return Outcome{}, false
 	}
 	e, ok := l.entries[r.ID]
@@ -157,6 +141,8 @@ func (l *List) Judge(r harness.Result) (Outcome, bool) {
 	}
 	o := Outcome{ID: r.ID, Expected: e.Verdict, Got: r.Verdict, Line: e.Line}
 	switch {
+	case r.Verdict == harness.Error:
+		o.Kind = NotJudged
 	case e.Verdict == Flaky && r.Verdict != harness.Skip:
 		o.Kind = Known
 	case string(r.Verdict) == e.Verdict:
@@ -167,4 +153,15 @@ func (l *List) Judge(r harness.Result) (Outcome, bool) {
 		o.Kind = Unexpected
 	}
 	return o, true
+}
+
+// JudgeAll judges every listed result of a report, by case ID.
+func (l *List) JudgeAll(results []harness.Result) map[string]Outcome {
+	out := map[string]Outcome{}
+	for _, r := range results {
+		if o, ok := l.Judge(r); ok {
+			out[r.ID] = o
+		}
+	}
+	return out
 }
