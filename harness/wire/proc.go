@@ -22,11 +22,11 @@ import (
 // the process ends, for whatever reason, every pending request fails at
 // once with that reason and the tail of its stderr.
 type proc struct {
-	c      *Exec
-	cmd    *exec.Cmd
-	stdin  *os.File // our end of the subprocess's stdin
-	stdout *os.File // our end of its stdout
-	stderr *os.File // our end of its stderr
+	c         *Exec
+	cmd       *exec.Cmd
+	stdin     *os.File // our end of the subprocess's stdin
+	stdout    *os.File // our end of its stdout
+	stderr    *os.File // our end of its stderr
 	stderrLog *stderrLog
 	mark      string // MarkEnv=ID, in the environment of the process and its descendants
 
@@ -334,7 +334,7 @@ func (p *proc) waiter() {
 	defer p.c.wg.Done()
 	waitErr := p.cmd.Wait()
 	close(p.exited)
-	killGroup(p.cmd)     // children that kept our pipes open
+	killGroup(p.cmd)    // children that kept our pipes open
 	killOrphans(p.mark) // and those that left the process group
 	p.settle(p.readerDone, p.stdout)
 	p.settle(p.stderrDone, p.stderr)
