@@ -2,20 +2,34 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 // bytesBuffer is bytes.Buffer, named for the files this command writes.
 type bytesBuffer = bytes.Buffer
 
+// tmpInfix marks this command's temporary files: ".NAME.tmp-PID-RANDOM".
+// The PID lets a later run tell the left-overs of a run that was killed
+// (its process is gone) from the files of a run still going.
+const tmpInfix = ".tmp-"
+
 // writeFileAtomic writes data to name through a temporary file in the same
-// directory and a rename, so a reader never sees half a report.
+// directory and a rename, so a reader never sees half a report. The
+// temporary file is removed on every error, left-overs of killed runs
+// are removed first, and errors name name, never the temporary file.
 func writeFileAtomic(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	dir := filepath.Dir(name)
+	removeLeftovers(dir, filepath.Base(name))
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+tmpInfix+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, errnoOf(err))
 	}
 	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
@@ -29,7 +43,66 @@ func writeFileAtomic(name string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, errnoOf(err))
+	}
+	return nil
+}
+
+// errnoOf strips the path (the temporary file's) from an error of the os
+// package, leaving the operation and the reason.
+func errnoOf(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	case errors.As(err, &le):
+		return fmt.Errorf("%s: %w", le.Op, le.Err)
+	}
+	return err
+}
+
+// removeLeftovers removes the temporary files for base in dir that a
+// process no longer running left behind.
+func removeLeftovers(dir, base string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + base + tmpInfix
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if ok && err == nil && pid > 0 && pid != os.Getpid() && !running(pid) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// running reports whether a process with this PID exists.
+func running(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// checkOutFile refuses, before any work, an output file that cannot be
+// written: a directory, or one in a directory that does not exist.
+func checkOutFile(name string) error {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return usagef("--out %s: a directory, want a file name", name)
+	}
+	if st, err := os.Stat(filepath.Dir(name)); err != nil {
+		return usagef("--out %s: %w", name, errnoOf(err))
+	} else if !st.IsDir() {
+		return usagef("--out %s: %s is not a directory", name, filepath.Dir(name))
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -69,15 +70,9 @@ type HTTP struct {
 // NewHTTP returns a client for the verifier at rawURL
 // ("http://HOST:PORT/PREFIX"; https works too).
 func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("http verifier %q: %w", rawURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http verifier %q: want http://HOST:PORT/PREFIX", rawURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("http verifier %q: a query, fragment or user name has no place in the URL", rawURL)
+		return nil, err
 	}
 	tr := opts.Transport
 	if tr == nil {
@@ -122,6 +117,34 @@ func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
 		c.max = DefaultMaxMessage
 	}
 	return c, nil
+}
+
+// CheckURL checks a verifier URL as [NewHTTP] does, without making a
+// client.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("http verifier %q: %w", rawURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, fmt.Errorf("http verifier %q: want http://HOST:PORT/PREFIX", rawURL)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("http verifier %q: a query, fragment or user name has no place in the URL", rawURL)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("http verifier %q: port %s is out of range (1 to 65535)", rawURL, p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, fmt.Errorf("http verifier %q: an empty port", rawURL)
+	}
+	return u, nil
 }
 
 // URL returns the verifier's base URL, without a trailing slash.
