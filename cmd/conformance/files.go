@@ -75,12 +75,33 @@ func removeLeftovers(dir, base string) {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		pidText, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if ok && err == nil && pid > 0 && pid != os.Getpid() && !running(pid) {
+		if pid, ok := leftoverPid(rest); ok && pid != os.Getpid() && !running(pid) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
+}
+
+// leftoverPid reads "PID-RANDOM", the end of a temporary name, both
+// decimal numbers.
+func leftoverPid(rest string) (int, bool) {
+	pidText, random, ok := strings.Cut(rest, "-")
+	if !ok || !digits(pidText) || !digits(random) {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	return pid, err == nil && pid > 0
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // running reports whether a process with this PID exists.
