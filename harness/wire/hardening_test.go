@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,11 +153,10 @@ func TestExecUnendedHugeLine(t *testing.T) {
 	require.NoError(t, c.Enroll(ctx, testToken))
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	start := time.Now()
 	_, err := c.Check(rctx, harness.CheckRequest{Serial: testToken.Serial, Code: "123456"})
-	require.ErrorIs(t, err, ErrMalformed)
+	require.ErrorIs(t, err, ErrMalformed, "reported before the deadline, not by it")
+	assert.NotErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, err.Error(), "a reply line longer than 1048576 bytes")
-	assert.Less(t, time.Since(start), 5*time.Second, "reported before the deadline")
 	require.NoError(t, c.Close())
 }
 
@@ -192,7 +192,9 @@ func TestExecSetsidOrphanKilled(t *testing.T) {
 func TestHTTPGivesUpOnHungVerifier(t *testing.T) {
 	noLeaks(t)
 	hang := make(chan struct{})
+	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		if strings.HasSuffix(r.URL.Path, "/unlock") {
 			fmt.Fprintf(w, `{"id":%d,"ok":true}`, idOf(r))
 			return
@@ -218,12 +220,12 @@ func TestHTTPGivesUpOnHungVerifier(t *testing.T) {
 	for range 3 {
 		require.ErrorIs(t, check(), context.DeadlineExceeded)
 	}
-	start := time.Now()
+	sent := hits.Load()
 	err = check()
 	require.ErrorIs(t, err, ErrTransport)
 	assert.Contains(t, err.Error(), "gave no reply to 3 requests in a row")
-	assert.Less(t, time.Since(start), 40*time.Millisecond)
 	require.Error(t, c.Unlock(ctx, "1"), "and it stays given up")
+	assert.Equal(t, sent, hits.Load(), "no request reaches a verifier given up on")
 }
 
 // TestHTTPTLS: a verifier with its own CA works once its CA is given;
