@@ -38,7 +38,8 @@ builds fleets with known drift for a server to import, and reads and writes
 RFC 6030 PSKC seed files.
 
 Times (--at, --from on time tokens) are RFC 3339 ("2026-11-23T09:00:00Z") or
-Unix seconds ("1700000000"); the default is now.
+Unix seconds ("1700000000"), from 1970 to 9999; the default is now. Secrets
+under 128 bits (RFC 4226 R6) are taken with a warning.
 
 Exit codes: 0 success, 1 system failure (I/O, locks), 2 usage error or bad
 input (a wrong flag, a file that is not valid, a wrong password or key).`,
