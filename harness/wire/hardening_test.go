@@ -22,6 +22,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/otplab/otplab/harness"
 )
@@ -258,5 +259,55 @@ func TestHTTPTLS(t *testing.T) {
 		require.ErrorIs(t, err, ErrTransport, tt.url)
 		assert.Contains(t, err.Error(), tt.want)
 		c.Close()
+	}
+}
+
+// TestRedactProperty: whatever the secrets and the text around them, no
+// encoding of a known secret survives Redact, and text that holds none
+// comes out unchanged.
+func TestRedactProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		secrets := rapid.SliceOfN(rapid.SliceOfN(rapid.Byte(), 8, 40), 1, 20).Draw(t, "secrets")
+		r := NewRedactor()
+		for _, s := range secrets {
+			r.Add(s)
+		}
+		var forms []string
+		for _, s := range secrets {
+			forms = append(forms, hex.EncodeToString(s), strings.ToUpper(hex.EncodeToString(s)),
+				base32.StdEncoding.EncodeToString(s), strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(s)),
+				base64.StdEncoding.EncodeToString(s), base64.RawURLEncoding.EncodeToString(s))
+		}
+		pieces := rapid.SliceOfN(rapid.OneOf(rapid.SampledFrom(forms), rapid.StringMatching(`[ a-z0-9=:\n]{0,12}`)), 0, 12).Draw(t, "pieces")
+		text := strings.Join(pieces, "")
+		got := r.Redact(text)
+		for _, s := range secrets {
+			for _, f := range []string{hex.EncodeToString(s), strings.ToLower(strings.TrimRight(base32.StdEncoding.EncodeToString(s), "="))} {
+				if strings.Contains(strings.ToLower(got), f) {
+					t.Fatalf("%q survives in %q", f, got)
+				}
+			}
+			for _, f := range []string{base64.RawStdEncoding.EncodeToString(s), base64.RawURLEncoding.EncodeToString(s)} {
+				if strings.Contains(got, f) {
+					t.Fatalf("%q survives in %q", f, got)
+				}
+			}
+		}
+		if !strings.Contains(got, Redacted) && got != text {
+			t.Fatalf("nothing masked, yet %q became %q", text, got)
+		}
+	})
+}
+
+// BenchmarkRedact: a stderr line against the secrets of a large run.
+func BenchmarkRedact(b *testing.B) {
+	r := NewRedactor()
+	for i := range 2000 {
+		r.Add([]byte(fmt.Sprintf("secret number %06d of the run", i)))
+	}
+	line := strings.Repeat("2026-12-02T01:00:00Z INFO check serial=1000000000001 accepted=false ", 3)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		_ = r.Redact(line)
 	}
 }

@@ -31,9 +31,17 @@ const minForm = 4
 type Redactor struct {
 	mu      sync.RWMutex
 	seen    map[string]bool
-	folded  []string // lower-case hex and base32 forms, matched ignoring ASCII case
-	exact   []string // base64 forms, matched as they are
+	forms   []form
+	width   int                 // the length of the shortest form: the key length of the indexes
+	folded  map[string][]string // lower-case hex and base32 forms, matched ignoring ASCII case, by their first width bytes
+	exact   map[string][]string // base64 forms, matched as they are, by their first width bytes
 	longest int
+}
+
+// form is one encoding of a secret.
+type form struct {
+	text string
+	fold bool // matched ignoring ASCII case (text is lower case)
 }
 
 // NewRedactor returns a Redactor that knows no secret yet.
@@ -50,17 +58,39 @@ func (r *Redactor) Add(secret []byte) {
 		return
 	}
 	r.seen[string(secret)] = true
-	add := func(list *[]string, s string) {
-		if len(s) >= minForm && !slices.Contains(*list, s) {
-			*list = append(*list, s)
-			r.longest = max(r.longest, len(s))
+	var forms []form
+	add := func(s string, fold bool) {
+		if len(s) >= minForm && !slices.Contains(forms, form{s, fold}) {
+			forms = append(forms, form{s, fold})
 		}
 	}
-	add(&r.folded, hex.EncodeToString(secret))
-	add(&r.folded, lowerASCII(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)))
-	add(&r.folded, lowerASCII(base32.StdEncoding.EncodeToString(secret)))
+	add(hex.EncodeToString(secret), true)
+	add(lowerASCII(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)), true)
+	add(lowerASCII(base32.StdEncoding.EncodeToString(secret)), true)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		add(&r.exact, enc.EncodeToString(secret))
+		add(enc.EncodeToString(secret), false)
+	}
+	if len(forms) == 0 {
+		return
+	}
+	r.forms = append(r.forms, forms...)
+	width := r.width
+	for _, f := range forms {
+		r.longest = max(r.longest, len(f.text))
+		if width == 0 || len(f.text) < width {
+			width = len(f.text)
+		}
+	}
+	if width != r.width { // a shorter form: index everything again
+		r.width, r.folded, r.exact = width, map[string][]string{}, map[string][]string{}
+		forms = r.forms
+	}
+	for _, f := range forms {
+		m := r.exact
+		if f.fold {
+			m = r.folded
+		}
+		m[f.text[:r.width]] = append(m[f.text[:r.width]], f.text)
 	}
 }
 
@@ -76,38 +106,39 @@ func (r *Redactor) Longest() int {
 }
 
 // Redact returns s with every occurrence of a known secret, in any of
-// its encodings, replaced by [Redacted].
+// its encodings, replaced by [Redacted]. It takes time in proportion to
+// the length of s, however many secrets r knows.
 func (r *Redactor) Redact(s string) string {
 	if r == nil || s == "" {
 		return s
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.longest == 0 {
+	if r.width == 0 || len(s) < r.width {
 		return s
 	}
 	var hit []bool // hit[i]: byte i of s belongs to a secret
-	mark := func(text, form string) {
-		for from := 0; ; {
-			i := indexFrom(text, form, from)
-			if i < 0 {
-				return
+	scan := func(text string, index map[string][]string) {
+		if len(index) == 0 {
+			return
+		}
+		for i := 0; i+r.width <= len(text); i++ {
+			for _, f := range index[text[i:i+r.width]] {
+				if !strings.HasPrefix(text[i:], f) {
+					continue
+				}
+				if hit == nil {
+					hit = make([]bool, len(s))
+				}
+				for j := i; j < i+len(f); j++ {
+					hit[j] = true
+				}
 			}
-			if hit == nil {
-				hit = make([]bool, len(s))
-			}
-			for j := i; j < i+len(form); j++ {
-				hit[j] = true
-			}
-			from = i + 1
 		}
 	}
-	low := lowerASCII(s) // same length and offsets as s
-	for _, f := range r.folded {
-		mark(low, f)
-	}
-	for _, f := range r.exact {
-		mark(s, f)
+	scan(s, r.exact)
+	if len(r.folded) > 0 {
+		scan(lowerASCII(s), r.folded) // same length and offsets as s
 	}
 	if hit == nil {
 		return s
@@ -125,18 +156,6 @@ func (r *Redactor) Redact(s string) string {
 		}
 	}
 	return string(out)
-}
-
-// indexFrom is strings.Index of sub in s[from:], as an offset in s.
-func indexFrom(s, sub string, from int) int {
-	if from > len(s) {
-		return -1
-	}
-	i := strings.Index(s[from:], sub)
-	if i < 0 {
-		return -1
-	}
-	return from + i
 }
 
 // lowerASCII lower-cases ASCII letters only, so that byte offsets stay
