@@ -133,3 +133,22 @@ func TestRunHTTPS(t *testing.T) {
 	assert.Equal(t, exitIncomplete, r.code)
 	assert.Contains(t, r.stdout+r.stderr, "--ca FILE")
 }
+
+// failWriter fails every write, like a closed pipe or a full disk.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestOutputWriteFails: output that cannot be written is exit code 1,
+// not a usage error.
+func TestOutputWriteFails(t *testing.T) {
+	for _, args := range [][]string{
+		{"list"}, {"list", "--output", "json"},
+		{"run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--output", "json"},
+	} {
+		var errb syncBuffer
+		code := run(t.Context(), args, failWriter{}, &errb)
+		assert.Equal(t, exitFailed, code, "%v: %s", args, errb.String())
+		assert.Contains(t, errb.String(), "broken pipe")
+	}
+}
