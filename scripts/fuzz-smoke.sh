@@ -1,17 +1,46 @@
 #!/usr/bin/env bash
-# Runs every fuzz target in the module for a short time (FUZZTIME, default 3s).
-# Targets are discovered with `go test -list`, so a new Fuzz function is
-# picked up without editing this script.
+# Runs every fuzz target in the module for a short time (FUZZTIME each,
+# default 3s). Targets are discovered with `go test -list`, so a new Fuzz
+# function is picked up without editing this script.
+#
+# Each target must really fuzz: a package that does not build, a target
+# whose seed corpus fails, or a run that never reaches the fuzzing phase
+# (only its seeds ran) fails the script. Minimisation, of new inputs and of
+# a failing one, is bounded by FUZZMINIMIZETIME (default 1s): Go's default
+# of 60s would let one target stall the run.
 set -euo pipefail
 fuzztime=${FUZZTIME:-3s}
+minimize=${FUZZMINIMIZETIME:-1s}
 count=0
+failed=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for pkg in $(go list ./...); do
-  targets=$(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true)
+  # No 2>/dev/null here: a package whose tests do not build must fail
+  # the smoke test, not be skipped in silence.
+  if ! listing=$(go test -list '^Fuzz' "$pkg"); then
+    echo "fuzz-smoke: cannot list the fuzz targets of $pkg" >&2
+    exit 1
+  fi
+  targets=$(printf '%s\n' "$listing" | grep '^Fuzz' || true)
   for t in $targets; do
     echo "== $pkg $t ($fuzztime)"
-    go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" "$pkg"
+    if ! go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" >"$log" 2>&1; then
+      cat "$log"
+      failed+=("$pkg $t")
+    elif ! grep -q 'now fuzzing with' "$log" || ! grep -Eq 'execs: [1-9]' "$log"; then
+      cat "$log"
+      echo "fuzz-smoke: $pkg $t never got past its seed corpus" >&2
+      failed+=("$pkg $t")
+    else
+      grep -E 'execs: [0-9]+' "$log" | tail -n 1
+    fi
     count=$((count + 1))
   done
 done
 echo "fuzz-smoke: $count targets ran"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'fuzz-smoke: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
 [ "$count" -gt 0 ]

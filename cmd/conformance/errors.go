@@ -8,7 +8,7 @@ import (
 // Exit codes of conformance.
 const (
 	exitOK         = 0 // nothing failed
-	exitFailed     = 1 // a case failed, or the results differ from --expect
+	exitFailed     = 1 // a case failed, or the results differ from --expect, or writing the report failed
 	exitUsage      = 2 // usage or configuration error
 	exitIncomplete = 3 // the verifier did not answer, a case ended in ERROR, or the run was interrupted
 )
@@ -22,6 +22,13 @@ func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// ioError is a failure to write the report or the output: the system's
+// fault, not the command line's, so exit code 1 rather than 2.
+type ioError struct{ err error }
+
+func (e ioError) Error() string { return e.err.Error() }
+func (e ioError) Unwrap() error { return e.err }
 
 // outcomeError is a run that went through to its verdict, which is not a
 // pass: the report has been written; the message sums it up.
@@ -39,6 +46,10 @@ func exitCode(err error) int {
 	var o outcomeError
 	if errors.As(err, &o) {
 		return o.code
+	}
+	var w ioError
+	if errors.As(err, &w) {
+		return exitFailed
 	}
 	return exitUsage
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/otplab/otplab/harness/report"
 )
@@ -20,4 +22,18 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// checkOutFile refuses, before any work, an output file that cannot be
+// written: a directory, or one in a directory that does not exist.
+func checkOutFile(name string) error {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return usagef("--out %s: a directory, want a file name", name)
+	}
+	if st, err := os.Stat(filepath.Dir(name)); err != nil {
+		return usagef("--out %s: %w", name, report.OSReason(err))
+	} else if !st.IsDir() {
+		return usagef("--out %s: %s is not a directory", name, filepath.Dir(name))
+	}
+	return nil
 }

@@ -23,10 +23,13 @@ PROFILE, INFO) and the requirement it checks. IDs are stable: use them in
 			out := cmd.OutOrStdout()
 			switch output {
 			case "json":
-				return writeJSON(out, struct {
+				if err := writeJSON(out, struct {
 					Schema int                `json:"schema"`
 					Cases  []harness.CaseInfo `json:"cases"`
-				}{1, cases})
+				}{1, cases}); err != nil {
+					return ioError{fmt.Errorf("writing the list: %w", err)}
+				}
+				return nil
 			case "text":
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tLEVEL\tREQUIREMENT")
@@ -34,10 +37,12 @@ PROFILE, INFO) and the requirement it checks. IDs are stable: use them in
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", c.ID, c.Level, c.Requirement)
 				}
 				if err := tw.Flush(); err != nil {
-					return err
+					return ioError{fmt.Errorf("writing the list: %w", err)}
 				}
-				_, err := fmt.Fprintf(out, "%d cases\n", len(cases))
-				return err
+				if _, err := fmt.Fprintf(out, "%d cases\n", len(cases)); err != nil {
+					return ioError{fmt.Errorf("writing the list: %w", err)}
+				}
+				return nil
 			default:
 				return usagef("--output %q: want text or json", output)
 			}

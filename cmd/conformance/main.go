@@ -10,9 +10,10 @@
 // verifier, in process.
 //
 // Exit codes: 0 nothing failed; 1 a case failed (or was NON-STRICT with
-// --strict, or differed from the --expect file); 2 a usage or
-// configuration error; 3 the run is incomplete (the verifier did not
-// answer hello, a case ended in ERROR, or the run was interrupted).
+// --strict, or differed from the --expect file), or the report could not
+// be written; 2 a usage or configuration error; 3 the run is incomplete
+// (the verifier did not answer hello, a case ended in ERROR, or the run
+// was interrupted by SIGINT, SIGTERM or SIGHUP).
 package main
 
 import (

@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +22,7 @@ type probeFlags struct {
 	out       string
 	reportDir string
 	seed      uint64
-	timeout   time.Duration
+	vf        verifierFlags
 	ignore    bool
 }
 
@@ -50,14 +48,24 @@ findings and the chart on one self-contained page.`,
 	fl.StringVar(&f.out, "out", "", "write the measured profile to this file instead of standard output")
 	fl.StringVar(&f.reportDir, "report-dir", "", "write profile.json, probe.svg and report.html into this directory")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for serials and secrets (0: random, printed in the table)")
-	fl.DurationVar(&f.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	f.vf.add(cmd)
 	fl.BoolVar(&f.ignore, "ignore-claim", false, "measure as if the verifier claimed nothing in its hello")
 	return cmd
 }
 
 func (f *probeFlags) execute(cmd *cobra.Command) error {
-	if f.timeout <= 0 {
-		return usagef("--timeout %v: want a positive duration", f.timeout)
+	if f.vf.timeout <= 0 {
+		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	}
+	if f.out != "" {
+		if err := checkOutFile(f.out); err != nil {
+			return err
+		}
+	}
+	if f.reportDir != "" {
+		if st, err := os.Stat(f.reportDir); err == nil && !st.IsDir() {
+			return usagef("--report-dir %s: not a directory", f.reportDir)
+		}
 	}
 	var (
 		v      harness.Verifier
@@ -78,18 +86,18 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 		}
 		v = ref
 	} else {
-		v, closer, err = openVerifier(f.verifier, f.timeout)
+		v, closer, err = openVerifier(f.verifier, f.vf, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
 		defer closer.Close()
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
-	res, err := probe.Probe(ctx, v, probe.Options{Seed: f.seed, Timeout: f.timeout, IgnoreClaim: f.ignore})
+	res, err := probe.Probe(ctx, v, probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore})
 	if res != nil {
 		if terr := res.Table(cmd.ErrOrStderr()); terr != nil {
-			return outcomeError{exitIncomplete, fmt.Sprintf("writing the table: %v", terr)}
+			return ioError{fmt.Errorf("writing the table: %w", terr)}
 		}
 	}
 	if err != nil {
@@ -101,24 +109,24 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 	js := res.Profile.JSON()
 	if f.out != "" {
 		if err := writeFileAtomic(f.out, js); err != nil {
-			return outcomeError{exitIncomplete, err.Error()}
+			return ioError{fmt.Errorf("--out: %w", err)}
 		}
 	} else if _, err := cmd.OutOrStdout().Write(js); err != nil {
-		return outcomeError{exitIncomplete, err.Error()}
+		return ioError{fmt.Errorf("writing the profile to standard output: %w", err)}
 	}
 	if f.reportDir != "" {
 		if err := os.MkdirAll(f.reportDir, 0o755); err != nil {
-			return usagef("--report-dir %s: %w", f.reportDir, err)
+			return ioError{fmt.Errorf("--report-dir: %w", err)}
 		}
 		if err := writeFileAtomic(filepath.Join(f.reportDir, "profile.json"), js); err != nil {
-			return outcomeError{exitIncomplete, err.Error()}
+			return ioError{fmt.Errorf("--report-dir: %w", err)}
 		}
 		var svg bytesBuffer
 		if err := res.SVG(&svg); err != nil {
 			return outcomeError{exitIncomplete, fmt.Sprintf("drawing the chart: %v", err)}
 		}
 		if err := writeFileAtomic(filepath.Join(f.reportDir, "probe.svg"), svg.Bytes()); err != nil {
-			return outcomeError{exitIncomplete, err.Error()}
+			return ioError{fmt.Errorf("--report-dir: %w", err)}
 		}
 		var page bytesBuffer
 		if err := report.WriteProbeHTML(&page, res); err != nil {

@@ -15,8 +15,9 @@ RFC 4226 / RFC 6238 and from the policy it claims.
 Verifiers speak protocol v1 (docs/protocol.md): as a subprocess over JSON lines
 (--verifier 'exec:CMD ARGS...') or over HTTP (--verifier http://HOST:PORT/PREFIX).
 
-Exit codes: 0 nothing failed; 1 a case failed; 2 usage or configuration error;
-3 the run is incomplete (no hello, a case in ERROR, interrupted).`,
+Exit codes: 0 nothing failed; 1 a case failed, or writing the report failed;
+2 usage or configuration error; 3 the run is incomplete (no hello, a case in
+ERROR, interrupted).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

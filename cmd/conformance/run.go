@@ -24,7 +24,7 @@ type runFlags struct {
 	strict    bool
 	seed      uint64
 	checks    int
-	timeout   time.Duration
+	vf        verifierFlags
 	reportDir string
 	expect    string
 	output    string
@@ -55,7 +55,8 @@ A listed case that ends as listed does not fail the run; one that passes is an
 Exit codes: 0 nothing failed; 1 a case failed (NON-STRICT too with --strict, or
 a result differs from --expect); 2 usage or configuration error; 3 the run is
 incomplete (the verifier did not answer hello, a case ended in ERROR, or the run
-was interrupted with Ctrl-C; the partial report is still written).`,
+was interrupted with Ctrl-C, SIGTERM or SIGHUP; the partial report is still
+written). Failing to write the report is exit code 1.`,
 		Example: `  conformance run
   conformance run --verifier 'exec:python3 examples/pyshim/verifier.py'
   conformance run --verifier http://127.0.0.1:8080/ --report-dir out/ --expect known.txt
@@ -70,13 +71,22 @@ was interrupted with Ctrl-C; the partial report is still written).`,
 	fl.StringVar(&f.skip, "skip", "", "leave out the cases whose ID matches this regular expression")
 	fl.BoolVar(&f.strict, "strict", false, "count NON-STRICT (a missed SHOULD) as a failure")
 	fl.Uint64Var(&f.seed, "seed", 0, "the run's seed (0: a random one, printed in the report)")
-	fl.IntVar(&f.checks, "checks", 0, fmt.Sprintf("random sequences per property case (0: %d; negative: skip property cases)", harness.DefaultChecks))
-	fl.DurationVar(&f.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.IntVar(&f.checks, "checks", 0, fmt.Sprintf("random sequences per property case (0: %d; at most %d; negative: skip property cases)", harness.DefaultChecks, maxChecks))
+	f.vf.add(cmd)
 	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml, report.json and report.html into this directory (created if needed)")
 	fl.StringVar(&f.expect, "expect", "", "a file of known failures (see above)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
 	return cmd
 }
+
+// maxChecks bounds --checks: a run of a few hours against a fast
+// verifier, not a run that never ends.
+const maxChecks = 100_000
+
+// stopSignals end a run the way Ctrl-C does: the verifier is stopped and
+// the partial report written. SIGHUP is among them, so that closing the
+// terminal or losing the SSH session does not lose the report.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
 // config is what the flags say, checked before the verifier is touched.
 type config struct {
@@ -91,8 +101,11 @@ func (f *runFlags) prepare() (config, error) {
 	if f.output != "text" && f.output != "json" {
 		return c, usagef("--output %q: want text or json", f.output)
 	}
-	if f.timeout <= 0 {
-		return c, usagef("--timeout %v: want a positive duration", f.timeout)
+	if f.vf.timeout <= 0 {
+		return c, usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	}
+	if f.checks > maxChecks {
+		return c, usagef("--checks %d: at most %d (each check is a fresh token and many requests)", f.checks, maxChecks)
 	}
 	if f.profile != "" {
 		p, err := readProfile(f.profile)
@@ -165,17 +178,17 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	v, closer, err := openVerifier(f.verifier, f.timeout)
+	v, closer, err := openVerifier(f.verifier, f.vf, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
 
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
 	out := cmd.OutOrStdout()
 	opts := harness.Options{Profile: cfg.profile, Name: f.verifier, Run: cfg.run, Skip: cfg.skip,
-		Seed: f.seed, Checks: f.checks, Timeout: f.timeout}
+		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout}
 	var prog *progress
 	if f.output == "text" {
 		prog = newProgress(out, cfg.expect)
@@ -198,14 +211,14 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	s := summarize(rep, err, cfg, f)
 	if f.output == "json" {
 		if err := s.WriteJSON(out); err != nil {
-			return err
+			return ioError{fmt.Errorf("writing the report to standard output: %w", err)}
 		}
 	} else if err := s.WriteText(out); err != nil {
-		return err
+		return ioError{fmt.Errorf("writing the report to standard output: %w", err)}
 	}
 	if f.reportDir != "" {
 		if err := s.WriteDir(f.reportDir); err != nil {
-			return usagef("--report-dir: %w", err)
+			return ioError{fmt.Errorf("--report-dir: %w", err)}
 		}
 	}
 	if code := exitOf(s); code != exitOK {

@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +27,7 @@ func newServeCmd() *cobra.Command {
 		Long: `Serve the reference verifier over protocol v1 HTTP (POST PREFIX/<op>), to try
 a client against it or to compare a verifier with it. Every request is logged
 on stderr (op, serial, verdict, duration; never a secret or a code). SIGINT or
-SIGTERM shuts the server down cleanly.`,
+SIGTERM (or SIGHUP) shuts the server down cleanly.`,
 		Example: `  conformance serve --addr 127.0.0.1:8080 &
   conformance run --verifier http://127.0.0.1:8080/`,
 		Args: cobra.NoArgs,
@@ -52,7 +50,7 @@ SIGTERM shuts the server down cleanly.`,
 			if err != nil {
 				return usagef("--addr: %w", err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 			defer stop()
 			return serve(ctx, ln, v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
@@ -18,40 +23,113 @@ const verifierHelp = `the verifier under test: "reference" (the built-in referen
 command is split into words like a shell would, with '...' and "..." quoting,
 but no shell runs) or "http://HOST:PORT/PREFIX" (protocol v1 over HTTP)`
 
-// openVerifier turns a --verifier value into a verifier and the function
-// that releases it.
-func openVerifier(spec string, timeout time.Duration) (harness.Verifier, io.Closer, error) {
+// verifierSpec is a --verifier value, parsed.
+type verifierSpec struct {
+	kind string   // "reference", "exec" or "http"
+	argv []string // exec: the command
+	url  string   // http: the base URL
+}
+
+// parseVerifier reads a --verifier value without touching the verifier.
+// Every error is a usage error that names the value.
+func parseVerifier(spec string) (verifierSpec, error) {
 	switch {
 	case spec == "reference":
+		return verifierSpec{kind: "reference"}, nil
+	case strings.HasPrefix(spec, "exec:"):
+		argv, err := splitWords(strings.TrimPrefix(spec, "exec:"))
+		if err != nil {
+			return verifierSpec{}, usagef("--verifier %q: %w", spec, err)
+		}
+		if len(argv) == 0 || argv[0] == "" {
+			return verifierSpec{}, usagef("--verifier %q: no command after exec:", spec)
+		}
+		return verifierSpec{kind: "exec", argv: argv}, nil
+	case strings.HasPrefix(spec, "http://"), strings.HasPrefix(spec, "https://"):
+		if err := wire.CheckURL(spec); err != nil {
+			return verifierSpec{}, usagef("--verifier: %w", err)
+		}
+		return verifierSpec{kind: "http", url: spec}, nil
+	default:
+		return verifierSpec{}, usagef("--verifier %q: want reference, exec:CMD ARGS... or http://HOST:PORT/PREFIX", spec)
+	}
+}
+
+// verifierFlags are the flags, besides --verifier, that say how to reach
+// a verifier.
+type verifierFlags struct {
+	timeout  time.Duration
+	ca       string // a PEM file of CA certificates for an https verifier
+	insecure bool   // do not check an https verifier's certificate
+}
+
+func (v *verifierFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.DurationVar(&v.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.StringVar(&v.ca, "ca", "", "https verifiers: a PEM file of the CA certificates that sign the verifier's certificate")
+	fl.BoolVar(&v.insecure, "insecure", false, "https verifiers: do not check the verifier's certificate at all (a warning is printed)")
+}
+
+// tlsConfig returns the TLS configuration --ca and --insecure ask for,
+// nil for Go's defaults.
+func (v *verifierFlags) tlsConfig(spec verifierSpec, warn io.Writer) (*tls.Config, error) {
+	if v.ca == "" && !v.insecure {
+		return nil, nil
+	}
+	if spec.kind != "http" || !strings.HasPrefix(spec.url, "https://") {
+		return nil, usagef("--ca and --insecure apply to https:// verifiers only")
+	}
+	if v.ca != "" && v.insecure {
+		return nil, usagef("--ca and --insecure: give one or the other")
+	}
+	if v.insecure {
+		fmt.Fprintln(warn, "conformance: warning: --insecure: the verifier's certificate is not checked; anyone on the path can play the verifier")
+		return &tls.Config{InsecureSkipVerify: true}, nil
+	}
+	pem, err := os.ReadFile(v.ca)
+	if err != nil {
+		return nil, usagef("--ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usagef("--ca %s: no PEM certificate in the file", v.ca)
+	}
+	return &tls.Config{RootCAs: pool}, nil
+}
+
+// openVerifier turns a --verifier value into a verifier and the function
+// that releases it; warn receives warnings about the flags.
+func openVerifier(spec string, vf verifierFlags, warn io.Writer) (harness.Verifier, io.Closer, error) {
+	s, err := parseVerifier(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := vf.tlsConfig(s, warn)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch s.kind {
+	case "reference":
 		v, err := reference.New(reference.Default())
 		if err != nil {
 			return nil, nil, err
 		}
 		return v, io.NopCloser(nil), nil
-	case strings.HasPrefix(spec, "exec:"):
-		argv, err := splitWords(strings.TrimPrefix(spec, "exec:"))
-		if err != nil {
+	case "exec":
+		if _, err := exec.LookPath(s.argv[0]); err != nil {
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
 		}
-		if len(argv) == 0 {
-			return nil, nil, usagef("--verifier %q: no command after exec:", spec)
-		}
-		if _, err := exec.LookPath(argv[0]); err != nil {
-			return nil, nil, usagef("--verifier %q: %w", spec, err)
-		}
-		c, err := wire.NewExec(argv, wire.ExecOptions{})
+		c, err := wire.NewExec(s.argv, wire.ExecOptions{})
 		if err != nil {
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
 		}
 		return c, c, nil
-	case strings.HasPrefix(spec, "http://"), strings.HasPrefix(spec, "https://"):
-		c, err := wire.NewHTTP(spec, wire.HTTPOptions{Timeout: timeout})
+	default:
+		c, err := wire.NewHTTP(s.url, wire.HTTPOptions{Timeout: vf.timeout, TLSConfig: tc})
 		if err != nil {
 			return nil, nil, usagef("--verifier: %w", err)
 		}
 		return c, c, nil
-	default:
-		return nil, nil, usagef("--verifier %q: want reference, exec:CMD ARGS... or http://HOST:PORT/PREFIX", spec)
 	}
 }
 

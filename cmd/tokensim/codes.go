@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/otplab/otplab/token"
+	"github.com/otplab/otplab/token/state"
 )
 
 func newCodesCmd(e env) *cobra.Command {
@@ -50,26 +51,18 @@ line: {"counter":0,"code":"755224"}, or step, code, from, until).`,
 		if err != nil {
 			return err
 		}
+		counter, moment, err := parseFrom(d, from, e.now)
+		if err != nil {
+			return err
+		}
 		w := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 		if d.C100 != nil {
-			start := d.C100.Counter()
-			if from != "" {
-				if start, err = strconv.ParseUint(from, 10, 64); err != nil {
-					return usagef("--from %q: a c100 counts presses: want a counter from 0 to 2^64-1", from)
-				}
-			}
-			err = counterCodes(w, d.C100.Key(), start, count, format)
+			err = counterCodes(w, d.C100.Key(), counter, count, format)
 		} else {
-			start := e.now().UTC()
-			if from != "" {
-				if start, err = parseTime(from); err != nil {
-					return usageError{fmt.Errorf("--from: %w", err)}
-				}
+			if _, ok := d.C200.Step(moment); !ok {
+				return fmt.Errorf("%s: the device clock at %s is before its t0", path, moment.Format(time.RFC3339))
 			}
-			if _, ok := d.C200.Step(start); !ok {
-				return fmt.Errorf("%s: the device clock at %s is before its t0", path, start.Format(time.RFC3339))
-			}
-			err = timeCodes(w, d.C200, start, count, format)
+			err = timeCodes(w, d.C200, moment, count, format)
 		}
 		if err != nil {
 			return fmt.Errorf("write: %w", err)
@@ -77,6 +70,34 @@ line: {"counter":0,"code":"755224"}, or step, code, from, until).`,
 		return w.Flush()
 	}
 	return cmd
+}
+
+// parseFrom reads codes --from for device d: a counter for a c100
+// (default: the counter of the next press), a moment for a time token
+// (default: now, read once).
+func parseFrom(d *state.Device, from string, now func() time.Time) (uint64, time.Time, error) {
+	if d.C100 != nil {
+		if from == "" {
+			return d.C100.Counter(), time.Time{}, nil
+		}
+		c, err := strconv.ParseUint(from, 10, 64)
+		if err != nil {
+			return 0, time.Time{}, usagef("--from %q: a c100 counts presses: want a counter from 0 to 2^64-1", from)
+		}
+		return c, time.Time{}, nil
+	}
+	if from == "" {
+		t := now().UTC()
+		if err := checkMoment(t); err != nil {
+			return 0, time.Time{}, usagef("--from: the clock says %w", err)
+		}
+		return 0, t, nil
+	}
+	t, err := parseTime(from)
+	if err != nil {
+		return 0, time.Time{}, usageError{fmt.Errorf("--from: %w", err)}
+	}
+	return 0, t, nil
 }
 
 // counterCodes writes the codes of counters start, start+1, ... (count of

@@ -68,6 +68,11 @@ given keeps its current value; the clock's error up to --at is kept.`,
 			if !cmd.Flags().Changed("offset") && !cmd.Flags().Changed("ppm") {
 				return usagef("drift needs --offset or --ppm for a time token")
 			}
+			if cmd.Flags().Changed("offset") {
+				if err := checkMoment(now.Add(offset)); err != nil {
+					return usagef("--offset %v: at %s the device clock would read %w", offset, now.Format(time.RFC3339), err)
+				}
+			}
 		}
 		var msg string
 		err = safefile.Update(path, state.MaxSize, func(old []byte) ([]byte, error) {

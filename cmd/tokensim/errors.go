@@ -40,7 +40,7 @@ var inputErrors = []error{
 	token.ErrCounterExhausted, token.ErrPeriod, token.ErrConfig,
 	pskc.ErrFormat, pskc.ErrTruncated, pskc.ErrTooLarge, pskc.ErrDoctype, pskc.ErrAlgorithm,
 	pskc.ErrValue, pskc.ErrNeedKey, pskc.ErrWrongKey, pskc.ErrMAC, pskc.ErrSerial,
-	state.ErrState, drift.ErrSpec, fleet.ErrPlan, otpauth.ErrURI, errDuplicate,
+	state.ErrState, state.ErrRange, drift.ErrSpec, fleet.ErrPlan, otpauth.ErrURI, errDuplicate,
 }
 
 // errDuplicate reports a seed file that holds one serial twice.

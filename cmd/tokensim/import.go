@@ -101,6 +101,7 @@ files are not replaced without --force.`,
 				return fmt.Errorf("%s: key package %d: serial %s: %w", path, n, s, errDuplicate)
 			}
 			seen[s] = true
+			warnWeak(cmd.ErrOrStderr(), fmt.Sprintf("%s: key package %d (serial %s)", path, n, s), d.Key().Secret())
 			b, err := state.Marshal(d)
 			if err != nil {
 				return err

@@ -101,6 +101,7 @@ seed makes the same token. The file is not replaced unless --force is given.`,
 		if err != nil {
 			return usageError{err}
 		}
+		warnWeak(cmd.ErrOrStderr(), o.out, d.Key().Secret())
 		b, err := state.Marshal(d)
 		if err != nil {
 			return err

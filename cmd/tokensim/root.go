@@ -38,7 +38,8 @@ builds fleets with known drift for a server to import, and reads and writes
 RFC 6030 PSKC seed files.
 
 Times (--at, --from on time tokens) are RFC 3339 ("2026-11-23T09:00:00Z") or
-Unix seconds ("1700000000"); the default is now.
+Unix seconds ("1700000000"), from 1970 to 9999; the default is now. Secrets
+under 128 bits (RFC 4226 R6) are taken with a warning.
 
 Exit codes: 0 success, 1 system failure (I/O, locks), 2 usage error or bad
 input (a wrong flag, a file that is not valid, a wrong password or key).`,
@@ -98,18 +99,50 @@ func refuseFlags(cmd *cobra.Command, why string, names ...string) error {
 	return nil
 }
 
+// Bounds of the moments tokensim takes: Unix time 0 (a TOTP clock before
+// T0 = 0 shows nothing) to the last second of year 9999 (the last a state
+// file can hold, RFC 3339 having four-digit years).
+var (
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
 // parseTime reads a moment: RFC 3339 with or without fractions, or Unix
-// seconds.
+// seconds, from 1970 to 9999.
 func parseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
+	var t time.Time
 	if n, err := strconv.ParseInt(strings.TrimPrefix(s, "@"), 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+		if n < minTime.Unix() || n > maxTime.Unix() {
+			return time.Time{}, fmt.Errorf("time %q: out of range (Unix seconds 0 to %d, years 1970 to 9999)", s, maxTime.Unix())
+		}
+		t = time.Unix(n, 0).UTC()
+	} else if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 		return time.Time{}, fmt.Errorf("time %q: want RFC 3339 (2026-11-23T09:00:00Z) or Unix seconds", s)
 	}
+	if err := checkMoment(t); err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w", s, err)
+	}
 	return t, nil
+}
+
+// checkMoment fails for a moment outside the years 1970 to 9999 (UTC).
+func checkMoment(t time.Time) error {
+	if t.Before(minTime) || t.After(maxTime) {
+		return fmt.Errorf("%s is out of range (years 1970 to 9999)", t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// weakBits is the secret size under which tokensim warns: RFC 4226
+// requirement R6 asks for shared secrets of at least 128 bits.
+const weakBits = 128
+
+// warnWeak prints a warning if secret is shorter than weakBits.
+func warnWeak(w io.Writer, what string, secret []byte) {
+	if n := 8 * len(secret); n < weakBits {
+		fmt.Fprintf(w, "tokensim: warning: %s: the secret has %d bits; RFC 4226 (R6) asks for at least %d\n", what, n, weakBits)
+	}
 }
 
 // atFlag adds --at to cmd and returns a function that resolves it: the

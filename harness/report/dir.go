@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/otplab/otplab/harness"
@@ -45,29 +44,4 @@ func (s *Summary) WriteDir(dir string) error {
 // for Summarize(rep, opts).WriteDir(dir).
 func WriteDir(dir string, rep *harness.Report, opts Options) error {
 	return Summarize(rep, opts).WriteDir(dir)
-}
-
-// WriteFile writes data to name through a temporary file in the same
-// directory and a rename, so that a reader never sees half a file. The
-// file is readable by all (0644): reports hold no secret.
-func WriteFile(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }

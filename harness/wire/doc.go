@@ -22,7 +22,9 @@
 // *[harness.RefusedError] (wrapping [harness.ErrUnsupported] when the reply
 // says unsupported:true); anything else that goes wrong between the two
 // ends wraps [ErrTransport], and a reply that is not a protocol v1 reply
-// also wraps [ErrMalformed]. The engine turns both into ERROR.
+// also wraps [ErrMalformed]. The engine turns both into ERROR. The
+// clients mask the secret of every token they enrolled in every error
+// they return (see [Redactor]), whatever the verifier printed.
 //
 // docs/protocol.md describes the protocol for vendors.
 package wire

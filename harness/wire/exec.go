@@ -22,11 +22,21 @@ type ExecOptions struct {
 	// Env is the subprocess's environment; nil means the harness's own.
 	Env []string
 	// Stderr, when set, receives a copy of everything the subprocess
-	// writes to its stderr.
+	// writes to its stderr, redacted (see Redactor) a line at a time.
 	Stderr io.Writer
+	// StderrHead is how many bytes of the start of stderr are kept for
+	// error messages; zero means 1 KiB. Runtimes such as Node and Java
+	// print the error first and a stack trace after it.
+	StderrHead int
 	// StderrTail is how many bytes of the end of stderr are kept for error
-	// messages; zero means 2 KiB.
+	// messages; zero means 2 KiB. Runtimes such as Python print the stack
+	// trace first and the error last.
 	StderrTail int
+	// Redactor masks token secrets in the stderr and stdout excerpts that
+	// go into errors and into the Stderr copy. The client adds the secret
+	// of every token it enrolls; nil means a Redactor of the client's own.
+	// Share one to mask secrets that reached the verifier another way.
+	Redactor *Redactor
 	// MaxLine bounds one reply line; zero means [DefaultMaxMessage]. A
 	// longer line is read past, never kept, and fails the pending
 	// requests.
@@ -50,8 +60,14 @@ type ExecOptions struct {
 }
 
 func (o ExecOptions) withDefaults() ExecOptions {
+	if o.StderrHead <= 0 {
+		o.StderrHead = 1 << 10
+	}
 	if o.StderrTail <= 0 {
 		o.StderrTail = 2 << 10
+	}
+	if o.Redactor == nil {
+		o.Redactor = NewRedactor()
 	}
 	if o.MaxLine <= 0 {
 		o.MaxLine = DefaultMaxMessage
@@ -94,6 +110,7 @@ type Exec struct {
 	argv []string
 	name string
 	opts ExecOptions
+	red  *Redactor
 	ids  atomic.Int64
 	wg   sync.WaitGroup // every goroutine of every subprocess
 
@@ -113,7 +130,8 @@ func NewExec(argv []string, opts ExecOptions) (*Exec, error) {
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, errors.New("exec verifier: empty command")
 	}
-	return &Exec{argv: append([]string(nil), argv...), name: filepath.Base(argv[0]), opts: opts.withDefaults()}, nil
+	opts = opts.withDefaults()
+	return &Exec{argv: append([]string(nil), argv...), name: filepath.Base(argv[0]), opts: opts, red: opts.Redactor}, nil
 }
 
 // Starts returns the number of subprocesses started that answered hello.
@@ -182,8 +200,14 @@ func (c *Exec) live(ctx context.Context) (*proc, harness.Info, error) {
 	return p, c.info, nil
 }
 
-// do sends one request and turns an ok:false reply into an error.
+// do sends one request and turns an ok:false reply into an error, with
+// secrets masked.
 func (c *Exec) do(ctx context.Context, req Request) (Reply, error) {
+	rep, err := c.send(ctx, req)
+	return rep, redactError(c.red, err)
+}
+
+func (c *Exec) send(ctx context.Context, req Request) (Reply, error) {
 	p, _, err := c.live(ctx)
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
@@ -209,11 +233,13 @@ func (c *Exec) do(ctx context.Context, req Request) (Reply, error) {
 // Describe answers hello: the subprocess's name, ops and profile.
 func (c *Exec) Describe(ctx context.Context) (harness.Info, error) {
 	_, info, err := c.live(ctx)
-	return info, err
+	return info, redactError(c.red, err)
 }
 
-// Enroll sends enroll.
+// Enroll sends enroll, after adding the token's secret to the client's
+// Redactor.
 func (c *Exec) Enroll(ctx context.Context, tok harness.Token) error {
+	c.red.Add(tok.Secret)
 	_, err := c.do(ctx, enrollRequest(tok))
 	return err
 }
@@ -250,3 +276,14 @@ func (c *Exec) Close() error {
 	c.wg.Wait()
 	return nil
 }
+
+// MarkEnv is the environment variable the [Exec] client sets, to a value
+// of its own for each subprocess, so that it can recognise the
+// subprocess's descendants. On Linux the client makes its process a child
+// subreaper (PR_SET_CHILD_SUBREAPER): a descendant that left the
+// verifier's process group (with setsid, say) and outlived the verifier
+// comes back to the harness as an orphan, and is killed when the
+// verifier ends if it still carries the variable. A descendant that both
+// leaves the process group and clears its environment, or any descendant
+// on other systems, escapes.
+const MarkEnv = "OTPLAB_VERIFIER_RUN"

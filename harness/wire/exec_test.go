@@ -294,17 +294,3 @@ func TestExecCancel(t *testing.T) {
 	_, err = c.Check(ctx, harness.CheckRequest{Serial: "1", Code: "123456"})
 	require.ErrorIs(t, err, context.Canceled)
 }
-
-func TestTail(t *testing.T) {
-	var copied strings.Builder
-	tl := newTail(8, &copied)
-	assert.Empty(t, tl.note())
-	fmt.Fprint(tl, "hello ")
-	assert.Equal(t, "hello", tl.String())
-	fmt.Fprint(tl, "world\n")
-	assert.Equal(t, "...o world", tl.String())
-	assert.Equal(t, "hello world\n", copied.String())
-	long := newTail(4096, nil)
-	fmt.Fprint(long, strings.Repeat("é", 1000))
-	assert.LessOrEqual(t, len(long.note()), noteMax+40)
-}

@@ -1,8 +1,12 @@
 package wire
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,6 +119,67 @@ func FuzzParseProfile(f *testing.F) {
 		}
 		if d := cmp.Diff(p, back, cmpopts.EquateEmpty()); d != "" {
 			t.Fatalf("round trip changed the profile (-first +second):\n%s", d)
+		}
+	})
+}
+
+// FuzzReadLine: the exec transport's line framing splits any byte stream
+// as a simple model does: each line is what comes before a '\n' (or the
+// end), without trailing '\r's; one of more than max bytes is reported as
+// too long, and reported early, never returned; nothing is lost or
+// invented, whatever the reader's buffer size.
+func FuzzReadLine(f *testing.F) {
+	f.Add([]byte("{\"id\":1}\n{\"id\":2}\r\n\nlast"), uint16(8), uint8(16))
+	f.Add([]byte("short\nthis line is far too long\nok\n"), uint16(5), uint8(16))
+	f.Add([]byte("abcdef\r\r\nabcdef\r"), uint16(6), uint8(16))
+	f.Add([]byte(strings.Repeat("x", 100)), uint16(10), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, max16 uint16, size uint8) {
+		max := int(max16 % 512)
+		type line struct {
+			text    string
+			tooLong bool
+		}
+		var want []line
+		pieces := bytes.Split(data, []byte("\n"))
+		if len(pieces[len(pieces)-1]) == 0 {
+			pieces = pieces[:len(pieces)-1] // a final newline ends the last line
+		}
+		for _, p := range pieces {
+			text := bytes.TrimRight(p, "\r")
+			if len(p) > max+1 || len(text) > max {
+				want = append(want, line{tooLong: true})
+			} else {
+				want = append(want, line{text: string(text)})
+			}
+		}
+		br := bufio.NewReaderSize(bytes.NewReader(data), 16+int(size))
+		var got []line
+		for range len(data) + 2 {
+			early := false
+			l, err := readLine(br, max, func() { early = true })
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if errors.Is(err, errLineTooLong) {
+				if !early {
+					t.Fatal("a line too long was not reported early")
+				}
+				got = append(got, line{tooLong: true})
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if early {
+				t.Fatal("tooLong called for a line returned")
+			}
+			if len(l) > max || bytes.IndexByte(l, '\n') >= 0 {
+				t.Fatalf("line %q: over %d bytes or holds a newline", l, max)
+			}
+			got = append(got, line{text: string(l)})
+		}
+		if d := cmp.Diff(want, got, cmp.AllowUnexported(line{}), cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("framing differs from the model (-want +got):\n%s", d)
 		}
 	})
 }

@@ -3,6 +3,9 @@ package wire
 import (
 	"bufio"
 	"context"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -71,14 +74,21 @@ func helper(mode string) int {
 		out.WriteString(s + "\n")
 		out.Flush()
 	}
+	var secret []byte // of the last token enrolled
 	for in.Scan() {
 		var req struct {
-			ID   int64  `json:"id"`
-			Op   string `json:"op"`
-			Code string `json:"code"`
+			ID    int64  `json:"id"`
+			Op    string `json:"op"`
+			Code  string `json:"code"`
+			Token *struct {
+				Secret string `json:"secret"`
+			} `json:"token"`
 		}
 		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
 			return 2
+		}
+		if req.Token != nil {
+			secret, _ = hex.DecodeString(req.Token.Secret)
 		}
 		ok := fmt.Sprintf(`{"id":%d,"ok":true}`, req.ID)
 		if req.Op == "hello" {
@@ -106,6 +116,23 @@ func helper(mode string) int {
 			write(fmt.Sprintf(`{"id":%d,"ok":true,"accepted":"no"}`, req.ID))
 		case "no-ok":
 			write(fmt.Sprintf(`{"id":%d,"accepted":false}`, req.ID))
+		case "leak-stderr":
+			// A crash that prints the secret, between an error first
+			// (Node, Java) and an error last (Python), with much between.
+			fmt.Fprintf(os.Stderr, "Error: first news\nloading key %s\n", strings.ToUpper(hex.EncodeToString(secret)))
+			for i := range 200 {
+				fmt.Fprintf(os.Stderr, "  at frame %d (key %s)\n", i, base64.StdEncoding.EncodeToString(secret))
+			}
+			fmt.Fprintf(os.Stderr, "key %s\nValueError: last news\n", strings.ToLower(base32.StdEncoding.EncodeToString(secret)))
+			return 3
+		case "leak-stdout":
+			write(fmt.Sprintf(`{"id":%d,"ok":true,"accepted":"%x"}`, req.ID, secret))
+		case "leak-refusal":
+			write(fmt.Sprintf(`{"id":%d,"ok":false,"error":"bad key %x"}`, req.ID, secret))
+		case "huge-unended":
+			out.WriteString(strings.Repeat("x", 2<<20))
+			out.Flush()
+			time.Sleep(time.Minute)
 		case "huge-line":
 			out.WriteString(`{"id":` + strconv.FormatInt(req.ID, 10) + `,"ok":true,"accepted":false,"pad":"`)
 			out.WriteString(strings.Repeat("x", 5<<20))

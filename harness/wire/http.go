@@ -3,12 +3,16 @@ package wire
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,8 +28,22 @@ type HTTPOptions struct {
 	// MaxBody bounds a reply body; zero means [DefaultMaxMessage].
 	MaxBody int64
 	// Transport carries the requests; nil means a keep-alive transport
-	// made for this client.
+	// made for this client, with TLS as TLSConfig says.
 	Transport http.RoundTripper
+	// TLSConfig configures HTTPS for the transport made for this client
+	// (a verifier with its own CA: set RootCAs); nil means Go's defaults.
+	// It is ignored when Transport is set.
+	TLSConfig *tls.Config
+	// HangAfter is the number of requests in a row that may time out
+	// with no reply in between before the client takes the verifier for
+	// hung and fails every later request at once, so that a run against
+	// a verifier that stopped answering stays bounded; zero means 3, a
+	// negative value never.
+	HangAfter int
+	// Redactor masks token secrets in the reply excerpts that go into
+	// errors. The client adds the secret of every token it enrolls; nil
+	// means a Redactor of the client's own.
+	Redactor *Redactor
 }
 
 // HTTP is a protocol v1 client over the http transport: each request is
@@ -38,25 +56,23 @@ type HTTPOptions struct {
 // HTTP implements [harness.Verifier] and [harness.Describer]; it is safe
 // for concurrent use. Close releases idle connections.
 type HTTP struct {
-	base    string
-	client  *http.Client
-	timeout time.Duration
-	max     int64
-	ids     atomic.Int64
+	base      string
+	client    *http.Client
+	timeout   time.Duration
+	max       int64
+	hangAfter int
+	red       *Redactor
+	ids       atomic.Int64
+	silent    atomic.Int32 // requests timed out in a row with no reply in between
+	gaveUp    atomic.Pointer[error]
 }
 
 // NewHTTP returns a client for the verifier at rawURL
 // ("http://HOST:PORT/PREFIX"; https works too).
 func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("http verifier %q: %w", rawURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("http verifier %q: want http://HOST:PORT/PREFIX", rawURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, fmt.Errorf("http verifier %q: a query, fragment or user name has no place in the URL", rawURL)
+		return nil, err
 	}
 	tr := opts.Transport
 	if tr == nil {
@@ -69,6 +85,7 @@ func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true,
+			TLSClientConfig:       opts.TLSConfig,
 		}
 	}
 	c := &HTTP{
@@ -79,8 +96,19 @@ func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
 			// returned as is and reported.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		timeout: opts.Timeout,
-		max:     opts.MaxBody,
+		timeout:   opts.Timeout,
+		max:       opts.MaxBody,
+		hangAfter: opts.HangAfter,
+		red:       opts.Redactor,
+	}
+	switch {
+	case c.hangAfter == 0:
+		c.hangAfter = 3
+	case c.hangAfter < 0:
+		c.hangAfter = int(^uint32(0) >> 1)
+	}
+	if c.red == nil {
+		c.red = NewRedactor()
 	}
 	if c.timeout <= 0 {
 		c.timeout = harness.DefaultTimeout
@@ -91,12 +119,58 @@ func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
 	return c, nil
 }
 
+// CheckURL checks a verifier URL as [NewHTTP] does, without making a
+// client.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
+func parseURL(rawURL string) (*url.URL, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("http verifier %q: %w", rawURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("http verifier %q: want http://HOST:PORT/PREFIX", rawURL)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("http verifier %q: a query, fragment or user name has no place in the URL", rawURL)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("http verifier %q: port %s is out of range (1 to 65535)", rawURL, p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return nil, fmt.Errorf("http verifier %q: an empty port", rawURL)
+	}
+	return u, nil
+}
+
 // URL returns the verifier's base URL, without a trailing slash.
 func (c *HTTP) URL() string { return c.base }
 
 // do posts one request and returns its reply; an ok:false reply is
-// returned with its refusal as the error.
+// returned with its refusal as the error. Secrets are masked in errors.
 func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
+	if gave := c.gaveUp.Load(); gave != nil {
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, *gave)
+	}
+	rep, err := c.post(ctx, req)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		if n := c.silent.Add(1); int(n) >= c.hangAfter {
+			gave := fmt.Errorf("%w: verifier %s gave no reply to %d requests in a row: it looks hung, and no request is sent to it any more", ErrTransport, c.base, n)
+			c.gaveUp.CompareAndSwap(nil, &gave)
+		}
+	case errors.Is(err, context.Canceled): // the caller left: that tells nothing
+	default:
+		c.silent.Store(0) // it answered, or failed in a way that does not take time
+	}
+	return rep, redactError(c.red, err)
+}
+
+func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 	req.ID = c.ids.Add(1)
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -116,7 +190,7 @@ func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.client.Do(hreq)
 	if err != nil {
-		return Reply{}, fmt.Errorf("%s: %w: %w", req.Op, ErrTransport, err)
+		return Reply{}, fmt.Errorf("%s: %w: %w%s", req.Op, ErrTransport, err, schemeHint(c.base, err))
 	}
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, c.max+1))
 	if int64(len(data)) <= c.max {
@@ -129,8 +203,9 @@ func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
 			what += fmt.Sprintf(" (a redirect to %q, not followed)", loc)
 		}
 		if len(data) > 0 {
-			what += ": " + excerpt(data)
+			what += ": " + excerpt([]byte(c.red.Redact(string(data))))
 		}
+		what += statusHint(c.base, resp.StatusCode, data)
 		return Reply{}, fmt.Errorf("%s: %w: %s", req.Op, ErrTransport, what)
 	}
 	if readErr != nil {
@@ -141,12 +216,41 @@ func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
 	}
 	rep, err := DecodeReply(data, req.Op)
 	if err != nil {
-		return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, err, data))
 	}
 	if rep.ID != req.ID {
-		return Reply{}, fmt.Errorf("%s: %w", req.Op, malformed("the reply to request %d carries id %d: %s", req.ID, rep.ID, excerpt(data)))
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, malformed("the reply to request %d carries id %d: %s", req.ID, rep.ID, excerpt(data)), data))
 	}
+	rep.Error = c.red.Redact(rep.Error)
 	return rep, rep.Err(req.Op)
+}
+
+// schemeHint explains a failure to talk to the verifier that comes from
+// TLS on one end and plain HTTP on the other, or from a certificate the
+// client cannot check.
+func schemeHint(base string, err error) string {
+	var rec tls.RecordHeaderError
+	var unknown x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	switch {
+	case strings.HasPrefix(base, "https:") && (errors.As(err, &rec) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")):
+		return " (the verifier answered in plain HTTP, not TLS: use an http:// URL)"
+	case strings.HasPrefix(base, "http:") && strings.Contains(err.Error(), `malformed HTTP response "\x15\x03`):
+		return " (the verifier answered with TLS: use an https:// URL)"
+	case errors.As(err, &unknown):
+		return " (the verifier's certificate is not signed by a CA the harness trusts: give its CA certificate, conformance run --ca FILE)"
+	case errors.As(err, &hostname):
+		return " (the verifier's certificate is not for this host name)"
+	}
+	return ""
+}
+
+// statusHint explains a 400 from a TLS server to a plain HTTP request.
+func statusHint(base string, status int, body []byte) string {
+	if strings.HasPrefix(base, "http:") && status == http.StatusBadRequest && bytes.Contains(bytes.ToLower(body), []byte("https")) {
+		return " (the verifier seems to expect TLS: use an https:// URL)"
+	}
+	return ""
 }
 
 // Describe sends hello.
@@ -158,8 +262,10 @@ func (c *HTTP) Describe(ctx context.Context) (harness.Info, error) {
 	return rep.info(), nil
 }
 
-// Enroll sends enroll.
+// Enroll sends enroll, after adding the token's secret to the client's
+// Redactor.
 func (c *HTTP) Enroll(ctx context.Context, tok harness.Token) error {
+	c.red.Add(tok.Secret)
 	_, err := c.do(ctx, enrollRequest(tok))
 	return err
 }

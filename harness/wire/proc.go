@@ -3,6 +3,8 @@ package wire
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,12 +22,13 @@ import (
 // the process ends, for whatever reason, every pending request fails at
 // once with that reason and the tail of its stderr.
 type proc struct {
-	c      *Exec
-	cmd    *exec.Cmd
-	stdin  *os.File // our end of the subprocess's stdin
-	stdout *os.File // our end of its stdout
-	stderr *os.File // our end of its stderr
-	tail   *tail
+	c         *Exec
+	cmd       *exec.Cmd
+	stdin     *os.File // our end of the subprocess's stdin
+	stdout    *os.File // our end of its stdout
+	stderr    *os.File // our end of its stderr
+	stderrLog *stderrLog
+	mark      string // MarkEnv=ID, in the environment of the process and its descendants
 
 	mu        sync.Mutex
 	pending   map[int64]*call
@@ -61,7 +64,7 @@ type result struct {
 func (c *Exec) startProc() (*proc, error) {
 	p := &proc{
 		c:          c,
-		tail:       newTail(c.opts.StderrTail, c.opts.Stderr),
+		stderrLog:  newStderrLog(c.opts.StderrHead, c.opts.StderrTail, c.red, c.opts.Stderr),
 		pending:    make(map[int64]*call),
 		abandoned:  make(map[int64]struct{}),
 		wake:       make(chan struct{}, 1),
@@ -84,8 +87,16 @@ func (c *Exec) startProc() (*proc, error) {
 		closeAll(inR, inW, outR, outW)
 		return nil, fmt.Errorf("%w: start %s: %w", ErrTransport, c.name, err)
 	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	p.mark = MarkEnv + "=" + hex.EncodeToString(id[:])
+	env := c.opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
-	cmd.Dir, cmd.Env = c.opts.Dir, c.opts.Env
+	cmd.Dir, cmd.Env = c.opts.Dir, append(env[:len(env):len(env)], p.mark)
+	becomeSubreaper()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	ownProcessGroup(cmd)
 	err = cmd.Start()
@@ -150,7 +161,7 @@ func (p *proc) roundTrip(ctx context.Context, req Request) (Reply, error) {
 			p.kill(fmt.Errorf("no reply to %d requests in a row: the verifier looks hung and was stopped", n))
 		}
 	}
-	return Reply{}, fmt.Errorf("%s: %w: no reply: %w%s", req.Op, ErrTransport, ctx.Err(), p.tail.note())
+	return Reply{}, fmt.Errorf("%s: %w: no reply: %w%s", req.Op, ErrTransport, ctx.Err(), p.stderrLog.note())
 }
 
 // errEnding is returned by roundTrip when the process is ending before
@@ -179,8 +190,9 @@ func (p *proc) finishCall(req Request, res result) (Reply, error) {
 	}
 	rep, err := res.raw.reply(req.Op, res.line)
 	if err != nil {
-		return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
+		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(p.c.red, err, res.line))
 	}
+	rep.Error = p.c.red.Redact(rep.Error)
 	return rep, nil
 }
 
@@ -226,10 +238,13 @@ func (p *proc) reader() {
 	defer close(p.readerDone)
 	br := bufio.NewReaderSize(p.stdout, 64<<10)
 	for {
-		line, err := readLine(br, p.c.opts.MaxLine)
+		// A line too long fails the pending requests at once, not
+		// once the verifier ends it (it may never).
+		line, err := readLine(br, p.c.opts.MaxLine, func() {
+			p.violation(malformed("a reply line longer than %d bytes", p.c.opts.MaxLine))
+		})
 		switch {
 		case errors.Is(err, errLineTooLong):
-			p.violation(malformed("a reply line longer than %d bytes", p.c.opts.MaxLine))
 			continue
 		case err != nil:
 			// Stdout is closed: if the process does not exit by itself
@@ -254,6 +269,7 @@ func (p *proc) reader() {
 // it was meant for, and waiting for the deadline would only hide it.
 func (p *proc) dispatch(line []byte) {
 	raw, id, hasID, err := decodeEnvelope(line)
+	err = screen(p.c.red, err, line)
 	p.mu.Lock()
 	cl, ok := p.pending[id]
 	if hasID && ok {
@@ -273,7 +289,7 @@ func (p *proc) dispatch(line []byte) {
 	}
 	p.mu.Unlock()
 	if err == nil {
-		err = malformed("a reply with id %d, which matches no pending request: %s", id, excerpt(line))
+		err = screen(p.c.red, malformed("a reply with id %d, which matches no pending request: %s", id, excerpt(line)), line)
 	}
 	p.violation(err)
 }
@@ -292,7 +308,8 @@ func (p *proc) violation(err error) {
 func (p *proc) stderrCopier() {
 	defer p.c.wg.Done()
 	defer close(p.stderrDone)
-	_, _ = io.Copy(p.tail, p.stderr)
+	_, _ = io.Copy(p.stderrLog, p.stderr)
+	p.stderrLog.flush()
 }
 
 // kill stops the process (and its process group) on the harness's
@@ -317,7 +334,8 @@ func (p *proc) waiter() {
 	defer p.c.wg.Done()
 	waitErr := p.cmd.Wait()
 	close(p.exited)
-	killGroup(p.cmd) // children that kept our pipes open
+	killGroup(p.cmd)    // children that kept our pipes open
+	killOrphans(p.mark) // and those that left the process group
 	p.settle(p.readerDone, p.stdout)
 	p.settle(p.stderrDone, p.stderr)
 	_ = p.stdin.Close()
@@ -333,9 +351,9 @@ func (p *proc) waiter() {
 		status = waitErr.Error()
 	}
 	if why != nil {
-		p.end = fmt.Errorf("%w: verifier %s stopped (%s): %w%s", ErrTransport, p.c.name, status, why, p.tail.note())
+		p.end = fmt.Errorf("%w: verifier %s stopped (%s): %w%s", ErrTransport, p.c.name, status, why, p.stderrLog.note())
 	} else {
-		p.end = fmt.Errorf("%w: verifier %s ended (%s)%s", ErrTransport, p.c.name, status, p.tail.note())
+		p.end = fmt.Errorf("%w: verifier %s ended (%s)%s", ErrTransport, p.c.name, status, p.stderrLog.note())
 	}
 	for _, cl := range calls {
 		cl.ch <- result{err: p.end}

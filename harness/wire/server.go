@@ -171,7 +171,7 @@ func ServeLines(ctx context.Context, v harness.Verifier, r io.Reader, w io.Write
 	var wg sync.WaitGroup
 	var readErr error
 	for {
-		line, err := readLine(br, opts.max())
+		line, err := readLine(br, opts.max(), nil)
 		if errors.Is(err, errLineTooLong) {
 			send(Reply{Error: fmt.Sprintf("%v: a request line longer than %d bytes", ErrMalformed, opts.max())})
 			continue

@@ -52,7 +52,22 @@ var (
 	// ErrVersion reports a state file of a version this package does not
 	// read. It also wraps ErrState.
 	ErrVersion = fmt.Errorf("%w: unsupported version", ErrState)
+	// ErrRange reports a moment that a state file cannot hold: RFC 3339
+	// has room for years 0000 to 9999 only (in UTC, as they are written).
+	// [Marshal] returns it rather than write a file that would not read
+	// back; [Unmarshal] returns it, wrapped in ErrState, for a time whose
+	// UTC form is out of range.
+	ErrRange = errors.New("time out of range for a state file (years 0000 to 9999)")
 )
+
+// CheckTime returns an error wrapping [ErrRange] if t cannot be written
+// to a state file and read back. name names the field in the error.
+func CheckTime(name string, t time.Time) error {
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("%s: %w: year %d", name, ErrRange, y)
+	}
+	return nil
+}
 
 // Device is a simulated device as a state file holds it: exactly one of
 // C100 and C200 is set.
@@ -127,7 +142,17 @@ type shown struct {
 	Advanced bool   `json:"advanced"`
 }
 
+func checkShown(at, until time.Time) error {
+	if err := CheckTime("shown.at", at); err != nil {
+		return err
+	}
+	return CheckTime("shown.until", until)
+}
+
 // Marshal encodes a device as an indented state file, ending in a newline.
+// A device with a time the file cannot hold is refused with an error
+// wrapping [ErrRange]: a file is never written that [Unmarshal] would not
+// read.
 func Marshal(d *Device) ([]byte, error) {
 	if (d.C100 == nil) == (d.C200 == nil) {
 		return nil, fmt.Errorf("state: %w: a device must be exactly one of c100 and c200", ErrState)
@@ -135,6 +160,11 @@ func Marshal(d *Device) ([]byte, error) {
 	f := file{Version: Version, Manufacturer: d.Manufacturer, VendorSerial: d.VendorSerial}
 	if d.C100 != nil {
 		c := d.C100.Config()
+		if p := c.Shown; p != nil {
+			if err := checkShown(p.At, p.Until); err != nil {
+				return nil, fmt.Errorf("state: %w", err)
+			}
+		}
 		f.Model, f.Serial, f.Algorithm, f.Digits = string(token.ModelC100), string(c.Serial), c.Algorithm.String(), c.Digits
 		f.Secret = hex.EncodeToString(c.Secret)
 		disp := c.Display.String()
@@ -150,6 +180,9 @@ func Marshal(d *Device) ([]byte, error) {
 		}
 	} else {
 		c := d.C200.Config()
+		if err := CheckTime("synced_at", c.SyncedAt); err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
 		f.Model, f.Serial, f.Algorithm, f.Digits = string(c.Model), string(c.Serial), c.Algorithm.String(), c.Digits
 		f.Secret = hex.EncodeToString(c.Secret)
 		off, synced := c.Offset.String(), formatTime(c.SyncedAt)
@@ -252,6 +285,8 @@ func (f *file) c100(serial token.Serial, alg token.Algorithm, secret []byte) (*t
 		switch {
 		case err1 != nil || err2 != nil:
 			return nil, fmt.Errorf("%w: shown.at and shown.until must be RFC 3339 times", ErrState)
+		case checkShown(at, until) != nil:
+			return nil, fmt.Errorf("%w: %w", ErrState, checkShown(at, until))
 		case !until.After(at):
 			return nil, fmt.Errorf("%w: shown.until is not after shown.at", ErrState)
 		case s.Counter > cfg.Counter || s.Counter == cfg.Counter && !cfg.Exhausted:
@@ -305,6 +340,9 @@ func (f *file) c200(model token.Model, serial token.Serial, alg token.Algorithm,
 		t, err := time.Parse(time.RFC3339Nano, *f.SyncedAt)
 		if err != nil {
 			return nil, fmt.Errorf("%w: synced_at %q is not an RFC 3339 time", ErrState, *f.SyncedAt)
+		}
+		if err := CheckTime("synced_at", t); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrState, err)
 		}
 		cfg.SyncedAt = t
 	}

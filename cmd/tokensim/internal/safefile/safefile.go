@@ -3,6 +3,14 @@
 // reader never sees half a file and an error leaves nothing behind. It
 // also serialises read-modify-write updates between processes with an
 // exclusive flock on the file (Linux and other Unix systems).
+//
+// Temporary files and staging directories carry the PID of the process
+// that made them (".NAME.tmp-PID-RANDOM", ".tokensim-staging-PID-RANDOM"),
+// so that the left-overs of a process that was killed before it could
+// remove them are removed the next time a file is written in that
+// directory. Errors name the file being written, never the temporary one.
+// A path that is a symbolic link is updated through it: the link's target
+// changes, the link stays.
 package safefile
 
 import (
@@ -12,6 +20,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -37,16 +47,120 @@ func Create(path string, overwrite bool) (*File, error) {
 			return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, fs.ErrExist)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	removeLeftovers(dir)
+	f, err := os.CreateTemp(dir, "."+base+tmpInfix+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
-		return nil, err
+		return nil, named(path, err)
 	}
 	if err := f.Chmod(Perm); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, err
+		return nil, named(path, err)
 	}
 	return &File{File: f, path: path, overwrite: overwrite}, nil
+}
+
+// Write writes to the temporary file; an error names the file's path.
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	return n, named(f.path, err)
+}
+
+// WriteString is Write of a string.
+func (f *File) WriteString(s string) (int, error) { return f.Write([]byte(s)) }
+
+// Marks of this package's temporary names, followed by the PID.
+const (
+	tmpInfix     = ".tmp-"
+	stagingStart = ".tokensim-staging-"
+)
+
+// named returns err with the path of an os error replaced by path (the
+// temporary file's name means nothing to the user).
+func named(path string, err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pe):
+		return &fs.PathError{Op: pe.Op, Path: path, Err: pe.Err}
+	case errors.As(err, &le):
+		return &fs.PathError{Op: le.Op, Path: path, Err: le.Err}
+	}
+	return err
+}
+
+// removeLeftovers removes, in dir, the temporary files and staging
+// directories of processes that no longer run.
+func removeLeftovers(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		var rest string
+		if r, ok := strings.CutPrefix(name, stagingStart); ok && e.IsDir() {
+			rest = r
+		} else if i := strings.LastIndex(name, tmpInfix); i > 0 && name[0] == '.' && e.Type().IsRegular() {
+			rest = name[i+len(tmpInfix):]
+		} else {
+			continue
+		}
+		pid, ok := leftoverPid(rest)
+		if !ok || pid == os.Getpid() || running(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(dir, name))
+	}
+}
+
+// leftoverPid reads "PID-RANDOM", the end of a temporary name, both
+// decimal numbers.
+func leftoverPid(rest string) (int, bool) {
+	pidText, random, ok := strings.Cut(rest, "-")
+	if !ok || !digits(pidText) || !digits(random) {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	return pid, err == nil && pid > 0
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// running reports whether a process with this PID exists.
+func running(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// resolve follows path's symbolic links, so that the file they lead to
+// is replaced rather than the link. A path that does not exist is
+// returned as it is.
+func resolve(path string) (string, error) {
+	real, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := os.Lstat(path); lerr == nil {
+			return "", fmt.Errorf("%s: a symbolic link to a file that does not exist", path)
+		}
+		return path, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return real, nil
 }
 
 // Commit flushes the file to disk and moves it to its path.
@@ -65,7 +179,7 @@ func (f *File) Commit() error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
+		return named(f.path, err)
 	}
 	return nil
 }
@@ -90,9 +204,9 @@ func publish(tmp, path string, overwrite bool) error {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w (use --force to replace it)", path, fs.ErrExist)
 		}
-		return err
+		return named(path, err)
 	}
-	return os.Remove(tmp)
+	return named(path, os.Remove(tmp))
 }
 
 // Write writes data to path in one step (see [Create]).
@@ -138,7 +252,14 @@ func readLimited(r io.Reader, path string, max int64) ([]byte, error) {
 // processes apply one after the other and none is lost. fn gets the
 // current content (at most max bytes). If fn fails, the file is left as
 // it was.
+//
+// A path that is a symbolic link is followed: the file it leads to is
+// replaced, the link stays.
 func Update(path string, max int64, fn func(old []byte) ([]byte, error)) error {
+	path, err := resolve(path)
+	if err != nil {
+		return err
+	}
 	return withLock(path, func(f *os.File) error {
 		old, err := readLimited(f, path, max)
 		if err != nil {
@@ -154,8 +275,13 @@ func Update(path string, max int64, fn func(old []byte) ([]byte, error)) error {
 
 // Replace writes data to path, taking the lock of [Update] if the file
 // exists so as not to interleave with an update in progress.
+// Like Update, it follows a symbolic link.
 func Replace(path string, data []byte) error {
-	err := withLock(path, func(*os.File) error { return Write(path, data, true) })
+	path, err := resolve(path)
+	if err != nil {
+		return err
+	}
+	err = withLock(path, func(*os.File) error { return Write(path, data, true) })
 	if errors.Is(err, errNoFile) {
 		return Write(path, data, false)
 	}
@@ -230,10 +356,11 @@ func NewDir(dir string) (*Dir, error) {
 		}
 		d.created = true
 	}
-	stage, err := os.MkdirTemp(dir, ".tokensim-staging-*")
+	removeLeftovers(dir)
+	stage, err := os.MkdirTemp(dir, stagingStart+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		d.cleanup()
-		return nil, err
+		return nil, named(dir, err)
 	}
 	d.stage = stage
 	return d, nil
@@ -245,7 +372,7 @@ func (d *Dir) Write(name string, data []byte) error {
 		return fmt.Errorf("safefile: bad file name %q", name)
 	}
 	if err := os.WriteFile(filepath.Join(d.stage, name), data, Perm); err != nil {
-		return err
+		return named(filepath.Join(d.dir, name), err)
 	}
 	d.names = append(d.names, name)
 	return nil

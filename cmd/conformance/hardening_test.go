@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/pem"
+	"errors"
+	"github.com/otplab/otplab/harness/report"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
+)
+
+// TestRunSIGHUP: SIGHUP ends a run as Ctrl-C does: the verifier is
+// stopped, the partial report written, exit code 3.
+func TestRunSIGHUP(t *testing.T) {
+	noLeaks(t)
+	// While this is registered, a SIGHUP that comes before the run's own
+	// handler cannot kill the test binary.
+	guard := make(chan os.Signal, 1)
+	signal.Notify(guard, syscall.SIGHUP)
+	defer signal.Stop(guard)
+	dir := t.TempDir()
+	time.AfterFunc(700*time.Millisecond, func() { _ = syscall.Kill(os.Getpid(), syscall.SIGHUP) })
+	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hang"), "--timeout", "10s", "--report-dir", dir)
+	require.Equal(t, exitIncomplete, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Less(t, r.took, 5*time.Second)
+	doc := readReport(t, dir)
+	assert.True(t, doc.Interrupted)
+}
+
+// TestRunReportWriteFails: a report that cannot be written is exit code
+// 1, the message names the report file, not a temporary one, and no
+// temporary file is left.
+func TestRunReportWriteFails(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "report.json"), 0o755)) // a rename cannot replace it
+	r := cli(t, t.Context(), "run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--report-dir", dir)
+	require.Equal(t, exitFailed, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, filepath.Join(dir, "report.json")+": rename: ")
+	assert.NotContains(t, r.stderr, report.TmpInfix)
+	left, err := filepath.Glob(filepath.Join(dir, ".*"))
+	require.NoError(t, err)
+	assert.Empty(t, left)
+}
+
+// TestLeftoversRemoved: the temporary files of a run that was killed are
+// removed by the next one; those of a live process are not.
+func TestLeftoversRemoved(t *testing.T) {
+	dir := t.TempDir()
+	dead := deadPid(t)
+	stale := filepath.Join(dir, ".report.json"+report.TmpInfix+strconv.Itoa(dead)+"-123")
+	live := filepath.Join(dir, ".report.json"+report.TmpInfix+"1-456") // pid 1 is always there
+	for _, f := range []string{stale, live} {
+		require.NoError(t, os.WriteFile(f, []byte("half a report"), 0o644))
+	}
+	r := cli(t, t.Context(), "run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--report-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NoFileExists(t, stale)
+	assert.FileExists(t, live)
+	assert.FileExists(t, filepath.Join(dir, "report.json"))
+}
+
+// deadPid returns a PID that no process has.
+func deadPid(t *testing.T) int {
+	for pid := 4_000_000; pid > 100_000; pid -= 7919 {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return pid
+		}
+	}
+	t.Skip("no free pid found")
+	return 0
+}
+
+func TestHardeningUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.pem")
+	require.NoError(t, os.WriteFile(garbage, []byte("not a certificate"), 0o644))
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--checks", "1000001"}, "--checks 1000001: at most 100000"},
+		{[]string{"run", "--verifier", "http://127.0.0.1:99999/"}, "port 99999 is out of range"},
+		{[]string{"run", "--verifier", "http://127.0.0.1:0/"}, "port 0 is out of range"},
+		{[]string{"run", "--verifier", "http://127.0.0.1:/"}, "an empty port"},
+		{[]string{"run", "--verifier", "http://127.0.0.1:8080/", "--ca", garbage}, "apply to https:// verifiers only"},
+		{[]string{"run", "--verifier", "https://127.0.0.1:8080/", "--ca", garbage}, "no PEM certificate in the file"},
+		{[]string{"run", "--verifier", "https://127.0.0.1:8080/", "--ca", filepath.Join(dir, "missing.pem")}, "--ca: open"},
+		{[]string{"run", "--verifier", "https://127.0.0.1:8080/", "--ca", garbage, "--insecure"}, "give one or the other"},
+		{[]string{"probe", "--out", dir}, "a directory, want a file name"},
+		{[]string{"probe", "--out", filepath.Join(dir, "no", "such", "p.json")}, "--out " + filepath.Join(dir, "no", "such", "p.json")},
+		{[]string{"probe", "--checks", "1"}, "unknown flag"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			r := cli(t, t.Context(), tt.args...)
+			assert.Equal(t, exitUsage, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+			assert.Contains(t, r.stderr, tt.want)
+			assert.Less(t, r.took, 2*time.Second, "refused up front")
+		})
+	}
+}
+
+// TestRunHTTPS: a verifier with its own CA is reached with --ca, or with
+// --insecure and a warning; without either, the error says what to do.
+func TestRunHTTPS(t *testing.T) {
+	v, err := reference.New(reference.Default())
+	require.NoError(t, err)
+	srv := httptest.NewTLSServer(wire.NewHandler(v, "", wire.ServeOptions{}))
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644))
+	sel := []string{"run", "--verifier", srv.URL + "/", "--run", `^rfc4226/5\.4/`, "--seed", "9"}
+
+	r := cli(t, t.Context(), append(sel, "--ca", ca)...)
+	assert.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.NotContains(t, r.stderr, "warning")
+
+	r = cli(t, t.Context(), append(sel, "--insecure")...)
+	assert.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, "warning: --insecure")
+
+	r = cli(t, t.Context(), sel...)
+	assert.Equal(t, exitIncomplete, r.code)
+	assert.Contains(t, r.stdout+r.stderr, "--ca FILE")
+}
+
+// failWriter fails every write, like a closed pipe or a full disk.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestOutputWriteFails: output that cannot be written is exit code 1,
+// not a usage error.
+func TestOutputWriteFails(t *testing.T) {
+	for _, args := range [][]string{
+		{"list"}, {"list", "--output", "json"},
+		{"run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--output", "json"},
+	} {
+		var errb syncBuffer
+		code := run(t.Context(), args, failWriter{}, &errb)
+		assert.Equal(t, exitFailed, code, "%v: %s", args, errb.String())
+		assert.Contains(t, errb.String(), "broken pipe")
+	}
+}
