@@ -128,6 +128,9 @@ type run struct {
 	report  *Report
 	serials atomic.Uint64
 	base    uint64
+	// clockSet: the verifier reads its own clock, and the adapter sets it
+	// to each request's time (a ClockSetter).
+	clockSet bool
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
@@ -163,11 +166,18 @@ func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
 	if err := r.p.Validate(); err != nil {
 		return nil, err
 	}
+	judged := r.p
+	if cs, ok := v.(ClockSetter); ok && cs.SetsClock() && r.p.Clock == ClockWall {
+		// The verifier's own clock follows the requests: judge it on
+		// simulated time.
+		r.p.Clock = ClockRequest
+		r.clockSet = true
+	}
 	name := r.info.Name
 	if name == "" {
 		name = opts.Name
 	}
-	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: r.p, Seed: r.seed, Checks: r.checks, Started: r.now()}
+	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: judged, Seed: r.seed, Checks: r.checks, Started: r.now(), ClockSet: r.clockSet}
 	return r, nil
 }
 

@@ -135,6 +135,10 @@ type Report struct {
 	Started time.Time `json:"started"`
 	// Duration is the run's length.
 	Duration time.Duration `json:"duration_ns"`
+	// ClockSet is set when the verifier reads its own clock and the
+	// adapter set that clock to each request's time, so a "wall" profile
+	// was judged on simulated time.
+	ClockSet bool `json:"clock_set,omitempty"`
 	// Interrupted is set when the run was stopped before every case ran
 	// (context cancelled); the missing cases are absent from Results.
 	Interrupted bool `json:"interrupted,omitempty"`

@@ -40,6 +40,18 @@ type Describer interface {
 	Describe(ctx context.Context) (Info, error)
 }
 
+// ClockSetter is an optional capability of a [Verifier] whose verifier
+// reads its own clock: the adapter sets that clock to each request's time
+// before sending it (an exec verifier under libfaketime does). A run
+// against a ClockSetter that reports true judges a profile with clock
+// "wall" on simulated time, exactly as one with clock "request": every
+// time-dependent case runs.
+type ClockSetter interface {
+	// SetsClock reports whether the verifier's clock follows the
+	// requests' times.
+	SetsClock() bool
+}
+
 // Info is a verifier's answer to hello.
 type Info struct {
 	// Name identifies the verifier in reports.
