@@ -3,7 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
-		"strings"
+	"strings"
 
 	"github.com/otplab/otplab/token"
 	"github.com/otplab/otplab/vectors"
@@ -99,6 +99,7 @@ func hotpCases() []*caseDef {
 		{
 			id:          "rfc4226/7.2/reject-keeps-counter",
 			level:       MUST,
+			why:         "RFC 4226 §7.4; a burnt counter breaks resync and denies the user service; a declared on_failure advance FAILs here once, as declared",
 			requirement: "if the value received does not match, the server's counter does not change (RFC 4226 §7.4: on failure the counter is unchanged)",
 			what:        "Submits a wrong code (rejected), then the code of the enrolled counter c and the code of c+1; both must be accepted. A verifier that burns a counter on failure rejects the code of c. A profile that declares on_failure advance FAILs here, once, as declared.",
 			body: func(t *ct) {
@@ -201,6 +202,7 @@ func hotpCases() []*caseDef {
 		{
 			id:          "rfc4226/5.1/counter-2^64",
 			level:       MUST,
+			why:         "a wrap after 2^64-1 reopens every used code; a declared counters.max below 2^64-1 is NON-STRICT here once",
 			requirement: "C: 8-byte counter value; the last counter is 2^64-1 and no counter follows it",
 			what:        "Enrolls a token at counter 2^64-3 (or at the claimed counters.max - 2), accepts the codes of the last three counters, then submits the code of the next counter and of the smallest counter; both must be rejected (the counter does not wrap). A claimed counters.max below 2^64-1 is reported here, once, NON-STRICT.",
 			body: func(t *ct) {

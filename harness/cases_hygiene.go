@@ -94,9 +94,11 @@ func hygieneCases() []*caseDef {
 				s.checkNext("the rejected input did not move the server counter")
 			},
 		}
+		c.why = "a string that is not the code's number taken for the code weakens every guess"
 		switch {
 		case v.number:
 			c.level = SHOULD
+			c.why = "the code's own number written another way: hygiene, not an attack; PROFILE under input exact; PASSes either way under input lenient"
 			c.requirement = "the HOTP value is exactly Digit ASCII decimal digits; a string that is the code's number written another way (white space, '+', leading zeros, other decimal digits) SHOULD be rejected: robustness, not an attack (MUST when the profile claims input \"exact\"; either answer passes under input \"lenient\")"
 			c.dynLevel = func(p Profile) Level {
 				if p.Input == InputExact {
@@ -106,6 +108,7 @@ func hygieneCases() []*caseDef {
 			}
 		case v.minus:
 			c.level = SHOULD
+			c.why = "a parsing defect, not an attack; PROFILE when an input rule is claimed (both exclude '-')"
 			c.requirement = "a code with a '-' is not the code under any input rule; accepting it is a parsing defect, not an attack (SHOULD; a FAIL when the profile claims an input rule, since both exclude it)"
 			c.dynLevel = func(p Profile) Level {
 				if p.Input != "" {

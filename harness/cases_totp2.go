@@ -98,6 +98,7 @@ func totpPolicyCases() []*caseDef {
 		{
 			id:          "rfc6238/6/drift-walk",
 			level:       PROFILE,
+			why:         "a claimed bound; unbounded drift (declared max null) is NON-STRICT here once, against RFC 6238 §6",
 			requirement: "totp {drift {max D}}: a code whose step would make the recorded drift larger than D is rejected, so codes accepted one after another in one real step cannot walk the window away (RFC 6238 §6; unbounded drift is reported NON-STRICT here)",
 			what:        "In one real step T, submits the codes of steps T+1, T+2, ... one after another, each at the edge of the window the previous one moved: accepted up to T+D, and T+D+1 rejected. With unbounded drift the walk is played for a few steps and reported NON-STRICT, as declared.",
 			needs: all(needDrift, func(p Profile) string {
@@ -157,6 +158,7 @@ func totpPolicyCases() []*caseDef {
 		{
 			id:          "rfc6238/5.2/skew-learning-replay-rejected",
 			level:       MUST,
+			why:         "RFC 6238 §5.2 MUST: used codes replayed later logging in through skew learning is google-authenticator-libpam's flaw",
 			requirement: "the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP: codes already used never count toward skew learning, so replaying them later at one offset does not log in",
 			what:        "Accepts the codes of N successive steps, then 1000 steps later (or the claimed range) replays them, one a step; every replay must be rejected. google-authenticator-libpam accepts the N-th.",
 			needs:       needSkewLearning,

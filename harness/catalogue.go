@@ -15,6 +15,27 @@ type caseDef struct {
 	// level, when set, gives the level under a profile instead of the
 	// static one: input rules are MUST only when exactness is claimed.
 	dynLevel func(Profile) Level
+	// why, when set, says why the case has its level (docs/cases.md).
+	why string
+}
+
+// levelReason says why the case has its level.
+func (c *caseDef) levelReason() string {
+	if c.why != "" {
+		return c.why
+	}
+	switch c.level {
+	case MUST:
+		return "an RFC requirement whose break opens an attack or corrupts the counter"
+	case PROFILE:
+		if c.property {
+			return "the claimed profile, every field at once"
+		}
+		return "a claimed value; SKIPs when not claimed"
+	case SHOULD:
+		return "robustness, not an attack"
+	}
+	return "observes only"
 }
 
 // levelFor returns the case's level under profile p.
@@ -47,13 +68,16 @@ type CaseInfo struct {
 	Requirement string `json:"requirement"`
 	// What says what the case does to the verifier.
 	What string `json:"what"`
+	// LevelWhy says why the case has its level, and how a profile can
+	// change it.
+	LevelWhy string `json:"level_why"`
 }
 
 // Cases returns the catalogue in run order.
 func Cases() []CaseInfo {
 	var out []CaseInfo
 	for _, c := range catalogue() {
-		out = append(out, CaseInfo{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement, What: c.what})
+		out = append(out, CaseInfo{ID: c.id, Section: c.section(), Level: c.level, Requirement: c.requirement, What: c.what, LevelWhy: c.levelReason()})
 	}
 	return out
 }

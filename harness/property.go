@@ -474,6 +474,35 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 			}
 			d.resync(codes, fmt.Sprintf("press %d times and resync with the codes of counters %d..%d", n, first, first+uint64(n)-1))
 		}
+		a["5-resync-wrong-count"] = func(rt *rapid.T) {
+			m := n + rapid.SampledFrom([]int{-1, 1}).Draw(rt, "count")
+			if m < 1 || !d.mayReject() {
+				return
+			}
+			codes, first, ok := d.pressN(m)
+			if !ok {
+				return
+			}
+			d.resync(codes, fmt.Sprintf("press %d times and resync with the %d codes of counters %d..%d (the profile claims %d)", m, m, first, first+uint64(m)-1, n))
+		}
+		a["6-concurrent-resync"] = func(rt *rapid.T) {
+			k := rapid.IntRange(2, 4).Draw(rt, "copies")
+			withCheck := rapid.Bool().Draw(rt, "with-check")
+			codes, first, ok := d.pressN(n)
+			if !ok || !d.mayReject() {
+				return
+			}
+			reqs := make([]Request, k)
+			for i := range reqs {
+				reqs[i] = Request{Op: opResync, Codes: codes, Time: d.now}
+			}
+			what := fmt.Sprintf("press %d times and send the resync with the codes of counters %d..%d %d times at once", n, first, first+uint64(n)-1, k)
+			if withCheck {
+				reqs = append(reqs, Request{Op: opCheck, Codes: codes[:1], Time: d.now})
+				what += fmt.Sprintf(", with a check of the code of counter %d", first)
+			}
+			d.burst(reqs, what)
+		}
 	} else if p.Resync != nil && p.Resync.Auto != nil {
 		maxDrift = min(max(maxDrift, p.Resync.Window+2), 3000)
 	}
@@ -496,6 +525,7 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 			d.check(codes[0], fmt.Sprintf("press and submit the code of counter %d", first))
 		}
 	}
+	a["8-reenroll"] = func(rt *rapid.T) { d.reenroll() }
 	a["6-concurrent"] = func(rt *rapid.T) {
 		k := rapid.IntRange(2, 4).Draw(rt, "copies")
 		codes, first, ok := d.pressN(1)
@@ -508,6 +538,12 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 
 func (d *driver) totpActions(a map[string]func(*rapid.T)) {
 	b, ahead := skew(d.p)
+	a["8-reenroll"] = func(rt *rapid.T) { d.reenroll() }
+	a["9-clock-back"] = func(rt *rapid.T) {
+		k := rapid.Int64Range(1, 5).Draw(rt, "steps-back")
+		d.now -= k * d.tok.Period
+		d.say("set the clock back %d step%s (now %s, step %d)", k, plural(int(k)), d.stamp(), d.step())
+	}
 	a["1-submit"] = func(rt *rapid.T) {
 		off := rapid.Int64Range(-int64(b)-1, int64(ahead)+1).Draw(rt, "offset")
 		st := int64(d.step()) + off
@@ -628,6 +664,67 @@ func (d *driver) unlock() {
 	d.hist = append(d.hist, event{[]Request{r}, []bool{true}})
 	d.streak = 0
 	d.say("unlock")
+}
+
+// reenroll enrolls the same token again: a correct verifier starts over.
+func (d *driver) reenroll() {
+	ctx, cancel := d.t.reqCtx()
+	err := d.t.run.v.Enroll(ctx, d.tok)
+	cancel()
+	if err != nil {
+		d.say("enroll the same serial again -> error")
+		d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		return
+	}
+	r := Request{Op: opEnroll}
+	d.tr.observe(r, true)
+	d.hist = append(d.hist, event{[]Request{r}, []bool{true}})
+	d.used, d.streak = nil, 0
+	d.say("enroll the same serial again (%s)", d.tok)
+}
+
+// burst sends checks and resyncs at once and judges the replies in any
+// order of service.
+func (d *driver) burst(reqs []Request, did string) {
+	did = d.stamp() + " " + did
+	got := make([]bool, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() {
+			ctx, cancel := d.t.reqCtx()
+			defer cancel()
+			var rep Reply
+			var err error
+			if r.Op == opResync {
+				rep, err = d.t.run.v.Resync(ctx, ResyncRequest{Serial: d.tok.Serial, Codes: r.Codes, Time: time.Unix(d.now, 0)})
+			} else {
+				rep, err = d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: r.Codes[0], Time: time.Unix(d.now, 0)})
+			}
+			got[i], errs[i] = rep.Accepted, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		d.say("%s -> error", did)
+		d.err = fmt.Errorf("%w: concurrent requests: %w", errTransport, err)
+		return
+	}
+	d.hist = append(d.hist, event{reqs, slices.Clone(got)})
+	line := fmt.Sprintf("%s -> %s", did, countReplies(got))
+	if !d.tr.observeAll(reqs, got) {
+		d.say("%s", line)
+		d.err = errors.New("no order of serving these requests one at a time gives these replies")
+		d.script = append(d.script, "=> "+d.err.Error())
+		return
+	}
+	for i, ok := range got {
+		if ok {
+			d.used = append(d.used, reqs[i].Codes...)
+		}
+	}
+	d.used = slices.Compact(d.used)
+	d.say("%s", line)
 }
 
 func (d *driver) parallel(codes []string, did string) {
