@@ -77,7 +77,7 @@ func hygieneCases() []*caseDef {
 				s := t.hotp(tokOpts{clean: clean})
 				code := s.at(0)
 				typed := v.mangle(code)
-				what := fmt.Sprintf("%s of counter %d", v.what, s.ctr(0))
+				what := fmt.Sprintf("%s (the code of counter %d)", v.what, s.ctr(0))
 				if v.number && p.Input == InputLenient {
 					s.submit(typed, what, "the profile claims input \"lenient\": the string is the code's number, so taking it for the code and refusing it are both correct")
 					s.checkNext("the code the server expects next")

@@ -177,7 +177,8 @@ func variants(p Profile) []variant {
 		}
 	}
 	if p.RateLimit == nil {
-		for _, n := range []int{1, 2, 3, 5, 10} {
+		// Not 1 per S: "one check per window" fits nearly any failure.
+		for _, n := range []int{2, 3, 5, 10} {
 			for _, per := range []int64{30, 60} {
 				add(variant{
 					key: fmt.Sprintf("rate_limit-%d-%d", n, per), family: "rate_limit",
@@ -271,7 +272,7 @@ func (e *Explanation) describe(base Profile) {
 		case n <= 2:
 			e.ConsistentWith = append(e.ConsistentWith, v.words)
 		case n == 3:
-			e.ConsistentWith = append(e.ConsistentWith, "other "+familyWords(v.family)+" parameters")
+			e.ConsistentWith = append(e.ConsistentWith, otherWords(v.family))
 		}
 	}
 	for _, f := range families {
@@ -279,6 +280,19 @@ func (e *Explanation) describe(base Profile) {
 			e.NotWith = append(e.NotWith, familyWords(f))
 		}
 	}
+}
+
+// otherWords says "and more of this family" in a list of fits.
+func otherWords(f string) string {
+	switch f {
+	case "throttle":
+		return "throttling with other delays"
+	case "lockout":
+		return "a lockout after more failures"
+	case "rate_limit":
+		return "other rate limits"
+	}
+	return "other variants of " + familyWords(f)
 }
 
 // familyWords names a family of variants for "not with".
@@ -436,8 +450,8 @@ func groupCauses(p Profile, results []Result) []Cause {
 	return causes
 }
 
-// setCauses groups the report's failures, points each grouped result at
-// its cause and adds its explanation to its messages.
+// setCauses groups the report's failures and points each grouped result
+// at its cause; reports print each result's explanation beside it.
 func setCauses(rep *Report) {
 	rep.Causes = groupCauses(rep.Profile, rep.Results)
 	for _, c := range rep.Causes {
@@ -447,12 +461,6 @@ func setCauses(rep *Report) {
 					rep.Results[i].Explanation.Cause = c.Key
 				}
 			}
-		}
-	}
-	for i := range rep.Results {
-		r := &rep.Results[i]
-		if r.Explanation != nil && len(r.Messages) > 0 && r.Script == nil {
-			r.Messages[len(r.Messages)-1] += "\n  " + explanationLine(r.Explanation)
 		}
 	}
 }

@@ -139,9 +139,10 @@ func (t *ct) property(kind Kind) {
 		if f == nil {
 			break
 		}
-		if len(found) > 0 {
-			// Another candidate that explains this finding and the one
-			// before it beats the assumed one: one cause for both.
+		if len(found) > 0 && consistent(p0, q0, f.hist) {
+			// The disagreement exists only under the assumed cause, which
+			// it refutes: try the next candidate that explains this finding
+			// and the one before it.
 			prev := &found[len(found)-1]
 			both := append(slices.Clone(prev.hist), f.hist...)
 			var keep []string
@@ -151,18 +152,15 @@ func (t *ct) property(kind Kind) {
 					keep = append(keep, k)
 				}
 			}
-			if len(keep) > 0 || consistent(p0, q0, f.hist) {
-				// The assumed cause is refuted (or insufficient).
-				prev.expl.keys = keep
-				prev.expl.describe(p0)
-				prev.hist = both
-				cands = keep
-				if len(cands) == 0 {
-					break
-				}
-				p, q = variantByKey(p0, cands[0]).apply(p0, q0)
-				continue
+			prev.expl.keys = keep
+			prev.expl.describe(p0)
+			prev.hist = both
+			cands = keep
+			if len(cands) == 0 {
+				break
 			}
+			p, q = variantByKey(p0, cands[0]).apply(p0, q0)
+			continue
 		}
 		if len(found) == maxRounds {
 			break

@@ -168,8 +168,12 @@ func (v *Verifier) Enroll(ctx context.Context, tok harness.Token) error {
 		return err
 	}
 	p := v.p
+	// A refusal wraps both ErrEnroll and a harness.RefusedError, so that
+	// the harness judges a refused claimed token as a FAIL, as it does
+	// when the refusal comes over the wire.
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w %s: %s", ErrEnroll, tok.Serial, fmt.Sprintf(format, a...))
+		msg := tok.Serial + ": " + fmt.Sprintf(format, a...)
+		return fmt.Errorf("%w: %w", ErrEnroll, &harness.RefusedError{Op: "enroll", Message: msg})
 	}
 	switch {
 	case tok.Serial == "":
