@@ -65,6 +65,14 @@ func variants(p Profile) []variant {
 		summary: "the verifier stores the last used counter instead of the next expected one, so its window reaches one counter less after each success",
 		apply:   func(p Profile, q quirks) (Profile, quirks) { q.storeLast = true; return p, q },
 	})
+	if p.ResyncCodes() > 0 && (p.LockoutAfter() > 0 || p.Throttle != nil) {
+		add(variant{
+			key: "resync-keeps-fails", family: "resync-fails",
+			words:   "an accepted resync that leaves the failure count as it was",
+			summary: "an accepted resync does not reset the count of consecutive failures (protocol v1: an accepted check, an accepted resync and unlock reset it)",
+			apply:   func(p Profile, q quirks) (Profile, quirks) { q.resyncKeepsFails = true; return p, q },
+		})
+	}
 	add(variant{
 		key: "counter-32", family: "counter-width",
 		words:   "a counter stored in 32 bits",
@@ -320,6 +328,8 @@ func familyWords(f string) string {
 		return "the other TOTP reuse rule"
 	case "race":
 		return "a race between concurrent requests"
+	case "resync-fails":
+		return "a resync that keeps the failure count"
 	}
 	return f
 }

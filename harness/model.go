@@ -42,6 +42,9 @@ type quirks struct {
 	// counterBits, when 32 or 53, stores counters in a 32-bit integer
 	// (wrapping) or in an IEEE double (rounding past 2^53).
 	counterBits int
+	// resyncKeepsFails leaves the failure count alone on an accepted
+	// resync (protocol v1 resets it).
+	resyncKeepsFails bool
 	// racy serves concurrent requests on a stale state: a request may read
 	// the state from before the burst and its write replaces whatever is
 	// there (check-then-write without a lock: lost updates).
@@ -596,6 +599,9 @@ func (m *Model) resync(s State, codes []string, now int64) []Outcome {
 		}
 		if match {
 			a := m.advancePast(m.accept(s), k+uint64(n-1))
+			if m.q.resyncKeepsFails {
+				a.fails, a.tFail = s.fails, s.tFail
+			}
 			a.locked, a.tLock = false, 0
 			return []Outcome{{true, a}}
 		}

@@ -304,8 +304,11 @@ class Verifier {
     if (token.kind !== 'hotp' || codes.length !== RESYNC_CODES || !codes.every((c) => token.wellFormed(c))) {
       return { ok: true, accepted: false };
     }
-    // Only checks move the failure count.
-    return { ok: true, accepted: token.resync(codes) };
+    // A rejected resync does not count; an accepted one resets the count of
+    // consecutive failures, as an accepted check does.
+    const accepted = token.resync(codes);
+    if (accepted) token.failures = 0;
+    return { ok: true, accepted };
   }
 
   unlock(req) {
