@@ -62,7 +62,7 @@ func Cases() []CaseInfo {
 // instead of kept in a package variable.
 func catalogue() []*caseDef {
 	var all []*caseDef
-	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), hygieneCases(), concurrencyCases(), totpCases(), propertyCases()} {
+	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), hygieneCases(), concurrencyCases(), flowsCases(), totpCases(), propertyCases()} {
 		all = append(all, group...)
 	}
 	return all
