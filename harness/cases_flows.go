@@ -123,6 +123,9 @@ func (s *sim) parallelFor(codes, purposes []string, what string) []bool {
 	return got
 }
 
+// failures says "1 failure", "3 failures".
+func failures(n int) string { return fmt.Sprintf("%d failure%s", n, plural(n)) }
+
 // upTo returns 0, 1, ..., n-1 as counters.
 func upTo(n uint64) []uint64 {
 	out := make([]uint64, n)
@@ -221,7 +224,7 @@ func flowsCases() []*caseDef {
 					s.strictLock = true
 					s.failsAs(f, doors, "they are wrong codes")
 					s.checkAs(s.cur(), base, false, s.curWhat("the correct code"),
-						fmt.Sprintf("%d consecutive failures for %s lock the token for every purpose, %s included: one token, one failure count", f, strings.Join(doors, ", "), base))
+						fmt.Sprintf("%d consecutive failure%s for %s lock the token for every purpose, %s included: one token, one failure count", f, plural(f), strings.Join(doors, ", "), base))
 				}
 			}),
 		flowsCase("locked-refuses-all", PROFILE,
@@ -234,7 +237,7 @@ func flowsCases() []*caseDef {
 				s.failsAs(f, []string{base}, "they are wrong codes")
 				others := otherFlows(p, base)
 				for _, x := range append(slices.Clone(others), base) {
-					s.checkAs(s.cur(), x, false, s.curWhat("the correct code"), fmt.Sprintf("the token is locked after %d failures for %s, and a lock closes every door", f, base))
+					s.checkAs(s.cur(), x, false, s.curWhat("the correct code"), fmt.Sprintf("the token is locked after %s for %s, and a lock closes every door", failures(f), base))
 				}
 				if !t.run.info.Supports("unlock") {
 					return
@@ -262,7 +265,7 @@ func flowsCases() []*caseDef {
 						s.failsAs(f, []string{pair[0]}, "they are wrong codes")
 						d := p.ThrottleDelay(f)
 						s.checkFor(s.cur(), pair[1], s.t.now(), false, s.curWhat("the correct code")+" at once",
-							fmt.Sprintf("%d failures for %s start a delay of %d s for every purpose, %s included", f, pair[0], d, pair[1]))
+							fmt.Sprintf("after %s for %s a delay of %d s holds every purpose, %s included", failures(f), pair[0], d, pair[1]))
 						s.nextAs(pair[1], "the delay has passed and the refused check spent nothing")
 					}
 				}
