@@ -152,7 +152,11 @@ func TestFlowsSuiteOverWire(t *testing.T) {
 		require.NoError(t, err, tc.name)
 		require.NotEmpty(t, rep.Results, tc.name)
 		for _, r := range rep.Results {
-			assert.Equal(t, harness.Pass, r.Verdict, "%s %s: %s", tc.name, r.ID, strings.Join(r.Messages, "\n"))
+			want := harness.Pass
+			if r.ID == "otplab/flows/failures-throttle" {
+				want = harness.Skip // the profile claims no throttle
+			}
+			assert.Equal(t, want, r.Verdict, "%s %s: %s", tc.name, r.ID, strings.Join(r.Messages, "\n"))
 		}
 	}
 }
