@@ -77,9 +77,14 @@ func (s *sim) nextAs(purpose, why string) {
 
 // failsAs submits n wrong codes, each rejected, the i-th for purpose
 // purposes[i mod len(purposes)].
+//
+// The wrong code is drawn after the token is relieved: drawn before, at a
+// moment a throttle or rate limit refuses every code, it could be the
+// correct code, refused then but accepted once the wait is over.
 func (s *sim) failsAs(n int, purposes []string, why string) {
 	for i := range n {
-		s.checkAs(s.wrong(), purposes[i%len(purposes)], false, fmt.Sprintf("wrong code %d of %d", i+1, n), why)
+		s.relieve()
+		s.checkFor(s.wrong(), purposes[i%len(purposes)], s.t.now(), false, fmt.Sprintf("wrong code %d of %d", i+1, n), why)
 	}
 }
 

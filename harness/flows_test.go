@@ -417,3 +417,60 @@ func find(rep *harness.Report, id string) harness.Result {
 	}
 	return harness.Result{}
 }
+
+// TestFlowsNeverAccuseReference is the collision and interplay guard of
+// the flows and single-code resync cases: the reference serving every
+// door, under panels with unusual policies, many seeds, never FAILs or
+// ERRORs (NON-STRICT only for the guessing finding).
+func TestFlowsNeverAccuseReference(t *testing.T) {
+	seeds := 20
+	if testing.Short() {
+		seeds = 3
+	}
+	all := harness.Purposes()
+	base := func(set func(p *harness.Profile)) harness.Profile {
+		p := reference.Default()
+		p.Flows = all
+		set(&p)
+		return p
+	}
+	panels := map[string]harness.Profile{
+		"advance-l0-lock1": base(func(p *harness.Profile) {
+			p.LookAhead, p.OnFailure, p.Lockout = harness.Uint64(0), harness.OnFailureAdvance, &harness.LockoutPolicy{After: 1}
+		}),
+		"auto-resync-release": base(func(p *harness.Profile) {
+			p.LookAhead = harness.Uint64(2)
+			p.Resync = &harness.ResyncPolicy{Codes: 2, Window: 50, Auto: &harness.AutoResync{Within: 60}}
+			p.Lockout = &harness.LockoutPolicy{After: 3, ReleaseAfter: 600, CountsResync: true}
+		}),
+		"rate-limit-throttle": base(func(p *harness.Profile) {
+			p.RateLimit = &harness.RateLimitPolicy{Attempts: 3, Per: 30}
+			p.Throttle = &harness.ThrottlePolicy{After: 2, Delay: 5, Factor: 3}
+			p.Lockout = &harness.LockoutPolicy{After: 6, ResyncUnlocks: true}
+		}),
+		"single-resync-lenient-once": base(func(p *harness.Profile) {
+			p.Input = harness.InputLenient
+			p.Resync = &harness.ResyncPolicy{Codes: 1, Window: 300}
+			p.TOTP = &harness.TOTPPolicy{SkewBack: 2, SkewAhead: 1, Reuse: harness.ReuseOnce}
+			p.Lockout = nil
+		}),
+		"three-codes-two-doors": base(func(p *harness.Profile) {
+			p.Flows = []string{harness.PurposeDeviceTest, harness.PurposeLogin}
+			p.Resync = &harness.ResyncPolicy{Codes: 3, Window: 1000}
+		}),
+	}
+	run := regexp.MustCompile(`^otplab/flows/|^rfc4226/7\.4/resync-single-`)
+	for name, p := range panels {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			for seed := range uint64(seeds) {
+				rep := runFlows(t, must(reference.New(p)), run, seed+100)
+				for _, r := range rep.Results {
+					ok := r.Verdict == harness.Pass || r.Verdict == harness.Skip ||
+						(r.Verdict == harness.NonStrict && r.ID == "rfc4226/7.4/resync-single-guessing")
+					assert.True(t, ok, "seed %d: %s %s: %s", seed+100, r.Verdict, r.ID, strings.Join(r.Messages, "\n"))
+				}
+			}
+		})
+	}
+}
