@@ -22,6 +22,7 @@ func lockoutCase(name, requirement, what string, ops []string, needs func(Profil
 // fails submits n wrong codes, each rejected.
 func (s *sim) fails(n int, why string) {
 	for i := range n {
+		s.relieve() // first, so the wrong code is drawn for the moment it is sent
 		s.check(s.wrong(), false, fmt.Sprintf("wrong code %d of %d", i+1, n), why)
 	}
 }

@@ -17,6 +17,10 @@ type caseDef struct {
 	dynLevel func(Profile) Level
 	// why, when set, says why the case has its level (docs/cases.md).
 	why string
+	// gate, when set, is the ID of an earlier case whose SKIP speaks for
+	// this one: when both skip for the same reason, this one is left out
+	// of the run, so a section that does not apply says so once.
+	gate string
 }
 
 // levelReason says why the case has its level.
@@ -86,7 +90,7 @@ func Cases() []CaseInfo {
 // instead of kept in a package variable.
 func catalogue() []*caseDef {
 	var all []*caseDef
-	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), totpCases(), totpPolicyCases(), propertyCases()} {
+	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
 		all = append(all, group...)
 	}
 	return all

@@ -183,6 +183,7 @@ func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
 
 func (r *run) selected() []*caseDef {
 	var out []*caseDef
+	chosen := map[string]*caseDef{}
 	for _, c := range catalogue() {
 		if r.opts.Run != nil && !r.opts.Run.MatchString(c.id) {
 			continue
@@ -190,6 +191,12 @@ func (r *run) selected() []*caseDef {
 		if r.opts.Skip != nil && r.opts.Skip.MatchString(c.id) {
 			continue
 		}
+		if g := chosen[c.gate]; g != nil {
+			if why := r.skipReason(c); why != "" && why == r.skipReason(g) {
+				continue // the gate's SKIP says it for the section
+			}
+		}
+		chosen[c.id] = c
 		out = append(out, c)
 	}
 	return out

@@ -605,11 +605,16 @@ func expectWords(exp []bool) string {
 }
 
 func (d *driver) check(code, did string) {
+	var purpose string // absent: login
+	if len(d.p.Flows) > 1 {
+		purpose = rapid.SampledFrom(d.p.Flows).Draw(d.rt, "purpose")
+		did += " for " + purpose
+	}
 	did = d.stamp() + " " + did
-	r := Request{Op: opCheck, Codes: []string{code}, Time: d.now}
+	r := Request{Op: opCheck, Codes: []string{code}, Time: d.now, Purpose: purpose}
 	exp := d.tr.expect(r)
 	ctx, cancel := d.t.reqCtx()
-	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0)})
+	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0), Purpose: purpose})
 	cancel()
 	if err != nil {
 		d.say("%s -> error", did)

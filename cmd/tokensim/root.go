@@ -60,7 +60,7 @@ input (a wrong flag, a file that is not valid, a wrong password or key).`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newNewCmd(e), newPressCmd(e), newCodesCmd(e), newDriftCmd(e), newShowCmd(e),
-		newFleetCmd(e), newImportCmd(e), newExportCmd(e))
+		newFleetCmd(e), newImportCmd(e), newExportCmd(e), newPanelCmd(e))
 	return root
 }
 

@@ -80,11 +80,14 @@ class Shim:
         assert reply == {"id": reply["id"], "ok": True}, reply
         return serial
 
-    def check(self, serial, code, time=0):
-        return self.call("check", serial=serial, code=code, time=time)
+    def check(self, serial, code, time=0, purpose=None):
+        fields = {"serial": serial, "code": code, "time": time}
+        if purpose is not None:
+            fields["purpose"] = purpose
+        return self.call("check", **fields)
 
-    def accepted(self, serial, code, time=0):
-        reply = self.check(serial, code, time)
+    def accepted(self, serial, code, time=0, purpose=None):
+        reply = self.check(serial, code, time, purpose)
         assert reply["ok"], reply
         return reply["accepted"]
 
@@ -288,6 +291,45 @@ class VerifierTest(unittest.TestCase):
 
     # -- protocol ----------------------------------------------------------
 
+    # -- flows: every door on one token state ------------------------------
+
+    def test_code_spent_in_recovery_does_not_log_in(self):
+        serial = self.v.enroll()
+        self.assertTrue(self.v.accepted(serial, RFC4226_CODES[0], purpose="recovery"))
+        for door in (None, "login", "device-test", "signature"):  # 4 failures: not yet locked
+            self.assertFalse(self.v.accepted(serial, RFC4226_CODES[0], purpose=door), door)
+        for i, door in enumerate(("device-test", "signature", "password-change", "login"), 1):
+            self.assertTrue(self.v.accepted(serial, RFC4226_CODES[i], purpose=door), door)
+
+    def test_failures_at_every_door_add_up(self):
+        serial = self.v.enroll()
+        wrong = code_of(RFC_SEED, 5000)
+        doors = ["device-test", "recovery", "device-test", "signature", "password-change"]
+        for i, door in enumerate(doors):
+            reply = self.v.check(serial, wrong, purpose=door)
+            self.assertFalse(reply["accepted"])
+            self.assertEqual(reply.get("locked", False), i == 4)
+        for door in ("login", "recovery", "device-test"):  # locked for every door
+            reply = self.v.check(serial, RFC4226_CODES[0], purpose=door)
+            self.assertEqual((reply["accepted"], reply.get("locked")), (False, True), door)
+        self.assertTrue(self.v.call("unlock", serial=serial)["ok"])
+        self.assertTrue(self.v.accepted(serial, RFC4226_CODES[0], purpose="recovery"))
+
+    def test_resync_moves_every_door(self):
+        serial = self.v.enroll()
+        self.assertTrue(self.v.resync(serial, [RFC4226_CODES[5], RFC4226_CODES[6]])["accepted"])
+        self.assertFalse(self.v.accepted(serial, RFC4226_CODES[0], purpose="recovery"))
+        self.assertTrue(self.v.accepted(serial, RFC4226_CODES[7], purpose="signature"))
+
+    def test_purpose_not_served(self):
+        serial = self.v.enroll()
+        for purpose in ("Login", "admin", ""):
+            reply = self.v.check(serial, RFC4226_CODES[0], purpose=purpose)
+            self.assertEqual((reply["ok"], reply.get("unsupported")), (False, True), purpose)
+        reply = self.v.check(serial, RFC4226_CODES[0], purpose=7)
+        self.assertEqual((reply["ok"], reply.get("unsupported")), (False, None))
+        self.assertTrue(self.v.accepted(serial, RFC4226_CODES[0]))  # nothing spent
+
     def test_hello(self):
         reply = self.v.call("hello", protocol=1)
         self.assertTrue(reply["ok"])
@@ -297,7 +339,9 @@ class VerifierTest(unittest.TestCase):
             "kinds": ["hotp", "totp"], "algorithms": ["SHA1", "SHA256", "SHA512"],
             "digits": [6, 8], "look_ahead": 10, "resync": {"codes": 2, "window": 100},
             "lockout": {"after": 5, "resync_unlocks": False},
-            "totp": {"skew_back": 1, "skew_ahead": 1}, "clock": "request"})
+            "totp": {"skew_back": 1, "skew_ahead": 1},
+            "flows": ["login", "recovery", "password-change", "device-test", "signature"],
+            "clock": "request"})
 
     def test_errors(self):
         for line in ("{not json", "[1,2]", '{"op":"hello"}', '{"id":"7","op":"hello"}'):

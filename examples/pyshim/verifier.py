@@ -14,7 +14,11 @@ Policy (claimed in the hello reply, see README.md):
   * lockout after 5 consecutive rejected checks of well-formed codes, lifted
     only by unlock (an accepted resync does not unlock);
   * TOTP: one step back, one step ahead, each step usable once;
-  * the request's "time" is the clock.
+  * the request's "time" is the clock;
+  * flows: check serves every purpose of protocol v1 (login, recovery,
+    password-change, device-test, signature), all on one token state: a
+    code spent at one door is spent at every door, a failure anywhere
+    counts toward the one lockout, and a locked token refuses them all.
 
 Standard library only. Requests are processed one at a time in arrival
 order; every reply carries its request's id, so pipelining is harmless.
@@ -44,6 +48,9 @@ DIGITS = (6, 7, 8)  # 6 and 8 are claimed; 7 costs nothing to support
 ASCII_DIGITS = frozenset("0123456789")
 
 OPS = ["hello", "enroll", "check", "resync", "unlock"]
+# The doors of the seeds' panel. The purpose names which door a code was
+# typed at; it selects nothing in the token's state, on purpose.
+FLOWS = ["login", "recovery", "password-change", "device-test", "signature"]
 PROFILE = {
     "kinds": ["hotp", "totp"],
     "algorithms": ["SHA1", "SHA256", "SHA512"],
@@ -52,6 +59,7 @@ PROFILE = {
     "resync": {"codes": RESYNC_CODES, "window": RESYNC_WINDOW},
     "lockout": {"after": LOCKOUT_AFTER, "resync_unlocks": False},
     "totp": {"skew_back": SKEW_BACK, "skew_ahead": SKEW_AHEAD},
+    "flows": FLOWS,
     "clock": "request",
 }
 
@@ -200,6 +208,16 @@ class Verifier:
         code = req.get("code")
         if not isinstance(code, str):
             raise RequestError("check: code is not a string")
+        purpose = req.get("purpose")
+        if purpose is None:
+            purpose = "login"  # absent means login
+        if not isinstance(purpose, str):
+            raise RequestError("check: purpose is not a string")
+        if purpose not in FLOWS:
+            return {"ok": False, "error": f"check: purpose {purpose!r} is not served",
+                    "unsupported": True}
+        # From here on the purpose plays no part: every door shares the
+        # token's counter, failure count and lock.
         token = self.tokens.get(serial)
         if token is None:
             return {"ok": True, "accepted": False}  # unknown serial: just no

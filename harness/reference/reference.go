@@ -40,6 +40,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,11 +221,21 @@ func (v *Verifier) now(reqTime time.Time) int64 {
 }
 
 // Check judges one code (protocol v1's check). A code for an unknown
-// serial is rejected. The request's purpose is not modelled: every check
-// is a login.
+// serial is rejected.
+//
+// The request's purpose (login when empty) must be one of the profile's
+// flows, or Check returns an error wrapping [harness.ErrUnsupported]. Every
+// purpose is judged by the same record under the same lock: a code spent
+// at one door is spent at all of them, a failure at any door counts toward
+// the lockout, throttle and rate limit of all, and a locked token refuses
+// every purpose. That is the whole of the flows contract; nothing in the
+// record depends on the purpose.
 func (v *Verifier) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
 	if err := ctx.Err(); err != nil {
 		return harness.Reply{}, err
+	}
+	if !v.p.SupportsPurpose(req.Purpose) {
+		return harness.Reply{}, fmt.Errorf("check for purpose %q (flows: %s): %w", req.Purpose, strings.Join(flows(v.p), ", "), harness.ErrUnsupported)
 	}
 	rec := v.lookup(req.Serial)
 	if rec == nil {
@@ -643,6 +654,15 @@ func (v *Verifier) Unlock(ctx context.Context, serial string) error {
 	rec.locked, rec.fails, rec.arrivals = false, 0, nil
 	rec.mu.Unlock()
 	return nil
+}
+
+// flows returns the purposes the profile serves: its flows, or login
+// alone when it lists none.
+func flows(p harness.Profile) []string {
+	if len(p.Flows) == 0 {
+		return []string{harness.PurposeLogin}
+	}
+	return p.Flows
 }
 
 // lookAhead returns L, 0 when not claimed.

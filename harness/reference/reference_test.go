@@ -72,6 +72,8 @@ type step struct {
 	unlock bool
 	want   bool // accepted
 	locked bool // the reply says locked
+	// purpose is a check's purpose ("" is login).
+	purpose string
 }
 
 func (s step) String() string {
@@ -80,6 +82,9 @@ func (s step) String() string {
 		return "unlock"
 	case s.resync != nil:
 		return fmt.Sprintf("resync %q at %d", s.resync, s.at)
+	}
+	if s.purpose != "" {
+		return fmt.Sprintf("check %q for %s at %d", s.code, s.purpose, s.at)
 	}
 	return fmt.Sprintf("check %q at %d", s.code, s.at)
 }
@@ -108,7 +113,7 @@ func runScripts(t *testing.T, scripts []script) {
 				case s.resync != nil:
 					rep, err = v.Resync(t.Context(), harness.ResyncRequest{Serial: sc.tok.Serial, Codes: s.resync, Time: time.Unix(s.at, 0)})
 				default:
-					rep, err = v.Check(t.Context(), harness.CheckRequest{Serial: sc.tok.Serial, Code: s.code, Time: time.Unix(s.at, 0)})
+					rep, err = v.Check(t.Context(), harness.CheckRequest{Serial: sc.tok.Serial, Code: s.code, Time: time.Unix(s.at, 0), Purpose: s.purpose})
 				}
 				require.NoError(t, err, "step %d: %v", i+1, s)
 				require.Equal(t, harness.Reply{Accepted: s.want, Locked: s.locked}, rep, "step %d: %v", i+1, s)

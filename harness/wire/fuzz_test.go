@@ -25,6 +25,10 @@ func FuzzDecodeRequest(f *testing.F) {
 		`{"id":3,"op":"enroll","token":{"serial":"2","kind":"totp","algorithm":"SHA512","digits":8,"secret":"00","period":30,"t0":0}}`,
 		`{"id":4,"op":"check","serial":"1","code":"755224","time":1767225600}`,
 		`{"id":5,"op":"resync","serial":"1","codes":["1","2"],"time":-1}`,
+		`{"id":8,"op":"check","serial":"1","code":"755224","time":1,"purpose":"recovery"}`,
+		`{"id":9,"op":"check","serial":"1","code":"755224","time":1,"purpose":null}`,
+		`{"id":10,"op":"check","serial":"1","code":"1","time":1,"purpose":{"a":1}}`,
+		`{"id":11,"op":"resync","serial":"1","codes":[],"time":1,"purpose":5}`,
 		`{"id":6,"op":"unlock","serial":"1"}`,
 		`{"id":7,"op":"x"}`, `{"id":1e3}`, `null`, `[]`, `{"id":-9223372036854775808,"op":""}`,
 	} {
@@ -53,6 +57,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if req.Op == OpResync && req.Codes == nil {
 			req.Codes = []string{}
+		}
+		if req.Purpose != "" && req.Op != OpCheck {
+			t.Fatalf("a %s request decoded with purpose %q: only check carries one", req.Op, req.Purpose)
 		}
 		if d := cmp.Diff(req, back, cmpopts.EquateEmpty()); d != "" {
 			t.Fatalf("round trip changed the request (-first +second):\n%s", d)

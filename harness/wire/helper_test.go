@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 )
 
@@ -44,8 +45,12 @@ func helperArgv(t testing.TB, mode string) ([]string, []string) {
 
 // helper runs one helper verifier on stdin and stdout.
 func helper(mode string) int {
-	if mode == "reference" {
-		v, err := reference.New(reference.Default())
+	if mode == "reference" || mode == "flows" {
+		p := reference.Default()
+		if mode == "flows" {
+			p.Flows = harness.Purposes()
+		}
+		v, err := reference.New(p)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

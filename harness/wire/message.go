@@ -128,8 +128,9 @@ func (t Token) Harness() (harness.Token, error) {
 }
 
 // Request is one protocol v1 request. Only the fields of its Op are
-// encoded: Protocol for hello, Token for enroll, Serial, Code and Time for
-// check, Serial, Codes and Time for resync, Serial for unlock.
+// encoded: Protocol for hello, Token for enroll, Serial, Code, Time and
+// (when not empty) Purpose for check, Serial, Codes and Time for resync,
+// Serial for unlock.
 type Request struct {
 	ID       int64
 	Op       string
@@ -140,6 +141,11 @@ type Request struct {
 	Codes    []string
 	// Time is the simulated now in Unix seconds.
 	Time int64
+	// Purpose is the door a check's code is typed at ("login",
+	// "recovery", ...); empty means absent, which is login. The decoder
+	// keeps any string: whether the verifier serves it is the verifier's
+	// answer (unsupported), not a malformed message.
+	Purpose string
 }
 
 // The shapes of each op's request on the wire.
@@ -155,11 +161,12 @@ type (
 		Token *Token `json:"token"`
 	}
 	checkReq struct {
-		ID     int64  `json:"id"`
-		Op     string `json:"op"`
-		Serial string `json:"serial"`
-		Code   string `json:"code"`
-		Time   int64  `json:"time"`
+		ID      int64  `json:"id"`
+		Op      string `json:"op"`
+		Serial  string `json:"serial"`
+		Code    string `json:"code"`
+		Time    int64  `json:"time"`
+		Purpose string `json:"purpose,omitempty"`
 	}
 	resyncReq struct {
 		ID     int64    `json:"id"`
@@ -187,7 +194,7 @@ func (r Request) MarshalJSON() ([]byte, error) {
 	case OpEnroll:
 		return json.Marshal(enrollReq{r.ID, r.Op, r.Token})
 	case OpCheck:
-		return json.Marshal(checkReq{r.ID, r.Op, r.Serial, r.Code, r.Time})
+		return json.Marshal(checkReq{r.ID, r.Op, r.Serial, r.Code, r.Time, r.Purpose})
 	case OpResync:
 		codes := r.Codes
 		if codes == nil {
@@ -212,6 +219,9 @@ type rawRequest struct {
 	Code     *string   `json:"code"`
 	Codes    *[]string `json:"codes"`
 	Time     *int64    `json:"time"`
+	// Purpose is read only for check: other ops carry none, so whatever
+	// they hold there is ignored like an unknown field.
+	Purpose json.RawMessage `json:"purpose"`
 }
 
 type rawToken struct {
@@ -268,6 +278,11 @@ func DecodeRequest(data []byte) (Request, error) {
 			return req, missing("serial, code or time")
 		}
 		req.Serial, req.Code, req.Time = *raw.Serial, *raw.Code, *raw.Time
+		if len(raw.Purpose) > 0 && string(raw.Purpose) != "null" {
+			if err := json.Unmarshal(raw.Purpose, &req.Purpose); err != nil {
+				return req, malformed("check request %d: field \"purpose\" is %s, want a string", req.ID, jsonValueKind(raw.Purpose))
+			}
+		}
 	case OpResync:
 		if raw.Serial == nil || raw.Codes == nil || raw.Time == nil {
 			return req, missing("serial, codes or time")
@@ -456,6 +471,24 @@ func jsonKind(t reflect.Type) string {
 	}
 }
 
+// jsonValueKind names the JSON type of a raw value ("a JSON number").
+func jsonValueKind(raw json.RawMessage) string {
+	switch b := bytes.TrimSpace(raw); {
+	case len(b) == 0:
+		return "empty"
+	case b[0] == '"':
+		return "a JSON string"
+	case b[0] == '{':
+		return "a JSON object"
+	case b[0] == '[':
+		return "a JSON array"
+	case b[0] == 't' || b[0] == 'f':
+		return "a JSON boolean"
+	default:
+		return "a JSON number"
+	}
+}
+
 // excerpt quotes the start of a message for an error.
 func excerpt(data []byte) string {
 	const max = 120
@@ -476,7 +509,7 @@ func enrollRequest(t harness.Token) Request {
 }
 
 func checkRequest(r harness.CheckRequest) Request {
-	return Request{Op: OpCheck, Serial: r.Serial, Code: r.Code, Time: r.Time.Unix()}
+	return Request{Op: OpCheck, Serial: r.Serial, Code: r.Code, Time: r.Time.Unix(), Purpose: r.Purpose}
 }
 
 func resyncRequest(r harness.ResyncRequest) Request {

@@ -23,6 +23,8 @@ type Event struct {
 	Op string
 	// Serial is the token's serial, if the request named one.
 	Serial string
+	// Purpose is a check's purpose, when the request gave one.
+	Purpose string
 	// OK is the reply's ok.
 	OK bool
 	// Accepted is the verdict of a check or resync, nil for other ops.
@@ -43,6 +45,9 @@ func (e Event) String() string {
 	fmt.Fprintf(&b, "op=%s", e.Op)
 	if e.Serial != "" {
 		fmt.Fprintf(&b, " serial=%s", e.Serial)
+	}
+	if e.Purpose != "" {
+		fmt.Fprintf(&b, " purpose=%q", e.Purpose)
 	}
 	if e.Status != 0 {
 		fmt.Fprintf(&b, " status=%d", e.Status)
@@ -95,7 +100,7 @@ func answer(ctx context.Context, v harness.Verifier, req Request) Reply {
 			return fail(err)
 		}
 	case OpCheck:
-		r, err := v.Check(ctx, harness.CheckRequest{Serial: req.Serial, Code: req.Code, Time: unixTime(req.Time)})
+		r, err := v.Check(ctx, harness.CheckRequest{Serial: req.Serial, Code: req.Code, Time: unixTime(req.Time), Purpose: req.Purpose})
 		if err != nil {
 			return fail(err)
 		}
@@ -126,7 +131,7 @@ func serveMessage(ctx context.Context, v harness.Verifier, data []byte) (Reply, 
 	} else {
 		rep = answer(ctx, v, req)
 	}
-	ev := Event{Op: req.Op, Serial: req.Serial, OK: rep.OK, Accepted: rep.Accepted, Locked: rep.Locked, Error: rep.Error, Duration: time.Since(start)}
+	ev := Event{Op: req.Op, Serial: req.Serial, Purpose: req.Purpose, OK: rep.OK, Accepted: rep.Accepted, Locked: rep.Locked, Error: rep.Error, Duration: time.Since(start)}
 	if req.Token != nil {
 		ev.Serial = req.Token.Serial
 	}
@@ -290,7 +295,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := answer(r.Context(), h.v, req)
-	ev := Event{Op: op, Serial: req.Serial, OK: rep.OK, Accepted: rep.Accepted, Locked: rep.Locked, Error: rep.Error}
+	ev := Event{Op: op, Serial: req.Serial, Purpose: req.Purpose, OK: rep.OK, Accepted: rep.Accepted, Locked: rep.Locked, Error: rep.Error}
 	if req.Token != nil {
 		ev.Serial = req.Token.Serial
 	}
