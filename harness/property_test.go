@@ -61,14 +61,23 @@ func TestPropertyPassesReference(t *testing.T) {
 }
 
 // BenchmarkSuite is a full default run (every fixed case and the default
-// number of property sequences) against the in-process reference.
+// number of property sequences) against the in-process reference, under
+// the default profile and under django-otp's and google-authenticator's
+// real policies (time rules, lenient input, burnt counters, skew learning).
 func BenchmarkSuite(b *testing.B) {
-	v, err := reference.New(reference.Default())
-	require.NoError(b, err)
-	for i := 0; b.Loop(); i++ {
-		rep, err := harness.Execute(context.Background(), v, harness.Options{Seed: uint64(i + 1)})
-		if err != nil || rep.Counts().Fail > 0 {
-			b.Fatalf("run failed: %v %v", err, rep.Counts())
-		}
+	for _, tc := range []struct {
+		name string
+		p    harness.Profile
+	}{{"default", reference.Default()}, {"django-otp", djangoProfile()}, {"google-authenticator", googleProfile()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			v, err := reference.New(tc.p)
+			require.NoError(b, err)
+			for i := 0; b.Loop(); i++ {
+				rep, err := harness.Execute(context.Background(), v, harness.Options{Seed: uint64(i + 1)})
+				if err != nil || accused(tc.p, rep) > 0 {
+					b.Fatalf("run failed: %v %v", err, rep.Counts())
+				}
+			}
+		})
 	}
 }

@@ -38,6 +38,13 @@ func profiles() map[string]harness.Profile {
 		"l100-resync2x1000-ru": base(100, &harness.ResyncPolicy{Codes: 2, Window: 1000}, &harness.LockoutPolicy{After: 3, ResyncUnlocks: true}, 1, 1),
 		"l10-resync2x1000":     base(10, &harness.ResyncPolicy{Codes: 2, Window: 1000}, nil, 1, 1),
 		"django-otp":           djangoProfile(),
+		"flows-all": func() harness.Profile {
+			p := reference.Default()
+			p.Flows = harness.Purposes()
+			p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 2}
+			p.Lockout = &harness.LockoutPolicy{After: 7, CountsResync: true}
+			return p
+		}(),
 		"google-authenticator": googleProfile(),
 		"privacyidea": {
 			Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, LookAhead: harness.Uint64(9), Input: harness.InputExact,
