@@ -231,27 +231,21 @@ func (m *Model) throttled(s State, now int64) bool {
 }
 
 // rateRefused reports whether the rate limit refuses a check at now, and
-// returns the history with the check recorded.
+// returns the history with the check recorded. Every check time is kept:
+// a clock set back makes old checks count again.
 func (m *Model) rateRefused(hist string, now int64) (bool, string) {
 	rl := m.p.RateLimit
 	if rl == nil {
 		return false, hist
 	}
-	var keep []int64
+	ts := unpackInts(hist)
 	n := 0
-	for _, t := range unpackInts(hist) {
-		if now-t < rl.Per {
-			keep = append(keep, t)
-			if now >= t {
-				n++
-			}
+	for _, t := range ts {
+		if now >= t && now-t < rl.Per {
+			n++
 		}
 	}
-	keep = append(keep, now)
-	if len(keep) > rl.Attempts {
-		keep = keep[len(keep)-rl.Attempts:]
-	}
-	return n >= rl.Attempts, packInts(keep)
+	return n >= rl.Attempts, packInts(append(ts, now))
 }
 
 // refuse is the outcome of a request refused by a rule before any compare:
@@ -574,13 +568,26 @@ func (m *Model) resync(s State, codes []string, now int64) []Outcome {
 		return maybe()
 	}
 	vals := make([]uint32, n)
+	anyLenient := false
 	for i, c := range codes {
-		v, ok := token.ParseCode(c, m.key.Digits())
-		if !ok {
+		v, exact, lenient := m.parse(c)
+		if !exact && !lenient {
 			return maybe()
 		}
+		anyLenient = anyLenient || lenient
 		vals[i] = v
 	}
+	out := m.compareResync(s, vals, now)
+	if anyLenient {
+		// A lenient verifier may take the numbers for the codes or not.
+		out = append(out, maybe()...)
+	}
+	return out
+}
+
+// compareResync is resync step 5 and 6 for well-formed codes.
+func (m *Model) compareResync(s State, vals []uint32, now int64) []Outcome {
+	n := len(vals)
 	max := m.p.CounterMax()
 	if s.c > max || max-s.c < uint64(n-1) {
 		return m.rejectResync(s, now)
