@@ -684,7 +684,7 @@ func (m *mutant) checkTOTP(t *mtok, typed string, now int64, runLen int, runStep
 	}
 	if m.bug == "once-pruned" {
 		for u := range t.used {
-			if u < T-back-1 {
+			if u < T-back {
 				delete(t.used, u)
 			}
 		}
