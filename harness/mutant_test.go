@@ -586,27 +586,25 @@ func (m *mutant) checkRace(t *mtok, typed string) harness.Reply {
 }
 
 // checkSplit reads the token, compares without its lock, and writes the
-// result back: under "lost-update" a code is claimed so that it is never
-// accepted twice, but the counter written is computed from the counter
-// read, so a slower neighbour moves it back; under "lockout-race" the
-// lock and the failure count are read before the compare, so a burst of
-// wrong codes is compared in full before any of them locks the token.
+// result back. Under "lost-update" a code being accepted is claimed, so
+// that it is never accepted twice, but the counter written is the one
+// computed from the counter read, so a slower neighbour moves it back.
+// Under "lockout-race" the lock is looked at before the compare only, so
+// a burst of codes is compared in full however many of them fail, and a
+// correct one is accepted after the failures served before it locked
+// the token.
 func (m *mutant) checkSplit(t *mtok, req harness.CheckRequest) harness.Reply {
 	now := m.now(req.Time)
 	t.mu.Lock()
 	m.release(t, now)
-	if t.locked {
+	if m.rateLimited(t, now) || t.locked || m.throttled(t, now) || !m.wellFormed(t.t, req.Code) {
 		t.mu.Unlock()
-		return harness.Reply{Locked: true}
+		return harness.Reply{Locked: t.locked}
 	}
-	if m.rateLimited(t, now) || m.throttled(t, now) || !m.wellFormed(t.t, req.Code) || t.spent {
-		t.mu.Unlock()
-		return harness.Reply{}
-	}
-	c, hi := t.counter(m.bug), m.counterMax()
+	c, hi, spent := t.counter(m.bug), m.counterMax(), t.spent
 	t.mu.Unlock()
 	hit, found := uint64(0), false
-	for k := uint64(0); k <= m.lookAhead() && c+k >= c && c+k <= hi; k++ {
+	for k := uint64(0); !spent && k <= m.lookAhead() && c+k >= c && c+k <= hi; k++ {
 		if m.equal(req.Code, m.code(t.t, c+k)) {
 			hit, found = c+k, true
 			break
@@ -616,19 +614,29 @@ func (m *mutant) checkSplit(t *mtok, req harness.CheckRequest) harness.Reply {
 	time.Sleep(300 * time.Microsecond)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if m.bug == "lost-update" && t.locked {
+		return harness.Reply{Locked: true}
+	}
+	if found && (t.claimed[hit] || t.next > hit || t.spent) {
+		found = false // used meanwhile: a replay
+	}
 	if !found {
 		m.failure(t, now, true)
 		return harness.Reply{Locked: t.locked}
 	}
 	if m.bug == "lost-update" {
-		if t.claimed[hit] || t.next > hit {
-			return harness.Reply{}
-		}
 		t.claimed[hit] = true
 		t.mu.Unlock()
-		time.Sleep(300 * time.Microsecond)
+		// The lower the code, the later its write: the slowest
+		// neighbour is the one that loses the update.
+		time.Sleep(time.Duration(m.lookAhead()-(hit-c)+1) * 300 * time.Microsecond)
 		t.mu.Lock()
 		delete(t.claimed, hit)
+		if hit < m.counterMax() {
+			t.setCounter(hit + 1) // even if a neighbour moved it further
+			t.fails = 0
+			return harness.Reply{Accepted: true}
+		}
 	}
 	m.acceptCounter(t, hit)
 	t.fails = 0
@@ -759,50 +767,31 @@ func (m *mutant) checkTOTP(t *mtok, typed string, now int64, runLen int, runStep
 }
 
 func (m *mutant) Resync(_ context.Context, req harness.ResyncRequest) (harness.Reply, error) {
-	n := m.p.ResyncCodes()
-	if n == 0 {
+	if m.p.ResyncCodes() == 0 {
 		return harness.Reply{}, fmt.Errorf("resync: %w", harness.ErrUnsupported)
 	}
 	t := m.get(req.Serial)
 	if t == nil {
 		return harness.Reply{}, nil
 	}
-	if m.bug == "resync-race" {
-		return m.resyncRace(t, req), nil
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := m.now(req.Time)
-	t.autoOK = false
-	t.runLen, t.runOffs = 0, nil
-
-	m.release(t, now)
-	if m.bug == "rate-limit-resync" && m.rateLimited(t, now) {
-		return harness.Reply{}, nil
+	codes, rep, ok := m.resyncGate(t, now, req.Codes)
+	if !ok {
+		return rep, nil
 	}
-	if t.locked && !m.resyncUnlocks() && m.bug != "resync-unlocks" {
-		return harness.Reply{Locked: true}, nil
+	k, found := m.resyncFind(t, codes)
+	if m.bug == "resync-race" {
+		// Matches and writes in two steps, letting go of the token in
+		// between, so that the same resync sent several times at once
+		// is accepted by each.
+		t.mu.Unlock()
+		runtime.Gosched()
+		time.Sleep(300 * time.Microsecond)
+		t.mu.Lock()
 	}
-	if m.bug != "throttle-resync-free" && m.throttled(t, now) {
-		return harness.Reply{Locked: t.locked}, nil
-	}
-	codes := req.Codes
-	switch {
-	case m.bug == "resync-one-code-short" && len(codes) == 1:
-	case m.bug == "resync-extra-ignored" && len(codes) > n:
-		codes = codes[:n]
-	case len(codes) != n:
-		return harness.Reply{Locked: t.locked}, nil
-	}
-	for _, c := range codes {
-		if !m.wellFormed(t.t, c) {
-			return harness.Reply{Locked: t.locked}, nil
-		}
-	}
-	if t.t.Kind != harness.HOTP || t.spent {
-		return harness.Reply{Locked: t.locked}, nil
-	}
-	if k, ok := m.resyncFind(t, codes); ok {
+	if found {
 		m.resyncAccept(t, k, uint64(len(codes)))
 		return harness.Reply{Accepted: true}, nil
 	}
@@ -810,6 +799,40 @@ func (m *mutant) Resync(_ context.Context, req harness.ResyncRequest) (harness.R
 		m.failure(t, now, false)
 	}
 	return harness.Reply{Locked: t.locked}, nil
+}
+
+// resyncGate is resync steps 1 to 4: it returns the codes to match, or
+// the reply that ends the request.
+func (m *mutant) resyncGate(t *mtok, now int64, codes []string) ([]string, harness.Reply, bool) {
+	t.autoOK = false
+	t.runLen, t.runOffs = 0, nil
+	m.release(t, now)
+	if m.bug == "rate-limit-resync" && m.rateLimited(t, now) {
+		return nil, harness.Reply{}, false
+	}
+	if t.locked && !m.resyncUnlocks() && m.bug != "resync-unlocks" {
+		return nil, harness.Reply{Locked: true}, false
+	}
+	if m.bug != "throttle-resync-free" && m.throttled(t, now) {
+		return nil, harness.Reply{Locked: t.locked}, false
+	}
+	n := m.p.ResyncCodes()
+	switch {
+	case m.bug == "resync-one-code-short" && len(codes) == 1:
+	case m.bug == "resync-extra-ignored" && len(codes) > n:
+		codes = codes[:n]
+	case len(codes) != n:
+		return nil, harness.Reply{Locked: t.locked}, false
+	}
+	for _, c := range codes {
+		if !m.wellFormed(t.t, c) {
+			return nil, harness.Reply{Locked: t.locked}, false
+		}
+	}
+	if t.t.Kind != harness.HOTP || t.spent {
+		return nil, harness.Reply{Locked: t.locked}, false
+	}
+	return codes, harness.Reply{}, true
 }
 
 // resyncFind returns the first counter k of the smallest matching
@@ -849,33 +872,6 @@ func (m *mutant) resyncAccept(t *mtok, k, n uint64) {
 		m.acceptCounter(t, k+n-1)
 	}
 	t.locked, t.fails = false, 0
-}
-
-// resyncRace matches without holding the token's lock and writes the
-// result afterwards, so the same resync sent several times at once is
-// accepted by each.
-func (m *mutant) resyncRace(t *mtok, req harness.ResyncRequest) harness.Reply {
-	t.mu.Lock()
-	locked, spent := t.locked, t.spent
-	t.mu.Unlock()
-	if locked && !m.resyncUnlocks() || len(req.Codes) != m.p.ResyncCodes() || t.t.Kind != harness.HOTP || spent {
-		return harness.Reply{}
-	}
-	for _, c := range req.Codes {
-		if !m.wellFormed(t.t, c) {
-			return harness.Reply{}
-		}
-	}
-	k, ok := m.resyncFind(t, req.Codes)
-	if !ok {
-		return harness.Reply{}
-	}
-	runtime.Gosched()
-	time.Sleep(300 * time.Microsecond)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	m.resyncAccept(t, k, uint64(len(req.Codes)))
-	return harness.Reply{Accepted: true}
 }
 
 func (m *mutant) resyncMatch(t *mtok, codes []string, k uint64) bool {
