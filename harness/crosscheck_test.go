@@ -26,7 +26,7 @@ import (
 // model allows wherever it allows only one. Two independent readings of
 // the contract that agree on thousands of edge-biased requests.
 func TestCrosscheckMutantAgainstModel(t *testing.T) {
-	rounds := 10 // of rapid's default 100 histories each
+	rounds := 30 // of rapid's default 100 histories each
 	if testing.Short() {
 		rounds = 1
 	}
@@ -87,12 +87,12 @@ func crosscheckOne(rt *rapid.T, bug string) {
 
 	steps := rapid.IntRange(1, 40).Draw(rt, "steps")
 	for range steps {
-		if rapid.IntRange(0, 3).Draw(rt, "wait?") == 0 {
+		if len(g.queue) == 0 && rapid.IntRange(0, 3).Draw(rt, "wait?") == 0 {
 			d := rapid.SampledFrom(waits).Draw(rt, "wait")
 			now += d
 			h.say("wait %+d s (t=%+d)", d, now-start)
 		}
-		if rapid.IntRange(0, 60).Draw(rt, "re-enroll?") == 0 {
+		if len(g.queue) == 0 && rapid.IntRange(0, 60).Draw(rt, "re-enroll?") == 0 {
 			if err := mu.Enroll(ctx, tok); err != nil {
 				rt.Fatalf("re-enroll: %v", err)
 			}
@@ -208,7 +208,7 @@ func drawProfile(rt *rapid.T) harness.Profile {
 	p.OnFailure = rapid.SampledFrom([]string{"", harness.OnFailureKeep, harness.OnFailureAdvance}).Draw(rt, "on_failure")
 	p.Input = rapid.SampledFrom([]string{"", harness.InputExact, harness.InputLenient}).Draw(rt, "input")
 	if rapid.IntRange(0, 3).Draw(rt, "resync?") > 0 {
-		r := &harness.ResyncPolicy{Codes: rapid.IntRange(1, 3).Draw(rt, "resync.codes"), Window: rapid.Uint64Range(l+1, l+12).Draw(rt, "resync.window")}
+		r := &harness.ResyncPolicy{Codes: rapid.SampledFrom([]int{1, 2, 2, 3}).Draw(rt, "resync.codes"), Window: rapid.Uint64Range(l+1, l+12).Draw(rt, "resync.window")}
 		if r.Codes == 2 && rapid.Bool().Draw(rt, "auto?") {
 			r.Auto = &harness.AutoResync{Within: rapid.Int64Range(1, 60).Draw(rt, "auto.within")}
 		}
@@ -356,10 +356,9 @@ type xgen struct {
 	lastK    int64    // the offset of the last code aimed at the window
 	learn    int64    // the offset skew learning is tried at
 	replay   int      // the next accepted code to replay step after step, +1
-	// pending is the second login of an automatic resync, sent after
-	// pendingWait.
-	pending     string
-	pendingWait int64
+	// queue holds the rest of a planned sequence: each entry makes the
+	// next request at the time it is sent, after the wait it returns.
+	queue []func(now int64) (code string, wait int64, ok bool)
 }
 
 // draw returns the next request, and a wait to take before it.
@@ -406,12 +405,14 @@ func (g *xgen) draw(rt *rapid.T, now int64) (harness.Request, int64) {
 		}
 		return rapid.Int64Range(-r-2, r+2).Draw(rt, label)
 	}
-	if g.pending != "" {
-		code, d := g.pending, g.pendingWait
-		g.pending = ""
-		r := check(code)
-		r.Time += d
-		return r, d
+	for len(g.queue) > 0 {
+		next := g.queue[0]
+		g.queue = g.queue[1:]
+		if code, d, ok := next(now); ok {
+			r := check(code)
+			r.Time += d
+			return r, d
+		}
 	}
 	switch rapid.IntRange(0, 9).Draw(rt, "op") {
 	case 0, 1, 2:
@@ -421,8 +422,8 @@ func (g *xgen) draw(rt *rapid.T, now int64) (harness.Request, int64) {
 			first, ok1 := codeAt(k)
 			second, ok2 := codeAt(k + rapid.Int64Range(1, 2).Draw(rt, "auto.next"))
 			if ok1 && ok2 {
-				g.pending = second
-				g.pendingWait = rapid.SampledFrom([]int64{0, a.Auto.Within - 1, a.Auto.Within, a.Auto.Within + 1}).Draw(rt, "auto.wait")
+				d := rapid.SampledFrom([]int64{0, a.Auto.Within - 1, a.Auto.Within, a.Auto.Within + 1}).Draw(rt, "auto.wait")
+				g.queue = append(g.queue, func(int64) (string, int64, bool) { return second, d, true })
 				return check(first), 0
 			}
 		}
@@ -459,15 +460,27 @@ func (g *xgen) draw(rt *rapid.T, now int64) (harness.Request, int64) {
 				r.Time += tok.Period
 				return r, tok.Period
 			}
-			// Skew learning: the same offset, step after step.
-			var d int64
-			if rapid.Bool().Draw(rt, "next-step") {
-				d = tok.Period
+			// Skew learning: the same offset, step after step, as
+			// many times as a run needs (or one more, or one less).
+			off := g.learn
+			if rapid.Bool().Draw(rt, "learn-again") {
+				off = rapid.Int64Range(-int64(p.TOTP.Resync.Range)-1, int64(p.TOTP.Resync.Range)+1).Draw(rt, "learn")
+				g.learn = off
 			}
-			s := floorDiv(now+d-tok.T0, tok.Period) + g.learn
-			if s >= 0 {
-				r := check(key.HOTP(uint64(s)))
-				return r, d
+			runs := p.TOTP.Resync.Codes + rapid.IntRange(-1, 1).Draw(rt, "learn.n")
+			gap := rapid.SampledFrom([]int64{tok.Period, tok.Period, 0, 2 * tok.Period}).Draw(rt, "learn.gap")
+			codeNow := func(now int64) (string, int64, bool) {
+				s := floorDiv(now+gap-tok.T0, tok.Period) + off
+				if s < 0 {
+					return "", 0, false
+				}
+				return key.HOTP(uint64(s)), gap, true
+			}
+			for range runs - 1 {
+				g.queue = append(g.queue, codeNow)
+			}
+			if s := floorDiv(now-tok.T0, tok.Period) + off; s >= 0 {
+				return check(key.HOTP(uint64(s))), 0
 			}
 		}
 		n := p.ResyncCodes()
