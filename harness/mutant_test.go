@@ -48,6 +48,7 @@ type mutant struct {
 
 	mu   sync.Mutex
 	toks map[string]*mtok
+	memo sync.Map // codeKey -> string
 }
 
 // mtok is one token's server-side state.
@@ -153,9 +154,29 @@ func (m *mutant) now(req time.Time) int64 {
 	return req.Unix()
 }
 
-// code computes a code the plain way, with the planted hash and
-// truncation bugs.
+// codeKey names one computed code in the mutant's memo.
+type codeKey struct {
+	secret string
+	alg    token.Algorithm
+	digits int
+	c      uint64
+}
+
+// code returns the code of counter c, computed once: windows and resync
+// searches ask for the same counters again and again.
 func (m *mutant) code(t harness.Token, c uint64) string {
+	k := codeKey{string(t.Secret), t.Algorithm, t.Digits, c}
+	if v, ok := m.memo.Load(k); ok {
+		return v.(string)
+	}
+	v := m.compute(t, c)
+	m.memo.Store(k, v)
+	return v
+}
+
+// compute computes a code the plain way, with the planted hash and
+// truncation bugs.
+func (m *mutant) compute(t harness.Token, c uint64) string {
 	digits := t.Digits
 	if m.bug == "digits-8-as-6" {
 		digits = 6

@@ -203,6 +203,11 @@ func TestPolicyBugs(t *testing.T) {
 	for _, c := range harness.Cases() {
 		known[c.ID] = true
 	}
+	// Only the verdicts matter here, not how short the property cases'
+	// scripts get: shrink briefly. The subtests run in parallel with each
+	// other only (top-level tests of this package are never parallel), and
+	// the flag is restored after the last of them.
+	setFlags(t, map[string]string{"rapid.shrinktime": "300ms"})
 	profiles := policyProfiles()
 	for _, tc := range policyBugs {
 		t.Run(tc.bug, func(t *testing.T) {
