@@ -550,6 +550,7 @@ func xform(rt *rapid.T, code string) string {
 		code[:len(code)-1], code + "0", code[1:], "", " ", "+", "++" + code, "+ " + code,
 		fullwidth(code), arabic(code), code[:2] + "_" + code[2:], code[:3] + " " + code[3:],
 		"+" + fullwidth(code), "0x" + code, code + "\x00",
+		"\x1c" + code, "\u2028" + code, "\u200b" + code, "\u0085" + code, "\v" + code + "\f", "\u180e" + code,
 	}
 	return rapid.SampledFrom(forms).Draw(rt, "form")
 }
