@@ -47,10 +47,14 @@ func stepAt(st uint64, period int64) time.Time {
 }
 
 // learnOffset returns the skew offset the skew-learning cases use: beyond
-// the window ahead, inside the claimed range.
+// the window ahead, inside the claimed range, and inside a drift bound
+// when one leaves room beyond the window.
 func learnOffset(p Profile) int64 {
-	r := p.TOTP.Resync
-	return int64(min(p.TOTP.SkewAhead+5, r.Range))
+	off := min(p.TOTP.SkewAhead+5, p.TOTP.Resync.Range)
+	if d := p.TOTP.Drift; d != nil && d.Max != nil && *d.Max > p.TOTP.SkewAhead {
+		off = min(off, *d.Max)
+	}
+	return int64(off)
 }
 
 func totpPolicyCases() []*caseDef {
@@ -150,6 +154,9 @@ func totpPolicyCases() []*caseDef {
 						want, why = true, fmt.Sprintf("the %d-th code in successive steps at the offset %+d: the skew is learnt", n, off)
 					}
 					s.checkAt(s.code(st+uint64(i)+uint64(off)), at, want, fmt.Sprintf("the code of step %d (T%+d, at step %d)", st+uint64(i)+uint64(off), off, st+uint64(i)), why)
+				}
+				if d := p.TOTP.Drift; d != nil && d.Max != nil && uint64(off) > *d.Max {
+					return // the drift bound keeps the window from following the learnt skew
 				}
 				at := stepAt(st+uint64(n), per)
 				s.checkAt(s.code(st+uint64(n)+uint64(off)), at, true, fmt.Sprintf("the code of step %d (T%+d, at step %d)", st+uint64(n)+uint64(off), off, st+uint64(n)), fmt.Sprintf("the learnt skew of %+d steps moved the window", off))
