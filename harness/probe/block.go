@@ -527,7 +527,13 @@ func (p *prober) unblock(bt *blockTok, build func() (*blockTok, error), lo int64
 		return ok, err
 	}
 	hi := int64(-1)
-	if hint > lo && hint <= Wait {
+	if hint == Wait { // a claimed lock that never releases: one probe
+		ok, err := probe(Wait)
+		if err != nil || !ok {
+			return 0, false, err
+		}
+		hi = Wait
+	} else if hint > lo && hint < Wait {
 		if hint-1 > lo {
 			ok, err := probe(hint - 1)
 			if err != nil {
@@ -605,6 +611,9 @@ func (p *prober) classify(f int, first *blockTok) error {
 			hint = c.Throttle.Delay
 		case c.LockoutAfter() == f:
 			hint = c.ReleaseAfter()
+			if hint == 0 {
+				hint = Wait
+			}
 		}
 	}
 	b, finite, err := p.unblock(first, build, x0, hint, "block")
@@ -775,8 +784,11 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	p.lockAfter = found
 	build := func() (*blockTok, error) { return p.build(found, p.throttleGap) }
 	var hint int64
-	if c := p.claim; c != nil && !p.o.IgnoreClaim {
+	if c := p.claim; c != nil && !p.o.IgnoreClaim && c.LockoutAfter() == found {
 		hint = c.ReleaseAfter()
+		if hint == 0 {
+			hint = Wait
+		}
 	}
 	r, finite, err := p.unblock(nil, build, p.delay(found), hint, "release")
 	if err != nil {

@@ -279,23 +279,23 @@ type prober struct {
 	burnKnown  bool // whether it does has been measured
 	resyncUnl  bool
 
-	counterRange *harness.CounterRange   // measured HOTP counter range
-	inputRule    string                  // exact, lenient or "" (neither)
-	inputDone    bool                    // input was measured
+	counterRange *harness.CounterRange    // measured HOTP counter range
+	inputRule    string                   // exact, lenient or "" (neither)
+	inputDone    bool                     // input was measured
 	rate         *harness.RateLimitPolicy // measured rate limit
-	rateDone     bool                    // the rate limit was measured
-	throttle     *harness.ThrottlePolicy // measured throttle
-	release      int64                   // lockout.release_after
+	rateDone     bool                     // the rate limit was measured
+	throttle     *harness.ThrottlePolicy  // measured throttle
+	release      int64                    // lockout.release_after
 	countsResync bool
 	auto         *harness.AutoResync
-	reuse        string                  // totp.reuse
-	driftPol     *harness.DriftPolicy    // totp.drift
-	learn        *harness.TOTPResync     // totp.resync
-	periodList   []int64                 // totp.periods; nil is any
-	t0OK         *bool                   // totp.t0
+	reuse        string               // totp.reuse
+	driftPol     *harness.DriftPolicy // totp.drift
+	learn        *harness.TOTPResync  // totp.resync
+	periodList   []int64              // totp.periods; nil is any
+	t0OK         *bool                // totp.t0
 	flowList     []string
-	unlockOK     int                     // 0 unknown, 1 works, -1 refused
-	lockedSeen   bool                    // some reply said locked
+	unlockOK     int  // 0 unknown, 1 works, -1 refused
+	lockedSeen   bool // some reply said locked
 }
 
 // config is a token configuration the verifier accepts.

@@ -80,7 +80,7 @@ func (p *prober) totpReuse() error {
 	if err != nil {
 		return err
 	}
-	f := Finding{Name: "totp-replay", Value: "rejected", Certainty: Exact,
+	f := Finding{Name: "totp-reuse", Value: "rejected", Certainty: Exact,
 		Evidence: "the accepted code of the current step, submitted again in the same step, was rejected"}
 	if rep.Accepted {
 		f.Value, f.Departs = "accepted", true
@@ -91,14 +91,14 @@ func (p *prober) totpReuse() error {
 	first, second := int64(0), int64(-1)
 	switch {
 	case p.bounded():
-		p.add(since, Finding{Name: "totp-reuse", Value: "-", Certainty: NotMeasured, Evidence: "the skew is only bounded"})
+		p.add(since, Finding{Name: "totp-reuse-mode", Value: "-", Certainty: NotMeasured, Evidence: "the skew is only bounded"})
 		return nil
 	case p.back > 0:
 	case p.ahead > 0 && p.driftPol == nil:
 		first, second = 1, 0
 	default:
 		p.reuse = harness.ReuseLater
-		p.add(since, Finding{Name: "totp-reuse", Value: "later", Certainty: CouldNotTell,
+		p.add(since, Finding{Name: "totp-reuse-mode", Value: "later", Certainty: CouldNotTell,
 			Evidence: "the window holds no step below the last accepted one (no skew back, or a drift that follows the accepted step): \"once\" and \"later\" behave alike here"})
 		return nil
 	}
@@ -110,7 +110,7 @@ func (p *prober) totpReuse() error {
 		return err
 	}
 	if !rep.Accepted {
-		p.add(since, Finding{Name: "totp-reuse", Value: "inconsistent", Certainty: Exact, Departs: true,
+		p.add(since, Finding{Name: "totp-reuse-mode", Value: "inconsistent", Certainty: Exact, Departs: true,
 			Evidence: fmt.Sprintf("a fresh token rejected the code of step T%+d, inside the measured window", first)})
 		return nil
 	}
@@ -123,7 +123,7 @@ func (p *prober) totpReuse() error {
 	if rep, err = t.check(t.code(second)); err != nil {
 		return err
 	}
-	r := Finding{Name: "totp-reuse", Value: "later", Certainty: Exact,
+	r := Finding{Name: "totp-reuse-mode", Value: "later", Certainty: Exact,
 		Evidence: fmt.Sprintf("after the code of step T%+d, the code of step T%+d (inside the window, never used) was rejected: only later steps", first, second)}
 	p.reuse = harness.ReuseLater
 	if rep.Accepted {
