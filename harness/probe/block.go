@@ -188,8 +188,16 @@ func (p *prober) rateFree(bt *blockTok, u int64) int64 {
 }
 
 // x0 is the earliest offset after bt's last failure at which a check is
-// not refused by the rate limit.
-func (p *prober) x0(bt *blockTok) int64 { return p.rateFree(bt, bt.last) - bt.last }
+// not refused by the rate limit for the checks up to that failure.
+func (p *prober) x0(bt *blockTok) int64 {
+	upto := &blockTok{}
+	for _, h := range bt.hist {
+		if h <= bt.last {
+			upto.hist = append(upto.hist, h)
+		}
+	}
+	return p.rateFree(upto, bt.last) - bt.last
+}
 
 // build enrolls a token and sends it f failures, the i-th gap(i) seconds
 // after the one before (gap(i) is the wait after the i-th failure).
@@ -702,6 +710,28 @@ func (p *prober) classify(f int, first *blockTok) error {
 			alts = append(alts, fmt.Sprintf("after %d, delay %d s (hidden under the rate limit)", f-j, d))
 		}
 	}
+	if x0 > 0 && len(alts) > (map[bool]int{true: 1, false: 0})[lockAlt] {
+		// The rate limit hides the start of the throttle. A resync is
+		// neither limited nor recorded, but throttled: genuine resyncs tell
+		// where the throttle starts and how long its first delay is.
+		ft, d, ok, err := p.throttleByResync(f)
+		if err != nil {
+			return err
+		}
+		if ok && ft < f && d*pow(k, f-ft) == b {
+			p.throttle = &harness.ThrottlePolicy{After: ft, Delay: d, Factor: k}
+			tf.Value = fmt.Sprintf("after %d, delay %d s, factor %d", ft, d, k)
+			tf.Evidence += fmt.Sprintf("; the rate limit hid the delays below %d s, but a genuine resync (which the rate limit neither refuses nor counts) was refused after %d failures for %d s and accepted after %d failures at once", x0, ft, d, ft-1)
+			alts = nil
+			if lockAlt {
+				alts = []string{fmt.Sprintf("lockout after 1 failure released after %d s (no reply said locked)", b)}
+			}
+			setY(int64(ft), d)
+		} else if ok && ft == f {
+			tf.Evidence += "; genuine resyncs, which the rate limit neither refuses nor counts, found no throttle before either"
+			alts = alts[:(map[bool]int{true: 1, false: 0})[lockAlt]]
+		}
+	}
 	if len(alts) > 0 {
 		tf.Certainty = CouldNotTell
 		tf.Evidence += "; the observations fit as well: " + strings.Join(alts, "; ")
@@ -1049,4 +1079,97 @@ func (p *prober) resyncCounts() error {
 	}
 	p.add(since, r)
 	return nil
+}
+
+// pow returns k^n for small n, saturating at maxDelay.
+func pow(k int64, n int) int64 {
+	r := int64(1)
+	for range n {
+		if r > maxDelay {
+			return r
+		}
+		r *= k
+	}
+	return r
+}
+
+// throttleByResync finds, with genuine resyncs at the moment of the last
+// failure, the first number of failures (at most f) after which a resync
+// is refused, and how long it is refused then. ok is false when the
+// verifier has no HOTP resync.
+func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
+	if p.hotp == nil || p.resyncN == 0 || p.primary().kind != harness.HOTP {
+		return 0, 0, false, nil
+	}
+	k := p.resyncLo()
+	refusedAt := func(bt *blockTok, x int64) (bool, error) {
+		rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), bt.last+x)
+		if err != nil {
+			return false, err
+		}
+		if rep.Accepted {
+			bt.used = true
+		}
+		return !rep.Accepted, nil
+	}
+	ft := 0
+	for n := 1; n <= f && ft == 0; n++ {
+		bt, err := p.build(n, p.initialGap)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		r, err := refusedAt(bt, 0)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if r {
+			ft = n
+		}
+	}
+	if ft == 0 {
+		return 0, 0, false, nil
+	}
+	// The smallest x at which the resync is accepted: gallop on one
+	// token while refused (a refused resync changes nothing), bisect.
+	var bt *blockTok
+	probe := func(x int64) (bool, error) {
+		if bt == nil || bt.used {
+			var err error
+			if bt, err = p.build(ft, p.initialGap); err != nil {
+				return false, err
+			}
+		}
+		r, err := refusedAt(bt, x)
+		return !r, err
+	}
+	lo, hi := int64(0), int64(-1)
+	for step := int64(1); ; step *= 2 {
+		x := min(lo+step, Wait)
+		ok, err := probe(x)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if ok {
+			hi = x
+			break
+		}
+		lo = x
+		if x == Wait {
+			return ft, 0, false, nil
+		}
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		bt = nil // the probes go back in time: a fresh token each
+		ok, err := probe(mid)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return ft, hi, true, nil
 }

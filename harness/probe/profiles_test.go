@@ -115,6 +115,14 @@ func startingProfiles() map[string]harness.Profile {
 			Resync:    &harness.ResyncPolicy{Codes: 2, Window: 100, Auto: &harness.AutoResync{Within: 60}},
 			Throttle:  &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 2},
 		},
+		// Locked by one failure for 20 s; the reference says locked, which
+		// tells this lock from a throttle.
+		"lockout1-release20": {
+			Kinds:     []harness.Kind{harness.HOTP},
+			LookAhead: harness.Uint64(2),
+			Resync:    &harness.ResyncPolicy{Codes: 2, Window: 30},
+			Lockout:   &harness.LockoutPolicy{After: 1, ReleaseAfter: 20},
+		},
 		"hotp-sha256-resync1-lock1": {
 			Kinds:      []harness.Kind{harness.HOTP},
 			Algorithms: []string{"SHA256"},
