@@ -824,6 +824,16 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	if err != nil {
 		return err
 	}
+	// The lock on the throttle's curve: its release, or never.
+	for i := range p.res.Series {
+		if c := &p.res.Series[i]; c.Curve {
+			y := int64(Wait)
+			if finite {
+				y = r
+			}
+			c.Points = append(c.Points, Point{X: int64(found), Accepted: finite, Y: y})
+		}
+	}
 	v := fmt.Sprintf("after %d failures", found)
 	ev := fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was refused after %d failures once the delay had passed", found)
 	if finite {
