@@ -162,6 +162,7 @@ func (p *prober) tryHOTP(cfg config) (bool, string, error) {
 	if err != nil {
 		return false, "enroll refused", err
 	}
+	p.knownCounter = t.c
 	rep, err := t.check(t.code(0))
 	if err != nil {
 		return false, "", err

@@ -314,7 +314,7 @@ func (p *prober) rateLimit() error {
 		return err
 	}
 	if !rep.Accepted || n == 0 {
-		p.add(since, Finding{Name: "rate-limit", Value: "none", Certainty: Exact, Departs: n > 0,
+		p.add(since, Finding{Name: "rate-limit", Value: "none", Certainty: Exact,
 			Evidence: fmt.Sprintf("the correct code number %d at one moment was rejected, and again %d s later: not a rate limit", n+1, int64(Wait))})
 		return nil
 	}

@@ -294,8 +294,9 @@ type prober struct {
 	periodList   []int64              // totp.periods; nil is any
 	t0OK         *bool                // totp.t0
 	flowList     []string
-	unlockOK     int  // 0 unknown, 1 works, -1 refused
-	lockedSeen   bool // some reply said locked
+	unlockOK     int    // 0 unknown, 1 works, -1 refused
+	lockedSeen   bool   // some reply said locked
+	knownCounter uint64 // a HOTP counter that was enrolled
 }
 
 // config is a token configuration the verifier accepts.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/otplab/otplab/harness"
@@ -191,7 +192,7 @@ func (p *prober) counters() error {
 		}
 		return err == nil, err
 	}
-	known := uint64(1000) // kinds enrolled tokens at 1000 and above
+	known := p.knownCounter // a counter kinds enrolled and verified
 	var claimed *harness.CounterRange
 	if c := p.claim; c != nil && !p.o.IgnoreClaim {
 		claimed = &harness.CounterRange{Min: c.CounterMin(), Max: c.CounterMax()}
@@ -214,41 +215,64 @@ func (p *prober) counters() error {
 		}
 		lo = x + 1
 	}
-	// The largest counter.
-	top := uint64(token.MaxCounter)
-	var hi uint64 // a counter known to be refused, above the max (0: none)
-	cands := []uint64{top, 1 << 63, 1<<63 - 1, 1<<63 - 2, 1 << 53, 1 << 32, 1<<31 - 1}
-	if claimed != nil && claimed.Max >= known {
-		cands = append([]uint64{claimed.Max}, cands...)
-		if claimed.Max < top {
-			cands = append([]uint64{claimed.Max + 1}, cands...)
+	// The largest counter: a binary search over the usual limits (the
+	// edges of 31, 32, 53, 63 and 64 bits), then a bisection between the
+	// largest enrolled and the smallest refused one.
+	cands := []uint64{1<<31 - 1, 1 << 31, 1<<32 - 1, 1 << 32, 1<<53 - 1, 1 << 53, 1<<53 + 1,
+		1<<63 - 2, 1<<63 - 1, 1 << 63, token.MaxCounter - 1, token.MaxCounter}
+	if claimed != nil && claimed.Max > known {
+		cands = append(cands, claimed.Max)
+		if claimed.Max < token.MaxCounter {
+			cands = append(cands, claimed.Max+1)
 		}
 	}
-	best := known
-	tried := map[uint64]bool{}
-	for _, c := range cands {
-		if c < best || tried[c] || (hi != 0 && c >= hi) {
-			continue
+	slices.Sort(cands)
+	cands = slices.Compact(slices.DeleteFunc(cands, func(c uint64) bool { return c <= known }))
+	best, hi := known, uint64(0) // hi: the smallest refused counter seen, 0 for none
+	i, j := 0, len(cands)        // cands[:i] are known enrolled, cands[j:] refused
+	if claimed != nil {
+		// The claimed max and the counter after it first.
+		for _, c := range []uint64{claimed.Max, claimed.Max + 1} {
+			k, found := slices.BinarySearch(cands, c)
+			if !found || k < i || k >= j || c <= known {
+				continue
+			}
+			ok, err := enrollable(c)
+			if err != nil {
+				return err
+			}
+			if ok {
+				best, i = c, k+1
+			} else {
+				hi, j = c, k
+			}
 		}
-		tried[c] = true
-		ok, err := enrollable(c)
+	}
+	for i < j {
+		k := i + (j-i)/2
+		ok, err := enrollable(cands[k])
 		if err != nil {
 			return err
 		}
 		if ok {
-			best = c
-		} else if hi == 0 || c < hi {
-			hi = c
+			best, i = cands[k], k+1
+		} else {
+			hi, j = cands[k], k
 		}
 	}
-	max := best
-	if hi != 0 && hi-best > 1 {
-		x, _, err := edge(best, hi-1, nil, enrollable)
+	for hi != 0 && hi-best > 1 {
+		mid := best + (hi-best)/2
+		ok, err := enrollable(mid)
 		if err != nil {
 			return err
 		}
-		max = x
+		if ok {
+			best = mid
+		} else {
+			hi = mid
+		}
 	}
+	max := best
 	p.counterRange = &harness.CounterRange{Min: lo, Max: max}
 	// The code of max is accepted on a token enrolled at max.
 	t, err := p.enrollWith(*p.hotp, time.Time{}, spec{counter: &max}, nil)
