@@ -3,6 +3,7 @@ package probe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ type blockTok struct {
 	used   bool    // a correct code was accepted: the failure count is gone
 	locked bool    // a reply said locked
 	probes int64   // the largest probe offset sent after the last failure
+	nhist  int     // the checks up to the last failure: hist[:nhist]
 }
 
 // blockToken enrolls a fresh token for the block family.
@@ -133,6 +135,7 @@ func (bt *blockTok) failAt(u int64) error {
 	}
 	bt.n++
 	bt.last = u
+	bt.nhist = len(bt.hist)
 	bt.probes = -1
 	if bt.p.burns {
 		bt.shift++
@@ -190,12 +193,7 @@ func (p *prober) rateFree(bt *blockTok, u int64) int64 {
 // x0 is the earliest offset after bt's last failure at which a check is
 // not refused by the rate limit for the checks up to that failure.
 func (p *prober) x0(bt *blockTok) int64 {
-	upto := &blockTok{}
-	for _, h := range bt.hist {
-		if h <= bt.last {
-			upto.hist = append(upto.hist, h)
-		}
-	}
+	upto := &blockTok{hist: bt.hist[:bt.nhist]}
 	return p.rateFree(upto, bt.last) - bt.last
 }
 
@@ -644,13 +642,14 @@ func (p *prober) classify(f int, first *blockTok) error {
 		s.Points = append(s.Points, Point{X: x, Accepted: true, Y: y})
 	}
 	setY(int64(f), b)
-	// One more failure, at the moment the refusal ended.
+	// One more failure, at the first moment from the end of the refusal
+	// at which a check right after it escapes the rate limit.
 	build2 := func() (*blockTok, error) {
 		bt, err := build()
 		if err != nil {
 			return nil, err
 		}
-		return bt, bt.failAt(bt.last + b)
+		return bt, bt.failAt(p.freeTwice(bt, bt.last+b))
 	}
 	bt, err := build2()
 	if err != nil {
@@ -660,6 +659,13 @@ func (p *prober) classify(f int, first *blockTok) error {
 	ok, err := bt.goodAt(bt.last + x1)
 	if err != nil {
 		return err
+	}
+	if ok && x1 >= b {
+		p.lockAfter = f
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: CouldNotTell,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s; after one more, the rate limit let the correct code through only %d s later, when it was accepted: a lock that released, or a throttle whose delay had passed", f, b, x1)})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: CouldNotTell, Evidence: "see lockout"})
+		return nil
 	}
 	if ok {
 		p.lockAfter, p.release = f, b
@@ -687,6 +693,58 @@ func (p *prober) classify(f int, first *blockTok) error {
 			Evidence: fmt.Sprintf("every failure refused the correct code for %d s and a reply said locked", b)})
 		p.add(p.res.Requests, p.throttleNone(f, x0))
 		return nil
+	}
+	if !finite2 && f > 1 && !bt.locked {
+		// One more failure locked the token for good: a throttle from f
+		// and a lockout at f+1, which hides the throttle's factor.
+		p.throttle = &harness.ThrottlePolicy{After: f, Delay: b, Factor: 1}
+		p.lockAfter = f + 1
+		p.add(since, Finding{Name: "throttle", Value: fmt.Sprintf("after %d, delay %d s, factor 1", f, b), Certainty: CouldNotTell,
+			Evidence: fmt.Sprintf("the correct code was refused for %d s after %d failures, and for good after one more: the lockout after %d failures hides the factor (written as 1)", b, f, f+1)})
+		p.add(p.res.Requests, Finding{Name: "lockout", Value: fmt.Sprintf("after %d failures", f+1), Certainty: Exact,
+			Evidence: fmt.Sprintf("one failure after the throttle's delay of %d s, the correct code was refused still %d s later", b, int64(Wait))})
+		return nil
+	}
+	if finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16 {
+		// A third point on the curve: a lock that releases after one more
+		// failure would give any second delay, but not the third.
+		k := b2 / b
+		build3 := func() (*blockTok, error) {
+			bt, err := build2()
+			if err != nil {
+				return nil, err
+			}
+			return bt, bt.failAt(p.freeTwice(bt, bt.last+b2))
+		}
+		b3 := b2 * k
+		ok3 := true
+		for _, x := range []int64{b3 - 1, b3} {
+			bt, err := build3()
+			if err != nil {
+				return err
+			}
+			at := p.rateFree(bt, bt.last+x)
+			if at-bt.last > x && x < b3 {
+				continue // the rate limit keeps the early probe out
+			}
+			x = at - bt.last
+			acc, err := bt.goodAt(at)
+			if err != nil {
+				return err
+			}
+			// Accepted early: the count restarted, so the second refusal
+			// was a lock's release. Refused at b3: a lockout after f+2
+			// failures, which the scan below finds.
+			if acc && x < b3 {
+				ok3 = false
+			}
+			if acc && x >= b3 {
+				setY(int64(f)+2, b3)
+			}
+		}
+		if !ok3 {
+			finite2 = false // not a throttle's curve
+		}
 	}
 	if !finite2 || b2%b != 0 || b2/b < 1 || b2/b > 16 {
 		p.lockAfter = f
@@ -1182,4 +1240,21 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 		}
 	}
 	return ft, hi, true, nil
+}
+
+// freeTwice returns the first moment at or after u at which a check of bt
+// and another right after it both escape the rate limit.
+func (p *prober) freeTwice(bt *blockTok, u int64) int64 {
+	if p.rate == nil {
+		return u
+	}
+	for range 1000 {
+		u = p.rateFree(bt, u)
+		next := &blockTok{hist: append(slices.Clone(bt.hist), u)}
+		if p.rateFree(next, u) == u {
+			return u
+		}
+		u++
+	}
+	return u
 }

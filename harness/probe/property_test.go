@@ -1,0 +1,117 @@
+package probe_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/probe"
+	"github.com/otplab/otplab/harness/reference"
+)
+
+// genProfile draws a profile the probe can tell apart from every other:
+// no rate limit of one check (which hides short throttle delays), a
+// throttle that starts before the lockout, a drift bound no narrower than
+// the skew ahead, a skew-learning range beyond the window.
+func genProfile(t *rapid.T) harness.Profile {
+	p := harness.Profile{Clock: harness.ClockRequest}
+	hotp, totp := true, rapid.Bool().Draw(t, "totp")
+	if totp && rapid.Bool().Draw(t, "totp-only") {
+		hotp = false
+	}
+	if hotp {
+		p.Kinds = append(p.Kinds, harness.HOTP)
+	}
+	if totp {
+		p.Kinds = append(p.Kinds, harness.TOTP)
+	}
+	p.Input = rapid.SampledFrom([]string{"", harness.InputExact, harness.InputLenient}).Draw(t, "input")
+	if hotp {
+		l := rapid.Uint64Range(0, 20).Draw(t, "look_ahead")
+		p.LookAhead = &l
+		if rapid.Bool().Draw(t, "advance") {
+			p.OnFailure = harness.OnFailureAdvance
+		}
+		if n := rapid.IntRange(0, 3).Draw(t, "resync.codes"); n > 0 {
+			p.Resync = &harness.ResyncPolicy{Codes: n, Window: rapid.Uint64Range(l+1, 300).Draw(t, "resync.window")}
+			if n == 2 && rapid.Bool().Draw(t, "auto") {
+				p.Resync.Auto = &harness.AutoResync{Within: rapid.Int64Range(1, 1000).Draw(t, "auto.within")}
+			}
+		}
+		if rapid.Bool().Draw(t, "counters") {
+			p.Counters = &harness.CounterRange{Min: rapid.Uint64Range(0, 3).Draw(t, "min"), Max: rapid.Uint64Range(1<<21, 1<<63).Draw(t, "max")}
+		}
+	}
+	lock := rapid.IntRange(0, 8).Draw(t, "lockout.after")
+	if lock > 0 {
+		p.Lockout = &harness.LockoutPolicy{After: lock, ResyncUnlocks: rapid.Bool().Draw(t, "resync_unlocks"),
+			CountsResync: rapid.Bool().Draw(t, "counts_resync")}
+		if rapid.Bool().Draw(t, "release") {
+			p.Lockout.ReleaseAfter = rapid.Int64Range(1, 2000).Draw(t, "release_after")
+		}
+	}
+	if (lock == 0 || lock > 2) && rapid.Bool().Draw(t, "throttle") {
+		top := 6
+		if lock > 0 {
+			top = lock - 2 // a lockout right after the throttle's start hides its factor
+		}
+		p.Throttle = &harness.ThrottlePolicy{After: rapid.IntRange(1, top).Draw(t, "throttle.after"),
+			Delay: rapid.Int64Range(1, 50).Draw(t, "throttle.delay"), Factor: rapid.Int64Range(1, 4).Draw(t, "throttle.factor")}
+		if lock == 0 && p.Throttle.After == 1 && p.Throttle.Factor == 1 {
+			p.Throttle.Factor = 2 // {1, D, 1} is an unflagged lock that releases
+		}
+	}
+	if l := p.Lockout; l != nil && l.ReleaseAfter > 0 && l.ReleaseAfter <= p.ThrottleDelay(l.After) {
+		l.ReleaseAfter += p.ThrottleDelay(l.After) // a release within the delay is never seen
+	}
+	if hotp && rapid.Bool().Draw(t, "rate") {
+		p.RateLimit = &harness.RateLimitPolicy{Attempts: rapid.IntRange(2, 6).Draw(t, "rate.attempts"), Per: rapid.Int64Range(1, 120).Draw(t, "rate.per")}
+	}
+	if totp {
+		a := rapid.Uint64Range(0, 3).Draw(t, "skew_ahead")
+		b := rapid.Uint64Range(0, 3).Draw(t, "skew_back")
+		tp := &harness.TOTPPolicy{SkewBack: b, SkewAhead: a}
+		if rapid.Bool().Draw(t, "once") {
+			tp.Reuse = harness.ReuseOnce
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "drift") {
+		case 1:
+			tp.Drift = &harness.DriftPolicy{}
+		case 2:
+			// A bound below the skew cuts the window itself.
+			tp.Drift = &harness.DriftPolicy{Max: harness.Uint64(rapid.Uint64Range(max(a, b), 20).Draw(t, "drift.max"))}
+		}
+		if rapid.Bool().Draw(t, "learning") {
+			tp.Resync = &harness.TOTPResync{Codes: rapid.IntRange(2, 4).Draw(t, "learn.codes"), Range: rapid.Uint64Range(a+1, 300).Draw(t, "learn.range")}
+		}
+		if rapid.Bool().Draw(t, "periods") {
+			tp.Periods = []int64{30, 60}
+		}
+		if rapid.Bool().Draw(t, "t0") {
+			tp.T0 = no()
+		}
+		p.TOTP = tp
+	}
+	return p
+}
+
+// TestProbeRecoversRandomProfiles: any profile the probe can tell apart
+// is recovered exactly.
+func TestProbeRecoversRandomProfiles(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		start := genProfile(t)
+		v, err := reference.New(start)
+		if err != nil {
+			t.Skip(err) // an invalid combination
+		}
+		res, err := probe.Probe(t.Context(), v, probe.Options{Seed: rapid.Uint64Range(1, 1<<40).Draw(t, "seed"), IgnoreClaim: true, Trials: 2})
+		if err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+		if d := cmp.Diff(recovered(start), res.Profile); d != "" {
+			t.Fatalf("probed profile differs (-started +probed):\n%s\n%s", d, table(res))
+		}
+	})
+}
