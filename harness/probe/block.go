@@ -473,9 +473,13 @@ func (p *prober) block() error {
 	p.lockDone = true
 	if fStar == 0 {
 		cert := NotObserved
+		hide := ""
+		if r := p.rate; r != nil && r.Attempts == 1 && p.request() {
+			hide = fmt.Sprintf("; a lock that releases within %d s, or a throttle shorter than that, would hide under the rate limit", r.Per)
+		}
 		p.add(since, Finding{Name: "lockout", Value: "none", Certainty: cert,
-			Evidence: evidence + fmt.Sprintf("; the correct code was still accepted after %d consecutive failures (MaxLockout)", max)})
-		p.add(p.res.Requests, Finding{Name: "throttle", Value: "none", Certainty: cert, Evidence: "no failure count refused the correct code"})
+			Evidence: evidence + fmt.Sprintf("; the correct code was still accepted after %d consecutive failures (MaxLockout)", max) + hide})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "none", Certainty: cert, Evidence: "no failure count refused the correct code" + hide})
 		p.counterAfterFailure()
 		return nil
 	}
@@ -825,13 +829,39 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	since := p.res.Requests
 	max := p.o.MaxLockout
 	rec := p.series("lockout beyond the throttle", "failures, spaced by the throttle's delays")
-	wait := func(n int) int64 { return p.delay(n) }
+	early := 0 // a count after which the correct code came in before the delay
 	blockedAt := func(n int) (bool, error) {
-		b, _, err := p.blocked(n, p.throttleGap, wait)
-		if err == nil {
-			rec(int64(n), !b)
+		bt, err := p.build(n, p.throttleGap)
+		if err != nil {
+			return false, err
 		}
-		return b, err
+		d := p.delay(n)
+		// Just before the delay: refused, unless a lock released and
+		// the count restarted.
+		// (Only for delays a profile can state: longer ones may be capped.)
+		if at := p.rateFree(bt, bt.last+d-1); d <= Wait && at < bt.last+d && d-1 >= p.x0(bt) {
+			ok, err := bt.goodAt(at)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				early = n
+				rec(int64(n), false)
+				return true, nil
+			}
+		}
+		if p.rateFree(bt, bt.last+d) != bt.last+d {
+			// The early probe keeps the rate limit busy: a fresh token.
+			if bt, err = p.build(n, p.throttleGap); err != nil {
+				return false, err
+			}
+		}
+		ok, err := bt.goodAt(p.rateFree(bt, bt.last+d))
+		if err != nil {
+			return false, err
+		}
+		rec(int64(n), ok)
+		return !ok, nil
 	}
 	top := max
 	for n := f + 1; n <= max; n++ {
@@ -878,7 +908,15 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			hint = Wait
 		}
 	}
-	r, finite, err := p.unblock(nil, build, p.delay(found), hint, "release")
+	from := p.delay(found)
+	if early == found { // the lock released before the delay
+		bt, err := build()
+		if err != nil {
+			return err
+		}
+		from = p.x0(bt) - 1
+	}
+	r, finite, err := p.unblock(nil, build, from, hint, "release")
 	if err != nil {
 		return err
 	}
@@ -901,7 +939,18 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	} else {
 		ev += fmt.Sprintf(", still %d s later", int64(Wait))
 	}
-	p.add(since, Finding{Name: "lockout", Value: v, Certainty: Exact, Evidence: ev})
+	cert := Exact
+	if early == found {
+		ev = fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was accepted %d s after failure number %d, before the throttle's delay of %d s: a lock after %d failures released then", r, found, p.delay(found), found)
+		if (r == p.delay(1) || r == from+1) && found-1 > p.throttle.After {
+			// As well: a lock after found-1 failures whose release hid
+			// under the throttle's delay, the count restarting before
+			// failure number found.
+			cert = CouldNotTell
+			ev += fmt.Sprintf("; or a lock after %d failures released within the throttle's delay of %d s, so that the count restarted (the observations fit both)", found-1, p.delay(found-1))
+		}
+	}
+	p.add(since, Finding{Name: "lockout", Value: v, Certainty: cert, Evidence: ev})
 	return nil
 }
 
@@ -935,10 +984,10 @@ func (p *prober) lockExtras() error {
 	if err := p.lockoutReset(f); err != nil {
 		return err
 	}
-	if err := p.resyncUnlocks(); err != nil {
+	if err := p.resyncCounts(); err != nil {
 		return err
 	}
-	return p.resyncCounts()
+	return p.resyncUnlocks()
 }
 
 // unlockWorks checks that an administrator's unlock lets the correct code
@@ -1073,6 +1122,13 @@ func (p *prober) resyncUnlocks() error {
 	if err != nil {
 		return err
 	}
+	// Late enough that a throttle hidden under the lock has passed, early
+	// enough that a lock which releases still holds.
+	if p.release == 0 {
+		u = bt.last + Wait
+	} else {
+		u = max(u, bt.last+p.release-1)
+	}
 	k := p.resyncLo()
 	rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), u)
 	if err != nil && !errors.Is(err, errRefused) {
@@ -1099,6 +1155,71 @@ func (p *prober) resyncUnlocks() error {
 		}
 	}
 	p.add(since, r)
+	if p.resyncUnl && p.throttle == nil {
+		return p.throttleUnderLock()
+	}
+	return nil
+}
+
+// throttleUnderLock looks, with genuine resyncs (which a lock with
+// resync_unlocks lets through), for a throttle that starts with the
+// lockout and so hides under it for checks: a resync at the moment of the
+// locking failure is refused by such a throttle only. Its factor shows
+// only if a rejected resync counts as a failure (one more failure under
+// the lock); otherwise it is written as 1 and the finding says so.
+func (p *prober) throttleUnderLock() error {
+	since := p.res.Requests
+	f := p.lockAfter
+	bt, _, err := p.lockedToken()
+	if err != nil {
+		return err
+	}
+	rep, err := bt.resyncAt(bt.genuine(p.resyncLo(), p.resyncN), bt.last)
+	if err != nil {
+		return err
+	}
+	if rep.Accepted {
+		p.add(since, Finding{Name: "throttle-under-lockout", Value: "none", Certainty: Exact,
+			Evidence: fmt.Sprintf("a genuine resync at the moment of the failure that locked the token (%d failures) was accepted", f)})
+		return nil
+	}
+	build := func() (*blockTok, error) { b, _, err := p.lockedToken(); return b, err }
+	d, finite, err := p.resyncUnblock(build, 0)
+	if err != nil || !finite {
+		return err
+	}
+	p.throttle = &harness.ThrottlePolicy{After: f, Delay: d, Factor: 1}
+	fd := Finding{Name: "throttle-under-lockout", Value: fmt.Sprintf("after %d, delay %d s", f, d), Certainty: CouldNotTell,
+		Evidence: fmt.Sprintf("a genuine resync on the locked token was refused for %d s after the locking failure: a throttle from %d failures, under the lockout; its factor does not show (written as 1)", d, f)}
+	if p.countsResync {
+		// One more failure: a rejected resync once the delay has passed.
+		build2 := func() (*blockTok, error) {
+			b, _, err := p.lockedToken()
+			if err != nil {
+				return nil, err
+			}
+			codes := make([]string, p.resyncN)
+			for i := range codes {
+				codes[i] = b.wrongAt(b.last + d)
+			}
+			if _, err := b.resyncAt(codes, b.last+d); err != nil {
+				return nil, err
+			}
+			b.last += d
+			return b, nil
+		}
+		d2, finite2, err := p.resyncUnblock(build2, 0)
+		if err != nil {
+			return err
+		}
+		if finite2 && d2%d == 0 && d2/d >= 1 && d2/d <= 16 {
+			p.throttle.Factor = d2 / d
+			fd.Value = fmt.Sprintf("after %d, delay %d s, factor %d", f, d, d2/d)
+			fd.Certainty = Exact
+			fd.Evidence = fmt.Sprintf("a genuine resync on the locked token was refused for %d s after the locking failure, and for %d s after a rejected resync (which counts) once that had passed: a throttle from %d failures, under the lockout", d, d2, f)
+		}
+	}
+	p.add(since, fd)
 	return nil
 }
 
@@ -1197,25 +1318,39 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 	if ft == 0 {
 		return 0, 0, false, nil
 	}
-	// The smallest x at which the resync is accepted: gallop on one
-	// token while refused (a refused resync changes nothing), bisect.
+	d, ok, err := p.resyncUnblock(func() (*blockTok, error) { return p.build(ft, p.initialGap) }, 0)
+	return ft, d, ok, err
+}
+
+// resyncUnblock finds the smallest x > lo at which a genuine resync is
+// accepted x seconds after the last failure of a token that build makes,
+// galloping on one token while refused (a refused resync changes nothing)
+// and bisecting on fresh ones. ok is false when it is refused at Wait.
+func (p *prober) resyncUnblock(build func() (*blockTok, error), lo int64) (int64, bool, error) {
+	k := p.resyncLo()
 	var bt *blockTok
 	probe := func(x int64) (bool, error) {
 		if bt == nil || bt.used {
 			var err error
-			if bt, err = p.build(ft, p.initialGap); err != nil {
+			if bt, err = build(); err != nil {
 				return false, err
 			}
 		}
-		r, err := refusedAt(bt, x)
-		return !r, err
+		rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), bt.last+x)
+		if err != nil {
+			return false, err
+		}
+		if rep.Accepted {
+			bt.used = true
+		}
+		return rep.Accepted, nil
 	}
-	lo, hi := int64(0), int64(-1)
+	hi := int64(-1)
 	for step := int64(1); ; step *= 2 {
 		x := min(lo+step, Wait)
 		ok, err := probe(x)
 		if err != nil {
-			return 0, 0, false, err
+			return 0, false, err
 		}
 		if ok {
 			hi = x
@@ -1223,7 +1358,7 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 		}
 		lo = x
 		if x == Wait {
-			return ft, 0, false, nil
+			return 0, false, nil
 		}
 	}
 	for hi-lo > 1 {
@@ -1231,7 +1366,7 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 		bt = nil // the probes go back in time: a fresh token each
 		ok, err := probe(mid)
 		if err != nil {
-			return 0, 0, false, err
+			return 0, false, err
 		}
 		if ok {
 			hi = mid
@@ -1239,7 +1374,7 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 			lo = mid
 		}
 	}
-	return ft, hi, true, nil
+	return hi, true, nil
 }
 
 // freeTwice returns the first moment at or after u at which a check of bt

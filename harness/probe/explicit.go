@@ -19,7 +19,8 @@ var probedPeriods = []int64{30, 60, 45}
 // left out, totp.periods cut to the periods the probe tries (none when it
 // takes them all), and what no observation can see dropped (a lockout's
 // options without a lockout, resync options without resync, the reuse rule
-// of a window that holds no earlier step). Flows are kept as given.
+// of a window that holds no earlier step, drift in a window of one step).
+// Flows are kept as given.
 func Explicit(p harness.Profile) harness.Profile {
 	out := harness.Profile{Flows: slices.Clone(p.Flows), Input: p.Input, Throttle: p.Throttle, RateLimit: p.RateLimit}
 	for _, k := range []harness.Kind{harness.HOTP, harness.TOTP} {
@@ -85,8 +86,8 @@ func Explicit(p harness.Profile) harness.Profile {
 		t.Periods = periods
 		t0 := p.SupportsT0(1)
 		t.T0 = &t0
-		if t.SkewAhead == 0 {
-			t.Drift = nil // drift is walked on the ahead side only
+		if t.SkewAhead == 0 && t.SkewBack == 0 {
+			t.Drift = nil // a window of one step never moves
 		}
 		out.TOTP = &t
 		out.Clock = p.Clock

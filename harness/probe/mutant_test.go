@@ -45,10 +45,10 @@ func (r *racy) Enroll(_ context.Context, tok harness.Token) error {
 func (r *racy) Check(_ context.Context, req harness.CheckRequest) (harness.Reply, error) {
 	r.mu.Lock()
 	t := r.toks[req.Serial]
-	c := t.c
+	c, key := t.c, t.key.Clone() // a Key is not safe for concurrent use
 	r.mu.Unlock()
 	runtime.Gosched() // the window in which another check reads the same c
-	k, ok := t.key.Find(req.Code, c, 2)
+	k, ok := key.Find(req.Code, c, 2)
 	if !ok {
 		return harness.Reply{}, nil
 	}

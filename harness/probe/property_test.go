@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,6 +113,92 @@ func TestProbeRecoversRandomProfiles(t *testing.T) {
 		}
 		if d := cmp.Diff(recovered(start), res.Profile); d != "" {
 			t.Fatalf("probed profile differs (-started +probed):\n%s\n%s", d, table(res))
+		}
+	})
+}
+
+// genAnyProfile draws from the whole profile language, confounds
+// included: rate limits of one check, throttles that start at or after
+// the lockout, releases within the throttle's delay, drift bounds inside
+// the skew.
+func genAnyProfile(t *rapid.T) harness.Profile {
+	p := genProfile(t)
+	if rapid.Bool().Draw(t, "confound") {
+		if p.SupportsKind(harness.HOTP) && rapid.Bool().Draw(t, "rate1") {
+			p.RateLimit = &harness.RateLimitPolicy{Attempts: 1, Per: rapid.Int64Range(1, 60).Draw(t, "rate1.per")}
+		}
+		if rapid.Bool().Draw(t, "late-throttle") {
+			p.Throttle = &harness.ThrottlePolicy{After: rapid.IntRange(1, 10).Draw(t, "lt.after"),
+				Delay: rapid.Int64Range(1, 50).Draw(t, "lt.delay"), Factor: rapid.Int64Range(1, 4).Draw(t, "lt.factor")}
+		}
+		if p.Lockout != nil && rapid.Bool().Draw(t, "short-release") {
+			p.Lockout.ReleaseAfter = rapid.Int64Range(1, 5).Draw(t, "short.release")
+		}
+		if tp := p.TOTP; tp != nil && rapid.Bool().Draw(t, "narrow-drift") {
+			tp.Drift = &harness.DriftPolicy{Max: harness.Uint64(rapid.Uint64Range(0, 2).Draw(t, "narrow.max"))}
+		}
+	}
+	return p
+}
+
+// unsure reports whether some finding admits it may be wrong.
+func unsure(res *probe.Result) []string {
+	var out []string
+	for _, f := range res.Findings {
+		switch f.Certainty {
+		case probe.CouldNotTell:
+			out = append(out, f.Name)
+		case probe.NotObserved:
+			if f.Name == "throttle" || f.Name == "lockout" {
+				// "none" seen up to the limits, or a throttle that may
+				// hide under a rate limit: only the latter is doubt.
+				if strings.Contains(f.Evidence, "hide under") {
+					out = append(out, f.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestProbeNeverSilentlyWrong: for any profile, the probe prints the
+// profile it started with, or one the suite cannot tell from it (running
+// the suite with it accuses the verifier of nothing the starting profile
+// does not), or some finding says it could not tell.
+func TestProbeNeverSilentlyWrong(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		start := genAnyProfile(t)
+		v, err := reference.New(start)
+		if err != nil {
+			t.Skip(err)
+		}
+		res, err := probe.Probe(t.Context(), v, probe.Options{Seed: rapid.Uint64Range(1, 1<<40).Draw(t, "seed"), IgnoreClaim: true, Trials: -1})
+		if err != nil {
+			t.Fatalf("probe: %v", err)
+		}
+		d := cmp.Diff(recovered(start), res.Profile)
+		if d == "" || len(unsure(res)) > 0 {
+			return
+		}
+		probed := res.Profile
+		run := func(p harness.Profile) map[string]harness.Verdict {
+			rep, err := harness.Execute(t.Context(), v, harness.Options{Profile: &p, Seed: 5, Checks: 10})
+			if err != nil {
+				t.Fatalf("execute: %v", err)
+			}
+			out := map[string]harness.Verdict{}
+			for _, r := range rep.Results {
+				if r.Verdict != harness.Pass && r.Verdict != harness.Skip && !declared(p, r) {
+					out[r.ID] = r.Verdict
+				}
+			}
+			return out
+		}
+		base, got := run(start), run(probed)
+		for id, v := range got {
+			if base[id] != v {
+				t.Fatalf("the probe printed a different profile, every finding sure, and the suite accuses the verifier under it: %s %s\n%s\n%s", v, id, d, table(res))
+			}
 		}
 	})
 }

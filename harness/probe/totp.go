@@ -159,94 +159,105 @@ func (p *prober) unlockOnly(t *tok) (bool, error) {
 // bounded reports whether a TOTP skew is only a lower bound.
 func (p *prober) bounded() bool { return p.back >= p.o.MaxSkew || p.ahead >= p.o.MaxSkew }
 
-// drift measures totp.drift {max D}: after the code of step T+A (the edge
-// of the window), the window is centred at T+A if the verifier records
-// drift, so the code of T+2A is accepted. The probe walks the drift on,
-// A steps at a time at one moment, until a code is rejected (the bound)
-// or the drift passes MaxDrift (unbounded). A walk stopped at once by a
-// bound D = A is told from no drift by a later step: without drift the
-// code of T'-B is accepted at a later step T', with the window centred at
-// T'+A it is not. After each rejected code the token is unlocked (or time
-// passes) so that no failure count interferes.
+// drift measures totp.drift {max D}: after the code of the step at the
+// edge of the window (T+A, or T-B when there is no skew ahead), the window
+// is centred there if the verifier records drift, so the code one window
+// further is accepted. The probe walks the drift on, one window at a time,
+// until a code is rejected (the bound) or the drift passes MaxDrift
+// (unbounded). Walking back, time moves on by B+1 steps before each code,
+// so that every step submitted is later than the last accepted one. A walk
+// stopped at once by a bound D equal to the window is told from no drift
+// by a later step: the edge of the undrifted window on the other side is
+// accepted only without drift. After each rejected code the token is
+// unlocked (or time passes) so that no failure count interferes.
 func (p *prober) drift() error {
 	since := p.res.Requests
-	if p.totp == nil || !p.request() || p.bounded() || p.ahead == 0 {
+	if p.totp == nil || !p.request() || p.bounded() || (p.ahead == 0 && p.back == 0) {
 		p.add(since, Finding{Name: "totp-drift", Value: "-", Certainty: NotMeasured,
-			Evidence: "needs the request clock and a skew ahead of at least one step"})
+			Evidence: "needs the request clock and a window of more than one step"})
 		return nil
 	}
 	a, b := int64(p.ahead), int64(p.back)
+	sign, w := int64(1), a
+	if a == 0 {
+		sign, w = -1, b
+	}
 	maxD := int64(p.o.MaxDrift)
-	t, err := p.enroll(*p.totp, time.Time{}, distinct(-b-2, maxD+2*a+2, seq(a, maxD+a+1)...))
+	t, err := p.enroll(*p.totp, time.Time{}, distinct(-b-2, a+2, sign*w))
 	if err != nil {
 		return err
 	}
 	u := t.unix()
-	base := int64(t.stepAt(u)) // offsets are from the step at u
-	rec := p.series("TOTP drift", "steps from T accepted in turn at one moment")
+	period := t.t.Period
+	name := "T+"
+	if sign < 0 {
+		name = "T-"
+	}
+	rec := p.series("TOTP drift", "steps from T accepted in turn")
 	first := true
+	// try submits the code of step T_now + sign*j, where T_now is the
+	// step at the current moment.
 	try := func(j int64) (bool, error) {
-		if !first && p.rate != nil {
-			// Keep the rate limit out of the walk: unlock, or move on
-			// by whole steps (the offsets are from the current step).
-			sure, err := p.unlockOnly(t)
-			if err != nil {
-				return false, err
+		if !first {
+			if p.rate != nil {
+				sure, err := p.unlockOnly(t)
+				if err != nil {
+					return false, err
+				}
+				if !sure {
+					u += (p.rate.Per + period - 1) / period * period
+				}
 			}
-			if !sure {
-				steps := (p.rate.Per + t.t.Period - 1) / t.t.Period
-				u += steps * t.t.Period
-				base += steps
+			if sign < 0 {
+				u += (b + 1) * period
 			}
 		}
 		first = false
-		rep, err := t.checkUnix(t.key.HOTP(uint64(base+j)), u)
+		rep, err := t.checkUnix(t.codeAt(u, sign*j), u)
 		if err != nil {
 			return false, err
 		}
-		rec(j, rep.Accepted)
+		rec(sign*j, rep.Accepted)
 		if !rep.Accepted {
-			// Quiet the token; a jump of time keeps the offsets, since
-			// both the window and base move with it.
+			t.at = time.Unix(u, 0)
 			sure, err := p.quiet(t)
 			if err != nil {
 				return false, err
 			}
 			if !sure {
 				u = t.unix()
-				base = int64(t.stepAt(u)) - (base-int64(t.stepAt(u-Wait)))*0 + (base - int64(t.stepAt(u-Wait)))
 			}
 		}
 		return rep.Accepted, nil
 	}
-	ok, err := try(a)
+	ok, err := try(w)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		p.add(since, Finding{Name: "totp-drift", Value: "inconsistent", Certainty: Exact, Departs: true,
-			Evidence: fmt.Sprintf("a fresh token rejected the code of step T+%d, inside the measured window", a)})
+			Evidence: fmt.Sprintf("a fresh token rejected the code of step %s%d, inside the measured window", name, w)})
 		return nil
 	}
-	d := a
+	d := w
 	for d < maxD {
-		ok, err := try(d + a)
+		ok, err := try(d + w)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		d += a
+		d += w
 	}
 	if d >= maxD {
 		p.driftPol = &harness.DriftPolicy{Max: nil}
 		p.add(since, Finding{Name: "totp-drift", Value: "recorded, unbounded", Certainty: LowerBound,
-			Evidence: fmt.Sprintf("at one moment the codes of steps T+%d, T+%d, ... were accepted in turn up to T+%d (MaxDrift): the window follows the accepted step with no bound seen", a, 2*a, d)})
+			Evidence: fmt.Sprintf("the codes of steps %s%d, %s%d, ... were accepted in turn up to %s%d (MaxDrift): the window follows the accepted step with no bound seen", name, w, name, 2*w, name, d)})
 		return nil
 	}
-	// The walk stopped at d: the bound is in [d, d+a).
-	top := d + a
+	// The walk stopped at d: the bound is in [d, d+w).
+	top := d + w
 	for j := d + 1; j < top; j++ {
 		ok, err := try(j)
 		if err != nil {
@@ -257,29 +268,128 @@ func (p *prober) drift() error {
 		}
 		d = j
 	}
-	if d > a {
+	if d > w {
 		p.driftPol = &harness.DriftPolicy{Max: harness.Uint64(uint64(d))}
 		p.add(since, Finding{Name: "totp-drift", Value: fmt.Sprintf("recorded, max %d", d), Certainty: Exact,
-			Evidence: fmt.Sprintf("at one moment the window followed the accepted steps up to T+%d; the code of T+%d, inside the moved window, was rejected", d, d+1)})
-		return nil
+			Evidence: fmt.Sprintf("the window followed the accepted steps up to %s%d; the code of %s%d, inside the moved window, was rejected", name, d, name, d+1)})
+		return p.cutSkew(d)
 	}
-	// d == a: no drift, or a bound of exactly a. A later step tells.
+	// d == w: no drift, or a bound of exactly w. The other edge of the
+	// undrifted window, at a later step T', tells.
+	t.at = time.Unix(u, 0)
 	if _, err := p.quiet(t); err != nil {
 		return err
 	}
-	u2 := t.unix() + (a+b+1)*t.t.Period
-	rep, err := t.checkUnix(t.codeAt(u2, -b), u2)
+	u2 := t.unix() + (a+b+1)*period
+	other := -b // walking ahead: the undrifted window's bottom
+	if sign < 0 {
+		other = a // walking back: its top
+	}
+	rep, err := t.checkUnix(t.codeAt(u2, other), u2)
 	if err != nil {
 		return err
 	}
+	if rep.Accepted && a > 0 && b > 0 {
+		// A bound may also cut the skew itself; move the window the other
+		// way on a fresh token and look at the other edge too.
+		lever := b // walking ahead, the window now moves back by b
+		if sign < 0 {
+			lever = a
+		}
+		t2, err := p.enroll(*p.totp, time.Time{}, distinct(-b-2, a+2, -sign*lever))
+		if err != nil {
+			return err
+		}
+		v := t2.unix()
+		if r, err := t2.checkUnix(t2.codeAt(v, -sign*lever), v); err != nil || !r.Accepted {
+			return err
+		}
+		if p.rate != nil {
+			if _, err := p.unlockOnly(t2); err != nil {
+				return err
+			}
+		}
+		v2 := v + (a+b+1)*period
+		edge := a // after T-B: the undrifted window's top
+		if sign < 0 {
+			edge = -b
+		}
+		if rep, err = t2.checkUnix(t2.codeAt(v2, edge), v2); err != nil {
+			return err
+		}
+	}
 	if rep.Accepted {
 		p.add(since, Finding{Name: "totp-drift", Value: "none", Certainty: Exact,
-			Evidence: fmt.Sprintf("after the code of T+%d, the code of T+%d was rejected, and %d steps later the code of T'-%d was accepted: the window did not move", a, 2*a, a+b+1, b)})
+			Evidence: fmt.Sprintf("after the code of %s%d, the code of %s%d was rejected, and %d steps later the code of T'%+d was accepted: the window did not move", name, w, name, 2*w, a+b+1, other)})
 		return nil
 	}
-	p.driftPol = &harness.DriftPolicy{Max: harness.Uint64(uint64(a))}
-	p.add(since, Finding{Name: "totp-drift", Value: fmt.Sprintf("recorded, max %d", a), Certainty: Exact,
-		Evidence: fmt.Sprintf("after the code of T+%d, the code of T+%d was rejected, and %d steps later the code of T'-%d too: the window moved to T'+%d and the bound stopped it there", a, a+1, a+b+1, b, a)})
+	p.driftPol = &harness.DriftPolicy{Max: harness.Uint64(uint64(w))}
+	p.add(since, Finding{Name: "totp-drift", Value: fmt.Sprintf("recorded, max %d", w), Certainty: Exact,
+		Evidence: fmt.Sprintf("after the code of %s%d, the code of %s%d was rejected, and %d steps later the code of T'%+d too: the window moved to %s%d and the bound stopped it there", name, w, name, w+1, a+b+1, other, name, w)})
+	return p.cutSkew(w)
+}
+
+// cutSkew re-measures a skew that the drift bound D may have cut: on a
+// fresh token the skew is min(skew, D) on each side, so a side measured
+// as D may be wider. Moving the window the other way shows it: after the
+// code of T+A (drift +A), the steps T'+A-k at a later step T' are inside
+// the window for k up to the true skew back (and the bound allows k up to
+// A+D); after the code of T-B, the steps T'-B+k likewise for the skew
+// ahead. A side that cannot be shown this way is "could not tell".
+func (p *prober) cutSkew(d int64) error {
+	for _, side := range []struct {
+		name     string
+		measured *uint64
+		lever    int64 // the other side's skew, which moves the window
+		sign     int64 // of the lever
+	}{{"totp-skew-back", &p.back, int64(p.ahead), 1}, {"totp-skew-ahead", &p.ahead, int64(p.back), -1}} {
+		if int64(*side.measured) != d {
+			continue
+		}
+		since := p.res.Requests
+		f := Finding{Name: side.name + "-moved", Certainty: Exact}
+		if side.lever == 0 {
+			f.Value, f.Certainty = fmt.Sprintf(">= %d", d), CouldNotTell
+			f.Evidence = fmt.Sprintf("the drift bound %d cuts the window at %d steps, and no skew on the other side moves the window to show more", d, d)
+			p.add(since, f)
+			continue
+		}
+		m := int64(*side.measured)
+		limit := side.lever + d // how far from the moved centre the bound allows
+		for k := m + 1; k <= limit; k++ {
+			t, err := p.enroll(*p.totp, time.Time{}, distinct(-side.lever-int64(p.back)-2, side.lever+int64(p.ahead)+2, side.sign*side.lever))
+			if err != nil {
+				return err
+			}
+			u := t.unix()
+			rep, err := t.checkUnix(t.codeAt(u, side.sign*side.lever), u)
+			if err != nil || !rep.Accepted {
+				return err
+			}
+			if p.rate != nil {
+				if _, err := p.unlockOnly(t); err != nil {
+					return err
+				}
+			}
+			u2 := u + (k+1)*t.t.Period
+			rep, err = t.checkUnix(t.codeAt(u2, side.sign*(side.lever-k)), u2)
+			if err != nil {
+				return err
+			}
+			if !rep.Accepted {
+				break
+			}
+			m = k
+		}
+		*side.measured = uint64(m)
+		f.Value = fmt.Sprint(m)
+		f.Evidence = fmt.Sprintf("with the window moved by the drift, %d steps on this side were accepted, where a fresh token's window stops at the bound %d", m, d)
+		if m == limit {
+			f.Value, f.Certainty = fmt.Sprintf(">= %d", m), CouldNotTell
+			f.Evidence += "; the bound stops the moved window there too"
+		}
+		p.add(since, f)
+	}
 	return nil
 }
 
