@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -101,4 +102,26 @@ func TestProbeLooksUnderTheRateLimit(t *testing.T) {
 	assert.Equal(t, probe.Exact, f.Certainty, f.Evidence)
 	assert.Contains(t, f.Evidence, "genuine resync")
 	t.Logf("%d requests", res.Requests)
+}
+
+// TestChartDrawsTheThrottleCurve: the chart has the throttle's delays
+// after each number of failures, and the lock beyond them as "never".
+func TestChartDrawsTheThrottleCurve(t *testing.T) {
+	v, err := reference.New(startingProfiles()["throttle-then-lockout"])
+	require.NoError(t, err)
+	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 2, Trials: -1})
+	require.NoError(t, err)
+	var curve *probe.Series
+	for i := range res.Series {
+		if res.Series[i].Curve {
+			curve = &res.Series[i]
+		}
+	}
+	require.NotNil(t, curve)
+	assert.Equal(t, []probe.Point{{X: 2, Accepted: true, Y: 5}, {X: 3, Accepted: true, Y: 15}, {X: 4, Accepted: true, Y: 45}, {X: 5, Y: probe.Wait}}, curve.Points)
+	var svg strings.Builder
+	require.NoError(t, res.SVG(&svg))
+	for _, want := range []string{"refusal after f failures", ">5 s<", ">15 s<", ">45 s<", ">never<", "2: 5 s, 3: 15 s, 4: 45 s, 5: never"} {
+		assert.Contains(t, svg.String(), want)
+	}
 }
