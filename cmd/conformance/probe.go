@@ -31,14 +31,20 @@ func newProbeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "probe",
 		Short: "Measure a verifier's policy and print it as a profile",
-		Long: `probe measures, with fresh tokens and as few requests as it can, what a
-verifier really does: look-ahead window, stored-counter convention, resync
-codes and window, lockout threshold and reset, TOTP skew, reuse, algorithms
-and digit counts. It prints the measured profile as JSON (ready for
+		Long: `probe measures, with fresh tokens and simulated time, what a verifier
+really does, for every field of the profile language: counter range,
+look-ahead window, on_failure, input rule, resync codes, window and
+automatic resync, rate limit, lockout (threshold, release, resync_unlocks,
+counts_resync), throttle (delay and factor), TOTP skew, reuse rule, drift
+and its bound, skew learning, periods and t0, algorithms, digit counts and
+flows, and whether concurrent submissions of one code are served
+atomically. Each finding says how sure it is; a finding that another
+policy explains as well says "could not tell" (docs/protocol.md, "What the
+probe measures"). It prints the measured profile as JSON (ready for
 'conformance run --profile'), to --out or standard output, and a table of
 findings on standard error. With --report-dir it also writes probe.svg, a
-chart of accepted and rejected offsets, profile.json, and report.html, the
-findings and the chart on one self-contained page.`,
+chart of the searches and the throttle curve, profile.json, and report.html,
+the findings and the chart on one self-contained page.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.execute(cmd) },
 	}

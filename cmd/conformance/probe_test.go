@@ -4,33 +4,65 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/probe"
 )
 
-// TestProbeRecoversProfiles starts the reference with five different
-// policies and checks that `conformance probe` prints exactly each one,
-// measuring without trusting the hello claim. Profiles are written
-// in the explicit form probe prints ("resync": {"codes": 0} for none).
+// probeProfiles are the policies `conformance probe` must recover
+// through the CLI; together they use every field of the profile language
+// (counters, look_ahead, on_failure, input, resync with auto, lockout with
+// release_after, resync_unlocks and counts_resync, throttle, rate_limit,
+// and every totp field: skew, reuse, drift bounded and unbounded, skew
+// learning, periods, t0).
+var probeProfiles = map[string]string{
+	"l0-none":     `{"kinds":["hotp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":0,"resync":{"codes":0,"window":0},"lockout":{"after":0,"resync_unlocks":false}}`,
+	"l1-resync":   `{"kinds":["hotp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":1,"resync":{"codes":2,"window":50},"lockout":{"after":3,"resync_unlocks":false}}`,
+	"l10-totp":    `{"kinds":["hotp","totp"],"algorithms":["SHA1","SHA256","SHA512"],"digits":[6,8],"look_ahead":10,"resync":{"codes":3,"window":1000},"lockout":{"after":10,"resync_unlocks":false},"totp":{"skew_back":2,"skew_ahead":0},"clock":"request"}`,
+	"l100-ru":     `{"kinds":["hotp","totp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":100,"resync":{"codes":2,"window":1000},"lockout":{"after":3,"resync_unlocks":true},"totp":{"skew_back":1,"skew_ahead":1},"clock":"request"}`,
+	"l3-sha256-8": `{"kinds":["hotp"],"algorithms":["SHA256"],"digits":[8],"look_ahead":3,"resync":{"codes":0,"window":0},"lockout":{"after":5,"resync_unlocks":false}}`,
+	"django-otp": `{"kinds":["hotp","totp"],"digits":[6,8],"counters":{"min":0,"max":9223372036854775806},"look_ahead":5,"input":"lenient",
+		"throttle":{"after":1,"delay":1,"factor":2},"totp":{"skew_back":1,"skew_ahead":1,"drift":{"max":null}},"clock":"request"}`,
+	"google-authenticator-libpam": `{"kinds":["hotp","totp"],"counters":{"min":1,"max":9223372036854775807},"look_ahead":2,"on_failure":"advance","input":"exact",
+		"rate_limit":{"attempts":3,"per":30},"totp":{"skew_back":1,"skew_ahead":1,"reuse":"once","resync":{"codes":3,"range":1500},"periods":[30],"t0":false},"clock":"request"}`,
+	"privacyidea": `{"look_ahead":9,"resync":{"codes":2,"window":1000,"auto":{"within":300}},"lockout":{"after":10,"release_after":600}}`,
+	"throttle-then-lockout": `{"kinds":["hotp"],"look_ahead":3,"resync":{"codes":2,"window":50},
+		"lockout":{"after":5,"resync_unlocks":true,"counts_resync":true},"throttle":{"after":2,"delay":5,"factor":3}}`,
+	"rate-limit-over-lockout": `{"kinds":["hotp","totp"],"look_ahead":4,"resync":{"codes":3,"window":200},
+		"lockout":{"after":4,"resync_unlocks":false,"release_after":120,"counts_resync":true},"rate_limit":{"attempts":2,"per":60},"totp":{"skew_back":1,"skew_ahead":2},"clock":"request"}`,
+	"rate-one-narrow-counters": `{"kinds":["hotp"],"counters":{"min":5,"max":1099511627776},"look_ahead":4,"input":"lenient",
+		"lockout":{"after":3,"resync_unlocks":false},"rate_limit":{"attempts":1,"per":10}}`,
+	"totp-drift-bounded": `{"kinds":["hotp","totp"],"algorithms":["SHA1","SHA256"],"look_ahead":2,
+		"totp":{"skew_back":2,"skew_ahead":2,"reuse":"once","drift":{"max":5},"periods":[30,60]},"clock":"request"}`,
+	"totp-only-throttle-learning": `{"kinds":["totp"],"lockout":{"after":3,"resync_unlocks":false},"throttle":{"after":1,"delay":10,"factor":1},
+		"totp":{"skew_back":1,"skew_ahead":1,"drift":{"max":1},"resync":{"codes":2,"range":40},"t0":false},"clock":"request"}`,
+	"auto-resync-throttle-advance": `{"kinds":["hotp"],"digits":[6,8],"look_ahead":1,"on_failure":"advance",
+		"resync":{"codes":2,"window":100,"auto":{"within":60}},"throttle":{"after":3,"delay":2,"factor":2}}`,
+}
+
+// TestProbeRecoversProfiles starts the reference with each policy and
+// checks that `conformance probe` prints exactly it, in the explicit form
+// the probe writes (every default spelled out, every purpose served: the
+// reference does not model purposes), measuring without trusting the hello
+// claim.
 func TestProbeRecoversProfiles(t *testing.T) {
-	for name, js := range map[string]string{
-		"l0-none":     `{"kinds":["hotp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":0,"resync":{"codes":0,"window":0},"lockout":{"after":0,"resync_unlocks":false}}`,
-		"l1-resync":   `{"kinds":["hotp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":1,"resync":{"codes":2,"window":50},"lockout":{"after":3,"resync_unlocks":false}}`,
-		"l10-totp":    `{"kinds":["hotp","totp"],"algorithms":["SHA1","SHA256","SHA512"],"digits":[6,8],"look_ahead":10,"resync":{"codes":3,"window":1000},"lockout":{"after":10,"resync_unlocks":false},"totp":{"skew_back":2,"skew_ahead":0},"clock":"request"}`,
-		"l100-ru":     `{"kinds":["hotp","totp"],"algorithms":["SHA1"],"digits":[6],"look_ahead":100,"resync":{"codes":2,"window":1000},"lockout":{"after":3,"resync_unlocks":true},"totp":{"skew_back":1,"skew_ahead":1},"clock":"request"}`,
-		"l3-sha256-8": `{"kinds":["hotp"],"algorithms":["SHA256"],"digits":[8],"look_ahead":3,"resync":{"codes":0,"window":0},"lockout":{"after":5,"resync_unlocks":false}}`,
-	} {
+	require.GreaterOrEqual(t, len(probeProfiles), 12)
+	for name, js := range probeProfiles {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			in := filepath.Join(dir, "in.json")
 			require.NoError(t, os.WriteFile(in, []byte(js), 0o644))
-			want, err := harness.ParseProfile([]byte(js))
+			start, err := harness.ParseProfile([]byte(js))
 			require.NoError(t, err)
+			want := probe.Explicit(start)
+			want.Flows = harness.Purposes()
 			out := filepath.Join(dir, "out.json")
 			r := cli(t, context.Background(), "probe", "--profile", in, "--ignore-claim", "--seed", "4", "--out", out, "--report-dir", filepath.Join(dir, "rep"))
 			require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
@@ -41,10 +73,27 @@ func TestProbeRecoversProfiles(t *testing.T) {
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("probe measured a different profile (-started +measured):\n%s\n%s", d, r.stderr)
 			}
-			for _, f := range []string{"probe.svg", "report.html"} {
-				_, err = os.Stat(filepath.Join(dir, "rep", f))
-				require.NoError(t, err)
+			svg, err := os.ReadFile(filepath.Join(dir, "rep", "probe.svg"))
+			require.NoError(t, err)
+			if start.Throttle != nil {
+				assert.Contains(t, string(svg), "refusal after f failures", "the chart draws the throttle curve")
 			}
+			_, err = os.Stat(filepath.Join(dir, "rep", "report.html"))
+			require.NoError(t, err)
+			first, _, _ := strings.Cut(r.stderr, "\n")
+			t.Log(first)
 		})
 	}
+}
+
+// TestProbeThenRun: the profile probe prints, fed to `run --profile`
+// against the same verifier, passes.
+func TestProbeThenRun(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "probed.json")
+	r := cli(t, context.Background(), "probe", "--seed", "3", "--out", out)
+	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+	r = cli(t, context.Background(), "run", "--profile", out, "--seed", "3", "--checks", "20")
+	assert.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.NotContains(t, r.stdout, "FAIL ")
 }

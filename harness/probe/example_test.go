@@ -40,7 +40,13 @@ func ExampleProbe() {
 	//     6,
 	//     8
 	//   ],
+	//   "counters": {
+	//     "min": 0,
+	//     "max": 18446744073709551615
+	//   },
 	//   "look_ahead": 10,
+	//   "on_failure": "keep",
+	//   "input": "exact",
 	//   "resync": {
 	//     "codes": 2,
 	//     "window": 1000
@@ -51,8 +57,17 @@ func ExampleProbe() {
 	//   },
 	//   "totp": {
 	//     "skew_back": 1,
-	//     "skew_ahead": 1
+	//     "skew_ahead": 1,
+	//     "reuse": "later",
+	//     "t0": true
 	//   },
+	//   "flows": [
+	//     "login",
+	//     "recovery",
+	//     "password-change",
+	//     "device-test",
+	//     "signature"
+	//   ],
 	//   "clock": "request"
 	// }
 	// look-ahead: 10 (exact)

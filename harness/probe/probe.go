@@ -49,7 +49,24 @@ const (
 	DefaultMaxLockout = 100
 	// DefaultMaxSkew is the largest TOTP skew searched for, in steps.
 	DefaultMaxSkew = 10
+	// DefaultMaxRate is the largest rate limit searched for, in checks.
+	DefaultMaxRate = 20
+	// DefaultMaxDrift is how far the probe walks a recorded TOTP drift
+	// before it calls the drift unbounded, in steps.
+	DefaultMaxDrift = 32
+	// DefaultMaxSkewRange is the largest skew-learning range searched
+	// for, in steps.
+	DefaultMaxSkewRange = 4096
+	// DefaultTrials is the number of concurrency trials: each submits one
+	// correct code 8 times at once on a fresh token.
+	DefaultTrials = 16
 )
+
+// Wait is how long the probe lets simulated time pass to conclude that a
+// refusal lasts "forever": longer than any delay, release or window a
+// profile can state (100,000,000 s), and a whole number of 30, 45, 60 and
+// 3600 s steps, so that a TOTP token keeps its place in the step.
+const Wait = 108_000_000
 
 // Options configure a probe. The zero value probes with a random seed, a
 // 5 s request timeout, the default limits and clock detection.
@@ -88,6 +105,18 @@ type Options struct {
 	Clock string
 	// Now reads the wall clock; nil means time.Now.
 	Now func() time.Time
+	// MaxRate bounds the rate-limit search, in checks; zero means
+	// DefaultMaxRate.
+	MaxRate int
+	// MaxDrift bounds the drift walk, in steps; zero means
+	// DefaultMaxDrift.
+	MaxDrift uint64
+	// MaxSkewRange bounds the skew-learning range search, in steps; zero
+	// means DefaultMaxSkewRange.
+	MaxSkewRange uint64
+	// Trials is the number of concurrency trials; zero means
+	// DefaultTrials, a negative value skips them.
+	Trials int
 	// IgnoreClaim measures as if the verifier claimed nothing in its hello.
 	// By default a claimed value is tried first, which confirms a truthful
 	// claim with the fewest requests; the result is measured either way.
@@ -110,6 +139,11 @@ const (
 	// NotMeasured: the finding needs something the verifier lacks (a token
 	// kind, an operation) or a value that was only bounded.
 	NotMeasured Certainty = "not measured"
+	// CouldNotTell: what was observed fits more than one value (a rate
+	// limit masking a throttle, a lockout that releases like a throttle);
+	// the profile holds one value consistent with every observation and
+	// the evidence names the others.
+	CouldNotTell Certainty = "could not tell"
 )
 
 // Finding is one measured property of the verifier.
@@ -137,6 +171,8 @@ type Point struct {
 	X int64 `json:"x"`
 	// Accepted is the verifier's verdict on the probe.
 	Accepted bool `json:"accepted"`
+	// Y is, in a curve, the measured value at X (a delay in seconds).
+	Y int64 `json:"y,omitempty"`
 }
 
 // Series is the data of one chart row: the probes of one search.
@@ -147,6 +183,9 @@ type Series struct {
 	Unit string `json:"unit"`
 	// Points are the probes in the order they were made.
 	Points []Point `json:"points"`
+	// Curve marks a row of measured values (X, Y) rather than accepted
+	// and rejected probes: the throttle's delay after X failures.
+	Curve bool `json:"curve,omitempty"`
 }
 
 // Result is what a probe found.
@@ -187,8 +226,10 @@ func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, erro
 	p := newProber(ctx, v, opts)
 	start := time.Now()
 	steps := []func() error{
-		p.hello, p.kinds, p.lookAhead, p.storedCounter, p.algorithms, p.digits,
-		p.codeLength, p.resync, p.totpSkew, p.totpReuse, p.lockout, p.compareClaim,
+		p.hello, p.kinds, p.counters, p.lookAhead, p.rateLimit, p.storedCounter,
+		p.algorithms, p.digits, p.codeLength, p.input, p.onFailure, p.resync,
+		p.totpSkew, p.block, p.autoResync, p.drift, p.totpReuse, p.skewLearning,
+		p.periods, p.t0, p.flows, p.concurrency, p.compareClaim,
 	}
 	var err error
 	for _, step := range steps {
@@ -237,6 +278,25 @@ type prober struct {
 	burns      bool // a rejected check moves the HOTP counter
 	burnKnown  bool // whether it does has been measured
 	resyncUnl  bool
+
+	counterRange *harness.CounterRange    // measured HOTP counter range
+	inputRule    string                   // exact, lenient or "" (neither)
+	inputDone    bool                     // input was measured
+	rate         *harness.RateLimitPolicy // measured rate limit
+	rateDone     bool                     // the rate limit was measured
+	throttle     *harness.ThrottlePolicy  // measured throttle
+	release      int64                    // lockout.release_after
+	countsResync bool
+	auto         *harness.AutoResync
+	reuse        string               // totp.reuse
+	driftPol     *harness.DriftPolicy // totp.drift
+	learn        *harness.TOTPResync  // totp.resync
+	periodList   []int64              // totp.periods; nil is any
+	t0OK         *bool                // totp.t0
+	flowList     []string
+	unlockOK     int    // 0 unknown, 1 works, -1 refused
+	lockedSeen   bool   // some reply said locked
+	knownCounter uint64 // a HOTP counter that was enrolled
 }
 
 // config is a token configuration the verifier accepts.
@@ -268,6 +328,18 @@ func newProber(ctx context.Context, v harness.Verifier, o Options) *prober {
 	if o.MaxSkew == 0 {
 		o.MaxSkew = DefaultMaxSkew
 	}
+	if o.MaxRate <= 0 {
+		o.MaxRate = DefaultMaxRate
+	}
+	if o.MaxDrift == 0 {
+		o.MaxDrift = DefaultMaxDrift
+	}
+	if o.MaxSkewRange == 0 {
+		o.MaxSkewRange = DefaultMaxSkewRange
+	}
+	if o.Trials == 0 {
+		o.Trials = DefaultTrials
+	}
 	if o.Digits == nil {
 		o.Digits = []int{6, 8} // the lengths the conformance suite judges
 	}
@@ -290,8 +362,11 @@ func newProber(ctx context.Context, v harness.Verifier, o Options) *prober {
 	return p
 }
 
-// profile assembles the measured policy. Fields of a kind the verifier
-// does not support stay unset.
+// profile assembles the measured policy, in the explicit form: a value
+// the verifier was measured to have is written even when it is the
+// default (on_failure "keep", input "exact", reuse "later", t0 true), and
+// "none" is written as resync {codes 0} and lockout {after 0}. Fields of a
+// kind the verifier does not support stay unset.
 func (p *prober) profile() harness.Profile {
 	var pr harness.Profile
 	if p.hotp != nil {
@@ -305,18 +380,33 @@ func (p *prober) profile() harness.Profile {
 	}
 	pr.Digits = profileDigits(p.digitsOK, p.o.Digits)
 	if p.hotp != nil {
+		pr.Counters = p.counterRange
 		pr.LookAhead = harness.Uint64(p.l)
+		if p.burnKnown {
+			pr.OnFailure = harness.OnFailureKeep
+			if p.burns {
+				pr.OnFailure = harness.OnFailureAdvance
+			}
+		}
 		if p.resyncDone {
-			pr.Resync = &harness.ResyncPolicy{Codes: p.resyncN, Window: p.resyncR}
+			pr.Resync = &harness.ResyncPolicy{Codes: p.resyncN, Window: p.resyncR, Auto: p.auto}
 		}
 	}
-	if p.lockDone {
-		pr.Lockout = &harness.LockoutPolicy{After: p.lockAfter, ResyncUnlocks: p.resyncUnl}
+	if p.inputDone {
+		pr.Input = p.inputRule
 	}
+	if p.lockDone {
+		pr.Lockout = &harness.LockoutPolicy{After: p.lockAfter, ResyncUnlocks: p.resyncUnl,
+			ReleaseAfter: p.release, CountsResync: p.countsResync}
+	}
+	pr.Throttle = p.throttle
+	pr.RateLimit = p.rate
 	if p.totp != nil {
-		pr.TOTP = &harness.TOTPPolicy{SkewBack: p.back, SkewAhead: p.ahead}
+		pr.TOTP = &harness.TOTPPolicy{SkewBack: p.back, SkewAhead: p.ahead, Reuse: p.reuse,
+			Drift: p.driftPol, Resync: p.learn, Periods: p.periodList, T0: p.t0OK}
 		pr.Clock = p.clock
 	}
+	pr.Flows = p.flowList
 	return pr
 }
 

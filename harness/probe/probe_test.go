@@ -44,56 +44,36 @@ func both(l uint64, n int, r uint64, f int, unlocks bool, back, ahead uint64) ha
 	}
 }
 
-// profiles are the policies the probe must recover exactly: every value
-// the issue lists (look_ahead 0, 1, 10, 100; resync none, 2x50, 3x1000;
-// lockout none, 3, 10, with and without resync_unlocks; skew 0/0, 1/1,
-// 2/0), subsets of kinds, algorithms and digits, and the wall clock.
-func profiles() map[string]harness.Profile {
-	digits8 := both(10, 3, 1000, 10, false, 2, 0)
-	digits8.Algorithms, digits8.Digits = []string{"SHA1", "SHA512"}, []int{8}
-
-	hotpOnly := harness.Profile{
-		Kinds:      []harness.Kind{harness.HOTP},
-		Algorithms: []string{"SHA256"},
-		Digits:     []int{6},
-		LookAhead:  harness.Uint64(3),
-		Resync:     &harness.ResyncPolicy{Codes: 1, Window: 20},
-		Lockout:    &harness.LockoutPolicy{After: 1, ResyncUnlocks: true},
+// allowed reports whether a finding of the reference may have this
+// certainty: a lower bound only where the truth is unbounded (drift, any
+// period), "could not tell" only where no observation can (the reuse rule
+// of a window with no earlier step), never a departure.
+func allowed(f probe.Finding) bool {
+	switch f.Certainty {
+	case probe.LowerBound:
+		return f.Name == "totp-periods" || f.Name == "totp-drift"
+	case probe.CouldNotTell:
+		return f.Name == "totp-reuse-mode"
 	}
-	totpWall := harness.Profile{
-		Kinds:      []harness.Kind{harness.TOTP},
-		Algorithms: []string{"SHA1", "SHA256"},
-		Digits:     []int{6},
-		Lockout:    &harness.LockoutPolicy{After: 2},
-		TOTP:       &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 2},
-		Clock:      harness.ClockWall,
-	}
-	return map[string]harness.Profile{
-		"default":                   reference.Default(),
-		"l0-noresync-nolock-skew00": both(0, 0, 0, 0, false, 0, 0),
-		"l1-resync2x50-lock3":       both(1, 2, 50, 3, false, 1, 1),
-		"l10-resync3x1000-lock10":   digits8,
-		"l100-resync2x50-lock3-ru":  both(100, 2, 50, 3, true, 1, 1),
-		"hotp-sha256-resync1-lock1": hotpOnly,
-		"totp-wall-lock2":           totpWall,
-	}
+	return true
 }
 
 func TestProbeRecoversReferenceProfiles(t *testing.T) {
-	for name, want := range profiles() {
+	for name, start := range startingProfiles() {
 		for _, ignore := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/ignore-claim=%v", name, ignore), func(t *testing.T) {
 				t.Parallel()
-				v, err := reference.New(want, reference.WithClock(fixedNow))
+				v, err := reference.New(start, reference.WithClock(fixedNow))
 				require.NoError(t, err)
 				res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 7, Now: fixedNow, IgnoreClaim: ignore})
-				require.NoError(t, err)
+				require.NoError(t, err, table(res))
+				want := recovered(start)
 				if d := cmp.Diff(want, res.Profile); d != "" {
 					t.Fatalf("probed profile differs (-started with +probed):\n%s\n%s", d, table(res))
 				}
 				for _, f := range res.Findings {
 					assert.False(t, f.Departs, "the reference departs nowhere: %+v", f)
-					assert.NotEqual(t, probe.LowerBound, f.Certainty, "%+v", f)
+					assert.True(t, allowed(f), "%+v", f)
 				}
 				claim, ok := res.Finding("claim")
 				require.True(t, ok)
@@ -116,7 +96,9 @@ func TestProbeCostWithTruthfulClaim(t *testing.T) {
 	require.NoError(t, err)
 	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 1})
 	require.NoError(t, err)
-	assert.LessOrEqual(t, res.Requests, 90, table(res))
+	assert.LessOrEqual(t, res.Requests, 340, table(res))
+	lock, _ := res.Finding("lockout")
+	assert.LessOrEqual(t, lock.Requests, 8, "a claimed lock that never releases: one probe at Wait")
 	la, _ := res.Finding("look-ahead")
 	assert.Equal(t, 4, la.Requests, "two fresh tokens on either side of the claimed edge")
 }
@@ -138,7 +120,7 @@ func TestProbeMeasuresDespiteAWrongClaim(t *testing.T) {
 	require.NoError(t, err)
 	res, err := probe.Probe(t.Context(), liar{v, claim}, probe.Options{Seed: 3})
 	require.NoError(t, err)
-	if d := cmp.Diff(truth, res.Profile); d != "" {
+	if d := cmp.Diff(recovered(truth), res.Profile); d != "" {
 		t.Fatalf("probed profile differs (-enforced +probed):\n%s", d)
 	}
 	require.NotNil(t, res.Claimed)
@@ -337,7 +319,7 @@ func TestConcurrentProbesShareAVerifier(t *testing.T) {
 		wg.Go(func() {
 			res, err := probe.Probe(t.Context(), v, probe.Options{Seed: seed, IgnoreClaim: true})
 			if assert.NoError(t, err) {
-				assert.Empty(t, cmp.Diff(want, res.Profile))
+				assert.Empty(t, cmp.Diff(recovered(want), res.Profile))
 			}
 		})
 	}
@@ -401,15 +383,22 @@ func TestProbeFailuresThatBurnCounters(t *testing.T) {
 		Kinds:      []harness.Kind{harness.HOTP},
 		Algorithms: []string{"SHA1"},
 		Digits:     []int{6},
+		Counters:   &harness.CounterRange{Max: token.MaxCounter},
 		LookAhead:  harness.Uint64(2),
+		OnFailure:  harness.OnFailureAdvance,
+		Input:      harness.InputExact,
 		Resync:     &harness.ResyncPolicy{},
 		Lockout:    &harness.LockoutPolicy{},
+		Flows:      harness.Purposes(),
 	}
 	assert.Empty(t, cmp.Diff(want, res.Profile), table(res))
 	f, ok := res.Finding("counter-after-failure")
 	require.True(t, ok)
 	assert.Equal(t, "moved by each failure", f.Value)
-	assert.True(t, f.Departs)
+	of, ok := res.Finding("on-failure")
+	require.True(t, ok)
+	assert.Equal(t, "advance", of.Value, "on_failure advance is a profile value now, not a departure")
+	assert.False(t, of.Departs)
 	sc, _ := res.Finding("stored-counter")
 	assert.Equal(t, "next (c = matched + 1)", sc.Value)
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -100,6 +102,11 @@ func (r *Result) SVG(w io.Writer) error {
 		span := width - left - right
 		step := span / max(len(pts), 1)
 		step = min(step, 60)
+		if s.Curve {
+			drawCurve(bw, pts, left, step, y, rowH)
+			fmt.Fprintf(bw, `<text x="%d" y="%d" fill="#555" font-size="10">%s</text>`+"\n", left, mid+38, esc(s.Unit))
+			continue
+		}
 		fmt.Fprintf(bw, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#bbb"/>`+"\n", left-10, mid, left+step*len(pts), mid)
 		for j, pt := range pts {
 			x := left + step*j + step/2
@@ -117,8 +124,47 @@ func (r *Result) SVG(w io.Writer) error {
 	return bw.Flush()
 }
 
-// edgeLabel summarises a row: the accepted range it shows.
+// drawCurve draws a row of measured values as bars on a log scale, each
+// labelled with its value: the throttle's delay after X failures, or
+// "never" for a refusal that outlasted Wait.
+func drawCurve(w io.Writer, pts []Point, left, step, top, rowH int) {
+	base := top + rowH - 30
+	maxH := rowH - 40
+	var most float64
+	for _, pt := range pts {
+		most = math.Max(most, math.Log2(float64(pt.Y)+1))
+	}
+	for j, pt := range pts {
+		x := left + step*j + step/4
+		h := 2
+		if most > 0 {
+			h = max(2, int(float64(maxH)*math.Log2(float64(pt.Y)+1)/most))
+		}
+		label := fmt.Sprintf("%d s", pt.Y)
+		colour := "#ef6c00"
+		if !pt.Accepted {
+			label, colour = "never", "#c62828"
+		}
+		fmt.Fprintf(w, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", x, base-h, max(step/2, 4), h, colour)
+		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" font-size="10">%s</text>`+"\n", x+step/4, base-h-3, esc(label))
+		fmt.Fprintf(w, `<text x="%d" y="%d" text-anchor="middle" font-size="10">%d</text>`+"\n", x+step/4, base+12, pt.X)
+	}
+}
+
+// edgeLabel summarises a row: the accepted range it shows, or for a
+// curve the values it holds.
 func edgeLabel(s Series) string {
+	if s.Curve {
+		var parts []string
+		for _, pt := range s.Points {
+			if pt.Accepted {
+				parts = append(parts, fmt.Sprintf("%d: %d s", pt.X, pt.Y))
+			} else {
+				parts = append(parts, fmt.Sprintf("%d: never", pt.X))
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
 	var lo, hi int64
 	seen := false
 	for _, pt := range s.Points {

@@ -93,9 +93,29 @@ func (p *prober) newKey(alg token.Algorithm, digits int, clean func(*token.Key) 
 // clean receives the key and the counter or step c. A refused enrollment
 // returns an error wrapping errRefused.
 func (p *prober) enroll(cfg config, at time.Time, clean func(k *token.Key, c uint64) bool) (*tok, error) {
+	return p.enrollWith(cfg, at, spec{}, clean)
+}
+
+// spec overrides what enroll would draw: the HOTP counter, the TOTP period
+// and t0.
+type spec struct {
+	counter *uint64
+	period  int64
+	t0      int64
+}
+
+// enrollWith is enroll with the counter, period or t0 given by s.
+func (p *prober) enrollWith(cfg config, at time.Time, s spec, clean func(k *token.Key, c uint64) bool) (*tok, error) {
 	t := &tok{p: p}
+	period := int64(token.DefaultPeriod)
+	if s.period > 0 {
+		period = s.period
+	}
 	if cfg.kind == harness.HOTP {
-		t.c = 1000 + p.rng.Uint64N(1<<20)
+		t.c = p.counterBase() + p.rng.Uint64N(1<<20)
+		if s.counter != nil {
+			t.c = *s.counter
+		}
 		t.at = p.simAt
 	} else {
 		if at.IsZero() {
@@ -105,7 +125,7 @@ func (p *prober) enroll(cfg config, at time.Time, clean func(k *token.Key, c uin
 			}
 		}
 		t.at = at
-		t.c, _ = token.Step(at.Unix(), 0, token.DefaultPeriod)
+		t.c, _ = token.Step(at.Unix(), s.t0, period)
 	}
 	var pred func(*token.Key) bool
 	if clean != nil {
@@ -120,7 +140,7 @@ func (p *prober) enroll(cfg config, at time.Time, clean func(k *token.Key, c uin
 	if cfg.kind == harness.HOTP {
 		t.t.Counter = t.c
 	} else {
-		t.t.Period = token.DefaultPeriod
+		t.t.Period, t.t.T0 = period, s.t0
 	}
 	ctx, cancel := p.reqCtx()
 	defer cancel()
@@ -128,6 +148,15 @@ func (p *prober) enroll(cfg config, at time.Time, clean func(k *token.Key, c uin
 		return nil, p.refusal("enroll "+t.t.String(), err)
 	}
 	return t, nil
+}
+
+// counterBase is the smallest counter enroll draws: 1000, or above the
+// measured counters.min.
+func (p *prober) counterBase() uint64 {
+	if r := p.counterRange; r != nil && r.Min > 0 && r.Min < 1<<62 {
+		return r.Min + 1000
+	}
+	return 1000
 }
 
 // totpNow returns the moment at which a TOTP check is made: the simulated
@@ -346,4 +375,53 @@ func describePoints(pts []Point, unit string) string {
 func (p *prober) add(since int, f Finding) {
 	f.Requests = p.res.Requests - since
 	p.res.Findings = append(p.res.Findings, f)
+}
+
+// unix returns the token's check time in Unix seconds.
+func (t *tok) unix() int64 { return t.at.Unix() }
+
+// stepAt returns the TOTP step of the token at Unix second u.
+func (t *tok) stepAt(u int64) uint64 {
+	s, _ := token.Step(u, t.t.T0, t.t.Period)
+	return s
+}
+
+// codeAt returns the code of step stepAt(u)+i of a TOTP token.
+func (t *tok) codeAt(u int64, i int64) string { return t.key.HOTP(uint64(int64(t.stepAt(u)) + i)) }
+
+// checkUnix submits code at Unix second u, noting a locked reply.
+func (t *tok) checkUnix(code string, u int64) (harness.Reply, error) {
+	rep, err := t.checkAt(code, time.Unix(u, 0))
+	if rep.Locked {
+		t.p.lockedSeen = true
+	}
+	return rep, err
+}
+
+// request reports whether the probe controls the verifier's time.
+func (p *prober) request() bool { return p.clock != harness.ClockWall }
+
+// quiet makes the next check of t meet no rate limit, throttle or lock
+// that the probe's own earlier checks caused: it unlocks t (which also
+// resets the failure count and clears the rate-limit history) when the
+// verifier supports unlock, and otherwise lets Wait seconds pass on t's
+// clock. It reports whether the token is quiet for sure (false when only
+// time passed and a lock that never releases may remain).
+func (p *prober) quiet(t *tok) (bool, error) {
+	if p.unlockOK >= 0 {
+		err := t.unlock()
+		switch {
+		case err == nil:
+			p.unlockOK = 1
+			return true, nil
+		case errors.Is(err, errRefused):
+			p.unlockOK = -1
+		default:
+			return false, err
+		}
+	}
+	if p.request() {
+		t.at = t.at.Add(Wait * time.Second)
+	}
+	return false, nil
 }

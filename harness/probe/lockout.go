@@ -1,0 +1,561 @@
+package probe
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/otplab/otplab/harness"
+)
+
+// Lockout and throttle: the first refusal, what it is, and a lockout
+// beyond a throttle (see block.go for the method).
+
+// block measures lockout and throttle.
+func (p *prober) block() error {
+	since := p.res.Requests
+	max := p.o.MaxLockout
+	rec := p.series("lockout", "failures before the correct code")
+	rec(0, true)
+	memo := map[int]bool{0: false}
+	var firstBlocked *blockTok
+	zero := func(int) int64 { return 0 }
+	isBlocked := func(f int) (bool, error) {
+		if v, ok := memo[f]; ok {
+			return v, nil
+		}
+		b, bt, err := p.blocked(f, p.initialGap, zero)
+		if err != nil {
+			return false, err
+		}
+		memo[f] = b
+		rec(int64(f), !b)
+		if b && (firstBlocked == nil || f < firstBlocked.n) {
+			firstBlocked = bt
+		}
+		return b, nil
+	}
+	var ev []string
+	fStar := 0
+	if p.rate != nil && p.request() {
+		ev = append(ev, fmt.Sprintf("failures %d s apart, so that the rate limit refuses none of them", int64(Wait)))
+		const linear = 10
+		for f := 1; f <= min(linear, max) && fStar == 0; f++ {
+			b, err := isBlocked(f)
+			if err != nil {
+				return err
+			}
+			if b {
+				fStar = f
+			}
+		}
+		if fStar == 0 && max > linear {
+			b, err := isBlocked(max)
+			if err != nil {
+				return err
+			}
+			if b {
+				x, _, err := edge(linear, uint64(max), nil, func(x uint64) (bool, error) { b, err := isBlocked(int(x)); return !b, err })
+				if err != nil {
+					return err
+				}
+				fStar = int(x) + 1
+			}
+		}
+	} else {
+		var hint *uint64
+		if c := p.claim; c != nil && !p.o.IgnoreClaim {
+			h := 0
+			if c.LockoutAfter() > 0 {
+				h = c.LockoutAfter()
+			}
+			if c.Throttle != nil && (h == 0 || c.Throttle.After < h) {
+				h = c.Throttle.After
+			}
+			if h > 0 && h <= max {
+				hint = harness.Uint64(uint64(h - 1))
+			}
+		}
+		if hint == nil {
+			// A scout: up to max failures at one moment, stopping where a
+			// reply says locked, then the correct code.
+			bt, err := p.blockToken()
+			if err != nil {
+				return err
+			}
+			u := bt.unix()
+			for bt.n < max && !bt.locked {
+				if err := bt.failAt(u); err != nil {
+					return err
+				}
+			}
+			ok, err := bt.goodAt(u)
+			if err != nil {
+				return err
+			}
+			if bt.locked && bt.n < max {
+				ev = append(ev, fmt.Sprintf("a reply said locked after %d failures", bt.n))
+				hint = harness.Uint64(uint64(bt.n - 1))
+			}
+			memo[bt.n] = !ok
+			rec(int64(bt.n), ok)
+			if !ok {
+				firstBlocked = bt
+			}
+		}
+		if b, ok := memo[max]; !ok || b {
+			x, atMax, err := edge(0, uint64(max), hint, func(x uint64) (bool, error) { b, err := isBlocked(int(x)); return !b, err })
+			if err != nil {
+				return err
+			}
+			if !atMax {
+				fStar = int(x) + 1
+			}
+		}
+	}
+	pts := p.res.Series[len(p.res.Series)-1].Points
+	evidence := strings.Replace(describePoints(pts[1:], "number of failures f"), "one fresh token per number of failures f:", "one fresh token per number f of wrong codes, then the correct code:", 1)
+	if len(ev) > 0 {
+		evidence += "; " + strings.Join(ev, "; ")
+	}
+	p.lockDone = true
+	if fStar == 0 {
+		cert := NotObserved
+		hide := ""
+		if r := p.rate; r != nil && r.Attempts == 1 && p.request() {
+			hide = fmt.Sprintf("; a lock that releases within %d s, or a throttle shorter than that, would hide under the rate limit", r.Per)
+		}
+		p.add(since, Finding{Name: "lockout", Value: "none", Certainty: cert,
+			Evidence: evidence + fmt.Sprintf("; the correct code was still accepted after %d consecutive failures (MaxLockout)", max) + hide})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "none", Certainty: cert, Evidence: "no failure count refused the correct code" + hide})
+		p.counterAfterFailure()
+		return nil
+	}
+	if firstBlocked == nil || firstBlocked.n != fStar {
+		b, bt, err := p.blocked(fStar, p.initialGap, zero)
+		if err != nil {
+			return err
+		}
+		if !b {
+			return fmt.Errorf("block: %d failures refused the correct code once and not again", fStar)
+		}
+		firstBlocked = bt
+	}
+	p.add(since, Finding{Name: "block", Value: fmt.Sprintf("after %d %s", fStar, plural(fStar, "failure")), Certainty: Exact, Evidence: evidence})
+	p.counterAfterFailure()
+	if err := p.classify(fStar, firstBlocked); err != nil {
+		return err
+	}
+	return p.lockExtras()
+}
+
+// counterAfterFailure reports what the block family assumed about the
+// HOTP counter after a failure.
+func (p *prober) counterAfterFailure() {
+	if p.primary().kind != harness.HOTP || !p.burnKnown {
+		return
+	}
+	c := Finding{Name: "counter-after-failure", Value: "unchanged", Certainty: Exact,
+		Evidence: "on_failure keep: the lockout search used the code of the enrolled counter"}
+	if p.burns {
+		c.Value = "moved by each failure"
+		c.Evidence = "on_failure advance: after f compared failures the lockout search used the code of c+f"
+	}
+	p.add(p.res.Requests, c)
+}
+
+// classify tells, after F failures refused the correct code, a lock that
+// never releases, a lock that releases and a throttle apart, and looks for
+// a lockout beyond a throttle.
+func (p *prober) classify(f int, first *blockTok) error {
+	since := p.res.Requests
+	if !p.request() {
+		cert, why := CouldNotTell, "the verifier reads its own clock, so the probe cannot let time pass: a lock and a throttle look alike"
+		if first.locked || p.lockedSeen {
+			cert, why = Exact, "a reply said locked; the verifier reads its own clock, so release and throttle delays are not measured"
+		}
+		p.lockAfter = f
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: cert, Evidence: why})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: NotMeasured, Evidence: "the verifier reads its own clock"})
+		return nil
+	}
+	x0 := p.x0(first)
+	build := func() (*blockTok, error) { return p.build(f, p.initialGap) }
+	var hint int64
+	if c := p.claim; c != nil && !p.o.IgnoreClaim {
+		switch {
+		case c.Throttle != nil && c.Throttle.After == f:
+			hint = c.Throttle.Delay
+		case c.LockoutAfter() == f:
+			hint = c.ReleaseAfter()
+			if hint == 0 {
+				hint = Wait
+			}
+		}
+	}
+	b, finite, err := p.unblock(first, build, x0, hint, "block")
+	if err != nil {
+		return err
+	}
+	curve := p.series("refusal after f failures", "seconds the correct code is refused")
+	p.res.Series[len(p.res.Series)-1].Curve = true
+	if !finite {
+		p.lockAfter = f
+		curve(int64(f), false)
+		p.res.Series[len(p.res.Series)-1].Points[0].Y = Wait
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: Exact,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused, still %d s later: a lock that does not release", f, int64(Wait))})
+		p.add(p.res.Requests, p.throttleNone(f, x0))
+		return nil
+	}
+	setY := func(x, y int64) {
+		s := &p.res.Series[len(p.res.Series)-1]
+		s.Points = append(s.Points, Point{X: x, Accepted: true, Y: y})
+	}
+	setY(int64(f), b)
+	// One more failure, at the first moment from the end of the refusal
+	// at which a check right after it escapes the rate limit.
+	build2 := func() (*blockTok, error) {
+		bt, err := build()
+		if err != nil {
+			return nil, err
+		}
+		return bt, bt.failAt(p.freeTwice(bt, bt.last+b))
+	}
+	bt, err := build2()
+	if err != nil {
+		return err
+	}
+	x1 := p.x0(bt)
+	ok, err := bt.goodAt(bt.last + x1)
+	if err != nil {
+		return err
+	}
+	if ok && x1 >= b {
+		p.lockAfter = f
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: CouldNotTell,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s; after one more, the rate limit let the correct code through only %d s later, when it was accepted: a lock that released, or a throttle whose delay had passed", f, b, x1)})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: CouldNotTell, Evidence: "see lockout"})
+		return nil
+	}
+	if ok {
+		p.lockAfter, p.release = f, b
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, released after %d s", f, plural(f, "failure"), b), Certainty: Exact,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s; one more failure then, and the correct code was accepted at once: the count restarted, as after a release", f, b)})
+		p.add(p.res.Requests, p.throttleNone(f, x0))
+		return nil
+	}
+	var hint2 int64
+	if c := p.claim; c != nil && c.Throttle != nil && !p.o.IgnoreClaim {
+		hint2 = b * c.Throttle.Factor
+	}
+	b2, finite2, err := p.unblock(nil, build2, x1, hint2, "throttle")
+	if err != nil {
+		return err
+	}
+	if !finite2 {
+		b2 = Wait
+	}
+	setY(int64(f)+1, b2)
+	locked := first.locked || bt.locked
+	if f == 1 && b2 == b && locked {
+		p.lockAfter, p.release = 1, b
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after 1 failure, released after %d s", b), Certainty: Exact,
+			Evidence: fmt.Sprintf("every failure refused the correct code for %d s and a reply said locked", b)})
+		p.add(p.res.Requests, p.throttleNone(f, x0))
+		return nil
+	}
+	if !finite2 && f > 1 && !bt.locked {
+		// One more failure locked the token for good: a throttle from f
+		// and a lockout at f+1, which hides the throttle's factor.
+		p.throttle = &harness.ThrottlePolicy{After: f, Delay: b, Factor: 1}
+		p.lockAfter = f + 1
+		p.add(since, Finding{Name: "throttle", Value: fmt.Sprintf("after %d, delay %d s, factor 1", f, b), Certainty: CouldNotTell,
+			Evidence: fmt.Sprintf("the correct code was refused for %d s after %d failures, and for good after one more: the lockout after %d failures hides the factor (written as 1)", b, f, f+1)})
+		p.add(p.res.Requests, Finding{Name: "lockout", Value: fmt.Sprintf("after %d failures", f+1), Certainty: Exact,
+			Evidence: fmt.Sprintf("one failure after the throttle's delay of %d s, the correct code was refused still %d s later", b, int64(Wait))})
+		return nil
+	}
+	if finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16 {
+		// A third point on the curve: a lock that releases after one more
+		// failure would give any second delay, but not the third.
+		k := b2 / b
+		build3 := func() (*blockTok, error) {
+			bt, err := build2()
+			if err != nil {
+				return nil, err
+			}
+			return bt, bt.failAt(p.freeTwice(bt, bt.last+b2))
+		}
+		b3 := b2 * k
+		ok3 := true
+		for _, x := range []int64{b3 - 1, b3} {
+			bt, err := build3()
+			if err != nil {
+				return err
+			}
+			at := p.rateFree(bt, bt.last+x)
+			if at-bt.last > x && x < b3 {
+				continue // the rate limit keeps the early probe out
+			}
+			x = at - bt.last
+			acc, err := bt.goodAt(at)
+			if err != nil {
+				return err
+			}
+			// Accepted early: the count restarted, so the second refusal
+			// was a lock's release. Refused at b3: a lockout after f+2
+			// failures, which the scan below finds.
+			if acc && x < b3 {
+				ok3 = false
+			}
+			if acc && x >= b3 {
+				setY(int64(f)+2, b3)
+			}
+		}
+		if !ok3 {
+			finite2 = false // not a throttle's curve
+		}
+	}
+	if !finite2 || b2%b != 0 || b2/b < 1 || b2/b > 16 {
+		p.lockAfter = f
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: CouldNotTell,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s, after one more for %d s: neither a throttle D*K^n nor a lock that releases", f, b, b2)})
+		p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: CouldNotTell, Evidence: "see lockout"})
+		return nil
+	}
+	k := b2 / b
+	p.throttle = &harness.ThrottlePolicy{After: f, Delay: b, Factor: k}
+	tf := Finding{Name: "throttle", Value: fmt.Sprintf("after %d, delay %d s, factor %d", f, b, k), Certainty: Exact,
+		Evidence: fmt.Sprintf("the correct code was refused for %d s after %d failures and for %d s after one more, each failure compared once the delay had passed", b, f, b2)}
+	var alts []string
+	lockAlt := f == 1 && b2 == b
+	if lockAlt {
+		alts = append(alts, fmt.Sprintf("lockout after 1 failure released after %d s (no reply said locked)", b))
+	}
+	if x0 > 0 {
+		for j, d := 1, b; j < f && d%k == 0 && d/k <= x0 && k > 1; j++ {
+			d /= k
+			alts = append(alts, fmt.Sprintf("after %d, delay %d s (hidden under the rate limit)", f-j, d))
+		}
+	}
+	if x0 > 0 && len(alts) > (map[bool]int{true: 1, false: 0})[lockAlt] {
+		// The rate limit hides the start of the throttle. A resync is
+		// neither limited nor recorded, but throttled: genuine resyncs tell
+		// where the throttle starts and how long its first delay is.
+		ft, d, ok, err := p.throttleByResync(f)
+		if err != nil {
+			return err
+		}
+		if ok && ft < f && d*pow(k, f-ft) == b {
+			p.throttle = &harness.ThrottlePolicy{After: ft, Delay: d, Factor: k}
+			tf.Value = fmt.Sprintf("after %d, delay %d s, factor %d", ft, d, k)
+			tf.Evidence += fmt.Sprintf("; the rate limit hid the delays below %d s, but a genuine resync (which the rate limit neither refuses nor counts) was refused after %d failures for %d s and accepted after %d failures at once", x0, ft, d, ft-1)
+			alts = nil
+			if lockAlt {
+				alts = []string{fmt.Sprintf("lockout after 1 failure released after %d s (no reply said locked)", b)}
+			}
+			setY(int64(ft), d)
+		} else if ok && ft == f {
+			tf.Evidence += "; genuine resyncs, which the rate limit neither refuses nor counts, found no throttle before either"
+			alts = alts[:(map[bool]int{true: 1, false: 0})[lockAlt]]
+		}
+	}
+	if len(alts) > 0 {
+		tf.Certainty = CouldNotTell
+		tf.Evidence += "; the observations fit as well: " + strings.Join(alts, "; ")
+	}
+	p.add(since, tf)
+	i := len(p.res.Findings) - 1
+	if err := p.lockBeyondThrottle(f); err != nil {
+		return err
+	}
+	if lockAlt && len(alts) == 1 && p.lockAfter > 1 {
+		// A lockout after more failures rules out "lockout after 1".
+		p.res.Findings[i].Certainty = Exact
+		p.res.Findings[i].Evidence += fmt.Sprintf("; ruled out by the lockout after %d failures", p.lockAfter)
+	}
+	return nil
+}
+
+// throttleNone is the throttle finding when the first refusal was a lock.
+func (p *prober) throttleNone(f int, x0 int64) Finding {
+	fd := Finding{Name: "throttle", Value: "none", Certainty: Exact,
+		Evidence: fmt.Sprintf("fewer than %d failures never refused the correct code", f)}
+	if x0 > 0 {
+		fd.Certainty = NotObserved
+		fd.Evidence += fmt.Sprintf("; a throttle shorter than %d s would hide under the rate limit", x0)
+	}
+	return fd
+}
+
+// lockBeyondThrottle looks for a lockout after more failures than the
+// throttle's first, spacing failures by the throttle's delays: one fresh
+// token per count up to ten beyond, then one scout at MaxLockout.
+func (p *prober) lockBeyondThrottle(f int) error {
+	since := p.res.Requests
+	max := p.o.MaxLockout
+	rec := p.series("lockout beyond the throttle", "failures, spaced by the throttle's delays")
+	early := 0 // a count after which the correct code came in before the delay
+	blockedAt := func(n int) (bool, error) {
+		bt, err := p.build(n, p.throttleGap)
+		if err != nil {
+			return false, err
+		}
+		d := p.delay(n)
+		// Just before the delay: refused, unless a lock released and
+		// the count restarted.
+		// (Only for delays a profile can state: longer ones may be capped.)
+		if at := p.rateFree(bt, bt.last+d-1); d <= Wait && at < bt.last+d && d-1 >= p.x0(bt) {
+			ok, err := bt.goodAt(at)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				early = n
+				rec(int64(n), false)
+				return true, nil
+			}
+		}
+		if p.rateFree(bt, bt.last+d) != bt.last+d {
+			// The early probe keeps the rate limit busy: a fresh token.
+			if bt, err = p.build(n, p.throttleGap); err != nil {
+				return false, err
+			}
+		}
+		ok, err := bt.goodAt(p.rateFree(bt, bt.last+d))
+		if err != nil {
+			return false, err
+		}
+		rec(int64(n), ok)
+		return !ok, nil
+	}
+	top := max
+	for n := f + 1; n <= max; n++ {
+		if p.delay(n) > maxDelay {
+			top = n - 1
+			break
+		}
+	}
+	found := 0
+	for n := f + 2; n <= min(top, f+11) && found == 0; n++ {
+		b, err := blockedAt(n)
+		if err != nil {
+			return err
+		}
+		if b {
+			found = n
+		}
+	}
+	if found == 0 && top > f+11 {
+		b, err := blockedAt(top)
+		if err != nil {
+			return err
+		}
+		if b {
+			x, _, err := edge(uint64(f+11), uint64(top), nil, func(x uint64) (bool, error) { b, err := blockedAt(int(x)); return !b, err })
+			if err != nil {
+				return err
+			}
+			found = int(x) + 1
+		}
+	}
+	if found == 0 {
+		p.lockAfter = 0
+		p.add(since, Finding{Name: "lockout", Value: "none", Certainty: NotObserved,
+			Evidence: fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was accepted once each delay had passed, up to %d failures", top)})
+		return nil
+	}
+	p.lockAfter = found
+	build := func() (*blockTok, error) { return p.build(found, p.throttleGap) }
+	var hint int64
+	if c := p.claim; c != nil && !p.o.IgnoreClaim && c.LockoutAfter() == found {
+		hint = c.ReleaseAfter()
+		if hint == 0 {
+			hint = Wait
+		}
+	}
+	from := p.delay(found)
+	if early == found { // the lock released before the delay
+		bt, err := build()
+		if err != nil {
+			return err
+		}
+		from = p.x0(bt) - 1
+	}
+	r, finite, err := p.unblock(nil, build, from, hint, "release")
+	if err != nil {
+		return err
+	}
+	// The lock on the throttle's curve: its release, or never.
+	for i := range p.res.Series {
+		if c := &p.res.Series[i]; c.Curve {
+			y := int64(Wait)
+			if finite {
+				y = r
+			}
+			c.Points = append(c.Points, Point{X: int64(found), Accepted: finite, Y: y})
+		}
+	}
+	v := fmt.Sprintf("after %d failures", found)
+	ev := fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was refused after %d failures once the delay had passed", found)
+	if finite {
+		p.release = r
+		v += fmt.Sprintf(", released after %d s", r)
+		ev += fmt.Sprintf(", and accepted %d s after the last failure", r)
+	} else {
+		ev += fmt.Sprintf(", still %d s later", int64(Wait))
+	}
+	cert := Exact
+	if early == found {
+		ev = fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was accepted %d s after failure number %d, before the throttle's delay of %d s: a lock after %d failures released then", r, found, p.delay(found), found)
+		if (r == p.delay(1) || r == from+1) && found-1 > p.throttle.After {
+			// As well: a lock after found-1 failures whose release hid
+			// under the throttle's delay, the count restarting before
+			// failure number found.
+			cert = CouldNotTell
+			ev += fmt.Sprintf("; or a lock after %d failures released within the throttle's delay of %d s, so that the count restarted (the observations fit both)", found-1, p.delay(found-1))
+		}
+	}
+	p.add(since, Finding{Name: "lockout", Value: v, Certainty: cert, Evidence: ev})
+	return nil
+}
+
+// throttleByResync finds, with genuine resyncs at the moment of the last
+// failure, the first number of failures (at most f) after which a resync
+// is refused, and how long it is refused then. ok is false when the
+// verifier has no HOTP resync.
+func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
+	if p.hotp == nil || p.resyncN == 0 || p.primary().kind != harness.HOTP {
+		return 0, 0, false, nil
+	}
+	k := p.resyncLo()
+	refusedAt := func(bt *blockTok, x int64) (bool, error) {
+		rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), bt.last+x)
+		if err != nil {
+			return false, err
+		}
+		if rep.Accepted {
+			bt.used = true
+		}
+		return !rep.Accepted, nil
+	}
+	ft := 0
+	for n := 1; n <= f && ft == 0; n++ {
+		bt, err := p.build(n, p.initialGap)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		r, err := refusedAt(bt, 0)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if r {
+			ft = n
+		}
+	}
+	if ft == 0 {
+		return 0, 0, false, nil
+	}
+	d, ok, err := p.resyncUnblock(func() (*blockTok, error) { return p.build(ft, p.initialGap) }, 0)
+	return ft, d, ok, err
+}
