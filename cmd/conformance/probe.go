@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/otplab/otplab/harness/probe"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/report"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 type probeFlags struct {
@@ -53,6 +55,17 @@ findings and the chart on one self-contained page.`,
 	return cmd
 }
 
+// clockAfterHello greets an exec verifier under --clock auto, which
+// decides whether its clock is set, and reports whether it is.
+func clockAfterHello(ctx context.Context, c *wire.Exec, timeout time.Duration) bool {
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Describe(hctx); err != nil {
+		return false // the probe meets the error itself
+	}
+	return c.SetsClock()
+}
+
 func (f *probeFlags) execute(cmd *cobra.Command) error {
 	if f.vf.timeout <= 0 {
 		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
@@ -86,7 +99,7 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 		}
 		v = ref
 	} else {
-		v, closer, err = openVerifier(f.verifier, f.vf, cmd.ErrOrStderr())
+		v, closer, err = openVerifier(f.verifier, f.vf, "", cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -94,7 +107,23 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
-	res, err := probe.Probe(ctx, v, probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore})
+	opts := probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore}
+	if f.vf.clock == "wall" {
+		opts.Clock = harness.ClockWall
+	}
+	setsClock := false
+	if c, ok := v.(*wire.Exec); ok && c.SetsClock() || ok && f.vf.clock == "auto" && clockAfterHello(ctx, c, f.vf.timeout) {
+		// The verifier's clock follows the requests: measure on the
+		// requests' times, and report the clock it reads, its own.
+		opts.Clock, setsClock = harness.ClockRequest, true
+	}
+	if c, ok := v.(*wire.Exec); ok && f.vf.clock == "auto" {
+		warnClock(c, f.vf.clock, cmd.ErrOrStderr())
+	}
+	res, err := probe.Probe(ctx, v, opts)
+	if res != nil && setsClock {
+		res.Profile.Clock = harness.ClockWall
+	}
 	if res != nil {
 		if terr := res.Table(cmd.ErrOrStderr()); terr != nil {
 			return ioError{fmt.Errorf("writing the table: %w", terr)}
