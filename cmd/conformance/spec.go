@@ -2,8 +2,8 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
