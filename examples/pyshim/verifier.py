@@ -376,6 +376,8 @@ def main():
     ap.add_argument("--bug", action="append", default=[], choices=sorted(BUGS),
                     help="plant a mistake: " + "; ".join(f"{k}: {v}" for k, v in sorted(BUGS.items())))
     args = ap.parse_args()
+    if "throttle-forever" in args.bug and not args.throttle:
+        ap.error("--bug throttle-forever needs --throttle")
     verifier = Verifier(clock=args.clock, throttle=args.throttle, bugs=args.bug)
     try:
         serve(sys.stdin.buffer, sys.stdout.buffer, verifier)
