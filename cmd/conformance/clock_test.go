@@ -146,3 +146,20 @@ func TestRunClockUsage(t *testing.T) {
 		assert.Contains(t, r.stderr, tc.msg, "%v", tc.args)
 	}
 }
+
+// TestProbeWallClockPyshim: probe measures the shim on its own clock,
+// under the fake clock (--clock auto sees its "wall" claim), as the
+// profile it claims, clock "wall" included, and finds no difference.
+func TestProbeWallClockPyshim(t *testing.T) {
+	spec := wallShim(t, "")
+	out := filepath.Join(t.TempDir(), "measured.json")
+	r := cli(t, t.Context(), "probe", "--verifier", spec, "--ignore-claim", "--seed", "1", "--out", out)
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	data, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(data, &got))
+	assert.Equal(t, "wall", got["clock"])
+	assert.Equal(t, map[string]any{"skew_back": 1.0, "skew_ahead": 1.0}, got["totp"])
+	assert.Regexp(t, `claim\s+matches`, r.stderr)
+}

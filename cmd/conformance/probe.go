@@ -111,19 +111,17 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 	if f.vf.clock == "wall" {
 		opts.Clock = harness.ClockWall
 	}
-	setsClock := false
-	if c, ok := v.(*wire.Exec); ok && c.SetsClock() || ok && f.vf.clock == "auto" && clockAfterHello(ctx, c, f.vf.timeout) {
-		// The verifier's clock follows the requests: measure on the
-		// requests' times, and report the clock it reads, its own.
-		opts.Clock, setsClock = harness.ClockRequest, true
+	if c, ok := v.(*wire.Exec); ok && (c.SetsClock() || f.vf.clock == "auto" && clockAfterHello(ctx, c, f.vf.timeout)) {
+		// The verifier reads its own clock, which the client sets to each
+		// request's time: probe it as a wall-clock verifier (the probe
+		// cannot tell the two clocks apart under the fake one), sending
+		// the real time, which the verifier then sees to the second.
+		opts.Clock = harness.ClockWall
 	}
 	if c, ok := v.(*wire.Exec); ok && f.vf.clock == "auto" {
 		warnClock(c, f.vf.clock, cmd.ErrOrStderr())
 	}
 	res, err := probe.Probe(ctx, v, opts)
-	if res != nil && setsClock {
-		res.Profile.Clock = harness.ClockWall
-	}
 	if res != nil {
 		if terr := res.Table(cmd.ErrOrStderr()); terr != nil {
 			return ioError{fmt.Errorf("writing the table: %w", terr)}
