@@ -418,3 +418,48 @@ func TestExecAutoNoFakeTime(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoFakeTime)
 	assert.True(t, errors.Is(err, ErrTransport))
 }
+
+// FuzzClockFile: any clock file content is read as a Unix second or
+// refused with an error, never a panic; any second the harness writes is
+// read back as that second.
+func FuzzClockFile(f *testing.F) {
+	for _, s := range []string{"1767225600\n", "0", "-1\n", "20000000000", " 42 \r\n", "", "soon", "9223372036854775808", "+1", "1e9", "12\n34"} {
+		f.Add([]byte(s), int64(len(s))*1_000_000_007)
+	}
+	g := &clockGate{now: time.Now}
+	f.Cleanup(g.close)
+	path, err := g.file()
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, data []byte, at int64) {
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		if _, err := readClockFile(path); err != nil {
+			assert.Contains(t, err.Error(), "clock file")
+		}
+		g.mu.Lock()
+		err := g.writeLocked(at)
+		g.mu.Unlock()
+		require.NoError(t, err)
+		got, err := readClockFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, at, got)
+	})
+}
+
+// FuzzFakeTimeReach: any first bytes of a program file (an ELF header, a
+// #! line) give nil or a reason that wraps ErrUnreachable, never a panic
+// or an endless chain of interpreters.
+func FuzzFakeTimeReach(f *testing.F) {
+	for _, s := range []string{"#!/bin/sh\n", "#!/usr/bin/env -S python3 -u\n", "#!\n", "#!/usr/bin/env\n", "\x7fELF\x02\x01\x01", "MZ", ""} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	path := filepath.Join(dir, "prog")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// A script naming itself as its interpreter must end too.
+		data = bytes.ReplaceAll(data, []byte("SELF"), []byte(path))
+		require.NoError(t, os.WriteFile(path, data, 0o755))
+		if err := FakeTimeReach(path); err != nil {
+			require.ErrorIs(t, err, ErrUnreachable)
+		}
+	})
+}
