@@ -25,7 +25,12 @@ func propertyCases() []*caseDef {
 			requirement: "every reply to a random sequence of token events agrees with the declared profile (look-ahead, resync, lockout, replay, concurrency)",
 			what:        "Plays random sequences of C100 events (unsubmitted presses, submits, replays, wrong codes, resync sequences, unlocks, concurrent submits, time passing at the edges of the profile's time rules) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script and explained, and the sequences are played again under the explaining cause to find the next one.",
 			property:    true,
-			needs:       needLookAhead,
+			needs: all(needLookAhead, func(p Profile) string {
+				if !p.SupportsKind(HOTP) {
+					return "the profile does not claim hotp tokens"
+				}
+				return ""
+			}),
 			body:        func(t *ct) { t.property(HOTP) },
 		},
 		{

@@ -114,6 +114,9 @@ func (t *ct) period() int64 {
 func (t *ct) newToken(o tokOpts) *sim {
 	o = t.defaults(o)
 	p := t.profile()
+	if !p.SupportsKind(o.kind) {
+		t.skip("the profile does not claim %s tokens", o.kind)
+	}
 	c0 := o.counter
 	if !o.absolute {
 		c0 = satAdd(p.CounterMin(), o.counter)

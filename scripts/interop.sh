@@ -7,6 +7,9 @@
 # checks that `conformance probe` measures liboath's profile, runs the
 # Python vendor shim, and the Node.js verifier (exec and HTTP, plus its
 # JS-number-counter variant, which must fail exactly the counter cases).
+# The Python shim also runs on its own clock (--clock wall) under the
+# harness's fake clock (libfaketime, installed here when missing): it must
+# pass, and its planted wall-clock bugs must be caught.
 # Reports go to report/interop/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +17,17 @@ out=report/interop
 mkdir -p "$out" bin
 
 bash examples/liboath/setup.sh
+# libfaketime (Debian's libfaketime; faketime is its command-line tool).
+if ! compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "interop: need root to install libfaketime (apt-get install libfaketime)" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "interop: installing libfaketime faketime"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libfaketime faketime
+fi
 go build -o bin/conformance ./cmd/conformance
 
 echo "== liboath: conformance run (expect file examples/liboath/expect.txt)"
@@ -38,6 +52,44 @@ fi
 
 echo "== Python vendor shim: conformance run"
 bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py' --report-dir "$out/pyshim"
+
+echo "== Python vendor shim on its own clock (--clock wall), under the fake clock"
+bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py --clock wall' --clock fake \
+  --report-dir "$out/pyshim-wall"
+bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py --clock wall --throttle' --clock fake \
+  --report-dir "$out/pyshim-wall-throttle"
+python3 - "$out/pyshim/report.json" "$out/pyshim-wall/report.json" <<'PY'
+import json, sys
+req, wall = (json.load(open(p)) for p in sys.argv[1:3])
+if not wall.get("clock_set") or wall["counts"] != req["counts"]:
+    print("interop: pyshim --clock wall under the fake clock: clock_set %s, counts %s (on the request's clock: %s)"
+          % (wall.get("clock_set"), wall["counts"], req["counts"]), file=sys.stderr)
+    sys.exit(1)
+PY
+echo "== Python vendor shim on its own clock: planted bugs must be caught under the fake clock"
+for bug in "skew-ahead:rfc6238/5.2/skew-ahead-beyond" "totp-reuse:rfc6238/5.2/reuse-same-step" \
+           "throttle-forever:rfc4226/7.3/throttle-refuses"; do
+  name=${bug%%:*} case=${bug#*:}
+  extra=""
+  [ "$name" = throttle-forever ] && extra="--throttle"
+  if bin/conformance run --verifier "exec:python3 examples/pyshim/verifier.py --clock wall $extra --bug $name" \
+      --clock fake --seed 1 --report-dir "$out/pyshim-bug-$name" >"$out/pyshim-bug-$name.txt" 2>&1; then
+    echo "interop: pyshim --bug $name passed under the fake clock: the suite does not catch it" >&2
+    exit 1
+  fi
+  python3 - "$out/pyshim-bug-$name/report.json" "$case" "$name" <<'PY'
+import json, sys
+doc, case, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+if case not in doc["failing"]:
+    print("interop: pyshim --bug %s: %s does not fail (failing: %s)" % (name, case, doc["failing"]), file=sys.stderr)
+    sys.exit(1)
+print("  --bug %-17s caught: %s" % (name, ", ".join(doc["failing"])))
+PY
+done
+
+echo "== reference verifier on its own clock, as an exec wrapper, under the clock file"
+bin/conformance run --verifier 'exec:bin/conformance serve --stdio --clock wall' --clock file \
+  --report-dir "$out/reference-wall"
 
 bash examples/node/setup.sh
 echo "== Node.js verifier: self-test"

@@ -3,11 +3,13 @@
 //
 //	conformance run [--verifier reference|exec:CMD ARGS...|http://HOST:PORT/PREFIX] [flags]
 //	conformance list [--output text|json]
-//	conformance serve [--addr 127.0.0.1:8080] [--profile FILE]
+//	conformance serve [--addr 127.0.0.1:8080 | --stdio] [--profile FILE] [--clock request|wall]
 //
 // Verifiers speak protocol v1 (docs/protocol.md) over a subprocess's
 // stdin and stdout or over HTTP; "reference" is the built-in reference
-// verifier, in process.
+// verifier, in process. An exec verifier that reads its own clock
+// (profile clock "wall") runs under a clock the harness sets to each
+// request's time (--clock, docs/protocol.md "Wall-clock verifiers").
 //
 // Exit codes: 0 nothing failed; 1 a case failed (or was NON-STRICT with
 // --strict, or differed from the --expect file), or the report could not

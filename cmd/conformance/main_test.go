@@ -21,9 +21,17 @@ import (
 //	conformance.test otplab-helper MODE
 const helperArg = "otplab-helper"
 
+// cliArg, as the first argument of the test binary, makes it the
+// conformance command with the arguments after it (as in "conformance
+// serve --stdio").
+const cliArg = "otplab-cli"
+
 func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == helperArg {
 		os.Exit(helper(os.Args[2]))
+	}
+	if len(os.Args) >= 2 && os.Args[1] == cliArg {
+		os.Exit(run(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

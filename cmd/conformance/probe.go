@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/otplab/otplab/harness/probe"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/report"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 type probeFlags struct {
@@ -59,6 +61,17 @@ the findings and the chart on one self-contained page.`,
 	return cmd
 }
 
+// clockAfterHello greets an exec verifier under --clock auto, which
+// decides whether its clock is set, and reports whether it is.
+func clockAfterHello(ctx context.Context, c *wire.Exec, timeout time.Duration) bool {
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := c.Describe(hctx); err != nil {
+		return false // the probe meets the error itself
+	}
+	return c.SetsClock()
+}
+
 func (f *probeFlags) execute(cmd *cobra.Command) error {
 	if f.vf.timeout <= 0 {
 		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
@@ -92,7 +105,7 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 		}
 		v = ref
 	} else {
-		v, closer, err = openVerifier(f.verifier, f.vf, cmd.ErrOrStderr())
+		v, closer, err = openVerifier(f.verifier, f.vf, "", cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
@@ -100,7 +113,21 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
-	res, err := probe.Probe(ctx, v, probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore})
+	opts := probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore}
+	if f.vf.clock == "wall" {
+		opts.Clock = harness.ClockWall
+	}
+	if c, ok := v.(*wire.Exec); ok && (c.SetsClock() || f.vf.clock == "auto" && clockAfterHello(ctx, c, f.vf.timeout)) {
+		// The verifier reads its own clock, which the client sets to each
+		// request's time: probe it as a wall-clock verifier (the probe
+		// cannot tell the two clocks apart under the fake one), sending
+		// the real time, which the verifier then sees to the second.
+		opts.Clock = harness.ClockWall
+	}
+	if c, ok := v.(*wire.Exec); ok && f.vf.clock == "auto" {
+		warnClock(c, f.vf.clock, cmd.ErrOrStderr())
+	}
+	res, err := probe.Probe(ctx, v, opts)
 	if res != nil {
 		if terr := res.Table(cmd.ErrOrStderr()); terr != nil {
 			return ioError{fmt.Errorf("writing the table: %w", terr)}

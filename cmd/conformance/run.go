@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 // runFlags are the flags of conformance run.
@@ -178,7 +180,14 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	v, closer, err := openVerifier(f.verifier, f.vf, cmd.ErrOrStderr())
+	profileClock := ""
+	if cfg.profile != nil {
+		profileClock = cfg.profile.Clock
+		if profileClock == "" {
+			profileClock = harness.ClockRequest
+		}
+	}
+	v, closer, err := openVerifier(f.verifier, f.vf, profileClock, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
@@ -203,6 +212,9 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 			}
 		}
 	}
+	if profileClock == "" {
+		warnClock(v, f.vf.clock, cmd.ErrOrStderr())
+	}
 	_ = closer.Close() // stop the verifier before reporting
 	stop()             // a second Ctrl-C now ends the process
 	if errors.Is(err, harness.ErrProfile) {
@@ -225,6 +237,17 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 		return outcomeError{code: code, msg: s.Headline()}
 	}
 	return nil
+}
+
+// warnClock says, on warn, when the verifier's clock was to be set
+// (--clock auto without --profile found a "wall" claim in its hello) but
+// could not be.
+func warnClock(v harness.Verifier, flag string, warn io.Writer) {
+	if c, ok := v.(*wire.Exec); ok && flag == "auto" {
+		if note := c.ClockNote(); note != "" {
+			fmt.Fprintf(warn, "conformance: warning: --clock auto: %s\n", note)
+		}
+	}
 }
 
 // timeCases measures each case from its start to its end through the

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strings"
 	"time"
@@ -20,16 +21,28 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, profile, prefix string
+	var addr, profile, prefix, clock string
+	var stdio bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the reference verifier over protocol v1 HTTP",
+		Short: "Serve the reference verifier over protocol v1 HTTP (or exec, with --stdio)",
 		Long: `Serve the reference verifier over protocol v1 HTTP (POST PREFIX/<op>), to try
 a client against it or to compare a verifier with it. Every request is logged
 on stderr (op, serial, verdict, duration; never a secret or a code). SIGINT or
-SIGTERM (or SIGHUP) shuts the server down cleanly.`,
+SIGTERM (or SIGHUP) shuts the server down cleanly.
+
+With --stdio it speaks protocol v1's exec transport instead: one JSON request a
+line on standard input, one reply a line on standard output, until EOF; run it
+as 'conformance run --verifier "exec:conformance serve --stdio"'.
+
+With --clock wall the reference reads its own clock, as most deployed verifiers
+do, and claims clock "wall": the request's time is ignored. Its clock is the
+system's, or, when OTPLAB_FAKETIME_FILE names a clock file, that file's (a Go
+program cannot be put under libfaketime; the harness writes the file under
+'conformance run --clock file').`,
 		Example: `  conformance serve --addr 127.0.0.1:8080 &
-  conformance run --verifier http://127.0.0.1:8080/`,
+  conformance run --verifier http://127.0.0.1:8080/
+  conformance run --verifier 'exec:conformance serve --stdio --clock wall' --clock file`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := reference.Default()
@@ -42,9 +55,37 @@ SIGTERM (or SIGHUP) shuts the server down cleanly.`,
 			if prefix != "" && !strings.HasPrefix(prefix, "/") {
 				return usagef("--prefix %q: want a path starting with /", prefix)
 			}
-			v, err := reference.New(p)
+			var opts []reference.Option
+			switch clock {
+			case "":
+			case harness.ClockRequest:
+				p.Clock = harness.ClockRequest
+			case harness.ClockWall:
+				p.Clock = harness.ClockWall
+				if file := os.Getenv(wire.FakeTimeFileEnv); file != "" {
+					now, err := wire.ClockFromFile(file)
+					if err != nil {
+						return usagef("--clock wall: %s: %w", wire.FakeTimeFileEnv, err)
+					}
+					opts = append(opts, reference.WithClock(now))
+				}
+			default:
+				return usagef("--clock %q: want request or wall", clock)
+			}
+			v, err := reference.New(p, opts...)
 			if err != nil {
 				return usageError{err}
+			}
+			if stdio {
+				if addr != defaultAddr || prefix != "" {
+					return usagef("--stdio: --addr and --prefix are for HTTP")
+				}
+				ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
+				defer stop()
+				if err := wire.ServeLines(ctx, v, cmd.InOrStdin(), cmd.OutOrStdout(), wire.ServeOptions{}); err != nil {
+					return ioError{fmt.Errorf("serve --stdio: %w", err)}
+				}
+				return nil
 			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -55,11 +96,16 @@ SIGTERM (or SIGHUP) shuts the server down cleanly.`,
 			return serve(ctx, ln, v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "the address to listen on (port 0 picks a free one)")
+	cmd.Flags().BoolVar(&stdio, "stdio", false, "speak the exec transport on standard input and output instead of HTTP")
+	cmd.Flags().StringVar(&clock, "clock", "", "request: judge at each request's time; wall: read the verifier's own clock (default: the profile's clock)")
 	cmd.Flags().StringVar(&profile, "profile", "", "a JSON profile file: the policy the reference verifier enforces (default: its built-in profile)")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "the URL path prefix of the protocol (requests go to PREFIX/<op>)")
 	return cmd
 }
+
+// defaultAddr is where conformance serve listens by default.
+const defaultAddr = "127.0.0.1:8080"
 
 // newServer returns the HTTP server of conformance serve: the reference
 // verifier behind the protocol v1 handler, logging each request to logw.

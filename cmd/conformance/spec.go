@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,37 @@ const verifierHelp = `the verifier under test: "reference" (the built-in referen
 "exec:CMD ARGS..." (a subprocess speaking protocol v1 on stdin/stdout; the
 command is split into words like a shell would, with '...' and "..." quoting,
 but no shell runs) or "http://HOST:PORT/PREFIX" (protocol v1 over HTTP)`
+
+// clockHelp describes the values of --clock.
+const clockHelp = `exec verifiers that read their own clock (profile clock "wall"): "fake" runs
+the verifier under libfaketime and sets its clock to each request's time, so
+every time-dependent case runs; "file" only names the clock file in
+OTPLAB_FAKETIME_FILE, for a verifier that reads it itself (a Go program, which
+libfaketime cannot reach); "wall" leaves its clock alone (time-step cases
+SKIP); "auto" is "fake" when the profile (--profile, or else the one the
+verifier claims) says clock "wall", "wall" otherwise`
+
+// clockControl turns --clock into the exec client's clock control, given
+// the clock of the --profile file ("" without one).
+func clockControl(flag, profileClock string) (wire.ClockControl, error) {
+	switch flag {
+	case "auto":
+		switch profileClock {
+		case harness.ClockWall:
+			return wire.ClockFake, nil
+		case "":
+			return wire.ClockAuto, nil
+		}
+		return wire.ClockLeave, nil
+	case "fake":
+		return wire.ClockFake, nil
+	case "file":
+		return wire.ClockFile, nil
+	case "wall":
+		return wire.ClockLeave, nil
+	}
+	return "", usagef("--clock %q: want auto, fake, file or wall", flag)
+}
 
 // verifierSpec is a --verifier value, parsed.
 type verifierSpec struct {
@@ -58,6 +90,7 @@ func parseVerifier(spec string) (verifierSpec, error) {
 // verifierFlags are the flags, besides --verifier, that say how to reach
 // a verifier.
 type verifierFlags struct {
+	clock    string // --clock: auto, fake, file or wall
 	timeout  time.Duration
 	ca       string // a PEM file of CA certificates for an https verifier
 	insecure bool   // do not check an https verifier's certificate
@@ -66,6 +99,7 @@ type verifierFlags struct {
 func (v *verifierFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.DurationVar(&v.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.StringVar(&v.clock, "clock", "auto", clockHelp)
 	fl.StringVar(&v.ca, "ca", "", "https verifiers: a PEM file of the CA certificates that sign the verifier's certificate")
 	fl.BoolVar(&v.insecure, "insecure", false, "https verifiers: do not check the verifier's certificate at all (a warning is printed)")
 }
@@ -98,11 +132,19 @@ func (v *verifierFlags) tlsConfig(spec verifierSpec, warn io.Writer) (*tls.Confi
 }
 
 // openVerifier turns a --verifier value into a verifier and the function
-// that releases it; warn receives warnings about the flags.
-func openVerifier(spec string, vf verifierFlags, warn io.Writer) (harness.Verifier, io.Closer, error) {
+// that releases it; warn receives warnings about the flags. profileClock
+// is the clock of the --profile file, "" without one.
+func openVerifier(spec string, vf verifierFlags, profileClock string, warn io.Writer) (harness.Verifier, io.Closer, error) {
 	s, err := parseVerifier(spec)
 	if err != nil {
 		return nil, nil, err
+	}
+	clock, err := clockControl(vf.clock, profileClock)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.kind != "exec" && (vf.clock == "fake" || vf.clock == "file") {
+		return nil, nil, usagef("--clock %s: only an exec: verifier's clock can be set (the harness starts it)", vf.clock)
 	}
 	tc, err := vf.tlsConfig(s, warn)
 	if err != nil {
@@ -119,9 +161,15 @@ func openVerifier(spec string, vf verifierFlags, warn io.Writer) (harness.Verifi
 		if _, err := exec.LookPath(s.argv[0]); err != nil {
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
 		}
-		c, err := wire.NewExec(s.argv, wire.ExecOptions{})
+		c, err := wire.NewExec(s.argv, wire.ExecOptions{Clock: clock})
 		if err != nil {
+			if errors.Is(err, wire.ErrNoFakeTime) {
+				return nil, nil, usagef("--clock %s: %w, or give --clock wall to leave the verifier on real time", vf.clock, err)
+			}
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
+		}
+		if note := c.ClockNote(); note != "" {
+			fmt.Fprintf(warn, "conformance: warning: --clock %s: %s\n", vf.clock, note)
 		}
 		return c, c, nil
 	default:

@@ -385,5 +385,88 @@ class VerifierTest(unittest.TestCase):
         self.assertEqual(replies, {1000 + i: i < 10 for i in range(11)})
 
 
+sys.path.insert(0, HERE)
+import verifier as shim  # noqa: E402  (the module itself, for its own clock)
+
+
+class WallClockTest(unittest.TestCase):
+    """--clock wall, --throttle and the planted bugs, on the Verifier class
+    with its clock replaced: time passes only when the test says so."""
+
+    def make(self, **kw):
+        self.now = 1767225600
+        self.real_now = shim.wall_now
+        shim.wall_now = lambda: self.now
+        self.addCleanup(setattr, shim, "wall_now", self.real_now)
+        v = shim.Verifier(clock="wall", **kw)
+        self.ids = itertools.count(1)
+        return v
+
+    def call(self, v, op, **fields):
+        return v.handle({"id": next(self.ids), "op": op, **fields})
+
+    def totp(self, v):
+        serial = "2000000000001"
+        tok = {"serial": serial, "kind": "totp", "algorithm": "SHA1", "digits": 6,
+               "secret": RFC_SEED.hex(), "period": 30, "t0": 0}
+        self.assertTrue(self.call(v, "enroll", token=tok)["ok"])
+        return serial
+
+    def check(self, v, serial, step, time=0):
+        code = code_of(RFC_SEED, step)
+        return self.call(v, "check", serial=serial, code=code, time=time)["accepted"]
+
+    def test_wall_clock_ignores_request_time(self):
+        v = self.make()
+        self.assertEqual(self.call(v, "hello", protocol=1)["profile"]["clock"], "wall")
+        serial = self.totp(v)
+        step = self.now // 30
+        self.assertTrue(self.check(v, serial, step, time=59))  # "time" is ignored
+        self.assertFalse(self.check(v, serial, step))           # used once
+        self.now += 30
+        self.assertTrue(self.check(v, serial, step + 1))
+        self.assertTrue(self.check(v, serial, step + 2))        # one step ahead
+        self.assertFalse(self.check(v, serial, step + 4))       # two ahead: no
+        self.assertTrue(self.real_now() > 1700000000)           # the real clock is real
+
+    def test_throttle(self):
+        v = self.make(throttle=True)
+        self.assertEqual(self.call(v, "hello", protocol=1)["profile"]["throttle"],
+                         {"after": 3, "delay": 5, "factor": 2})
+        serial = self.totp(v)
+        wrong = {"serial": serial, "code": "000000", "time": 0}
+        for _ in range(3):
+            self.assertFalse(self.call(v, "check", **wrong)["accepted"])
+        self.assertFalse(self.check(v, serial, self.now // 30))  # refused, not counted
+        self.now += 5
+        self.assertFalse(self.call(v, "check", **wrong)["accepted"])  # the 4th: 10 s
+        self.now += 9
+        self.assertFalse(self.check(v, serial, self.now // 30))
+        self.now += 1
+        self.assertTrue(self.check(v, serial, self.now // 30))
+        self.assertEqual(v.tokens[serial].failures, 0)
+
+    def test_bugs(self):
+        v = self.make(bugs=["skew-ahead"])
+        serial = self.totp(v)
+        self.assertTrue(self.check(v, serial, self.now // 30 + 2))
+        v = self.make(bugs=["totp-reuse"])
+        serial = self.totp(v)
+        self.assertTrue(self.check(v, serial, self.now // 30))
+        self.assertTrue(self.check(v, serial, self.now // 30))
+        v = self.make(throttle=True, bugs=["throttle-forever"])
+        serial = self.totp(v)
+        for _ in range(3):
+            self.call(v, "check", serial=serial, code="000000", time=0)
+        self.now += 3600
+        self.assertFalse(self.check(v, serial, self.now // 30))
+
+    def test_bug_flag_needs_throttle(self):
+        proc = subprocess.run([sys.executable, VERIFIER, "--bug", "throttle-forever"],
+                              input=b"", capture_output=True)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"needs --throttle", proc.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

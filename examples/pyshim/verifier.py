@@ -14,20 +14,29 @@ Policy (claimed in the hello reply, see README.md):
   * lockout after 5 consecutive rejected checks of well-formed codes, lifted
     only by unlock (an accepted resync does not unlock);
   * TOTP: one step back, one step ahead, each step usable once;
-  * the request's "time" is the clock;
   * flows: check serves every purpose of protocol v1 (login, recovery,
     password-change, device-test, signature), all on one token state: a
     code spent at one door is spent at every door, a failure anywhere
-    counts toward the one lockout, and a locked token refuses them all.
+    counts toward the one lockout, and a locked token refuses them all;
+  * the request's "time" is the clock; with --clock wall the process reads
+    its own clock instead and ignores "time" (claiming "clock": "wall"), as
+    most deployed verifiers do: the harness then sets that clock with
+    libfaketime (conformance run --clock fake);
+  * with --throttle, RFC 4226 section 7.3's delay: after the 3rd consecutive
+    failure, checks and resyncs are refused for 5 s, then 10 s, 20 s...
+
+--bug plants one mistake, to show that the suite catches it (see README.md).
 
 Standard library only. Requests are processed one at a time in arrival
 order; every reply carries its request's id, so pipelining is harmless.
 """
 
+import argparse
 import hashlib
 import hmac
 import json
 import sys
+import time
 
 NAME = "pyshim"
 PROTOCOL = 1
@@ -42,6 +51,16 @@ SKEW_AHEAD = 1
 # Counters are 8-byte unsigned integers (RFC 4226 section 5.1): nothing
 # exists beyond this value, so no search may run past it.
 MAX_COUNTER = 2**64 - 1
+
+THROTTLE_AFTER = 3
+THROTTLE_DELAY = 5
+THROTTLE_FACTOR = 2
+
+BUGS = {
+    "skew-ahead": "TOTP accepts two steps ahead while claiming one",
+    "totp-reuse": "a TOTP code is accepted again within its window",
+    "throttle-forever": "the throttle never expires (needs --throttle)",
+}
 
 HASHES = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 DIGITS = (6, 7, 8)  # 6 and 8 are claimed; 7 costs nothing to support
@@ -81,10 +100,19 @@ def hotp(key, counter, digits, hash_fn):
     return str(binary % 10**digits).zfill(digits).encode("ascii")
 
 
+def wall_now():
+    """Returns the process's own clock in whole Unix seconds.
+
+    time.clock_gettime is used rather than time.time(): CPython keeps
+    time.time() in 64-bit nanoseconds, which end in the year 2262, and
+    RFC 6238's Appendix B has a code for the year 2603."""
+    return int(time.clock_gettime(time.CLOCK_REALTIME) // 1)
+
+
 class Token:
     """One enrolled token and the verifier's state for it."""
 
-    def __init__(self, kind, hash_fn, digits, key, counter=0, period=30, t0=0):
+    def __init__(self, kind, hash_fn, digits, key, counter=0, period=30, t0=0, bugs=frozenset()):
         self.kind = kind
         self.hash_fn = hash_fn
         self.digits = digits
@@ -94,7 +122,9 @@ class Token:
         self.t0 = t0              # TOTP: Unix second where step 0 begins
         self.last_step = None     # TOTP: last accepted step, never reused
         self.failures = 0         # consecutive rejected well-formed checks
+        self.failed_at = None     # time of the last counted failure
         self.locked = False
+        self.bugs = bugs
 
     def code(self, counter):
         return hotp(self.key, counter, self.digits, self.hash_fn)
@@ -122,15 +152,27 @@ class Token:
     def check_totp(self, code, now):
         """Accepts a step within [T-B, T+A] later than the last one used."""
         step_now = (now - self.t0) // self.period
-        for step in range(step_now - SKEW_BACK, step_now + SKEW_AHEAD + 1):
+        ahead = SKEW_AHEAD + (1 if "skew-ahead" in self.bugs else 0)
+        for step in range(step_now - SKEW_BACK, step_now + ahead + 1):
             if step < 0 or step > MAX_COUNTER:
                 continue
             if self.last_step is not None and step <= self.last_step:
                 continue  # RFC 6238 section 5.2: no second use of a step
             if self.matches(step, code):
-                self.last_step = step
+                if "totp-reuse" not in self.bugs:
+                    self.last_step = step
                 return True
         return False
+
+    def throttled(self, now):
+        """RFC 4226 section 7.3: after the F-th consecutive failure, refuse
+        until D * K^(n-F) seconds after the last one."""
+        if self.failures < THROTTLE_AFTER or self.failed_at is None:
+            return False
+        if "throttle-forever" in self.bugs:
+            return True
+        delay = THROTTLE_DELAY * THROTTLE_FACTOR ** (self.failures - THROTTLE_AFTER)
+        return now < self.failed_at + delay
 
     def resync(self, codes):
         """Accepts N consecutive codes whose first is the code of c+k,
@@ -149,8 +191,22 @@ class Token:
 class Verifier:
     """Holds the tokens and answers requests."""
 
-    def __init__(self):
+    def __init__(self, clock="request", throttle=False, bugs=()):
         self.tokens = {}
+        self.wall = clock == "wall"
+        self.throttle = throttle
+        self.bugs = frozenset(bugs)
+        self.profile = dict(PROFILE, clock=clock)
+        if throttle:
+            self.profile["throttle"] = {"after": THROTTLE_AFTER, "delay": THROTTLE_DELAY,
+                                        "factor": THROTTLE_FACTOR}
+
+    def now(self, req):
+        """Returns now: the process's clock (--clock wall) or the request's."""
+        return wall_now() if self.wall else need_time(req)
+
+    def refuse_throttled(self, token, req):
+        return self.throttle and token.throttled(self.now(req))
 
     def handle(self, req):
         """Returns the reply fields (besides id) for one decoded request."""
@@ -165,7 +221,7 @@ class Verifier:
     def op_hello(self, req):
         if req.get("protocol") != PROTOCOL:
             raise RequestError(f"unsupported protocol {req.get('protocol')!r} (want {PROTOCOL})")
-        return {"ok": True, "name": NAME, "ops": OPS, "profile": PROFILE}
+        return {"ok": True, "name": NAME, "ops": OPS, "profile": self.profile}
 
     def op_enroll(self, req):
         tok = req.get("token")
@@ -192,14 +248,14 @@ class Verifier:
             counter = tok.get("counter", 0)
             if not is_int(counter) or not 0 <= counter <= MAX_COUNTER:
                 raise RequestError("enroll: counter is not an integer in 0..2^64-1")
-            token = Token(kind, HASHES[alg], digits, key, counter=counter)
+            token = Token(kind, HASHES[alg], digits, key, counter=counter, bugs=self.bugs)
         else:
             period, t0 = tok.get("period", 30), tok.get("t0", 0)
             if not is_int(period) or period <= 0:
                 raise RequestError("enroll: period is not a positive integer")
             if not is_int(t0):
                 raise RequestError("enroll: t0 is not an integer")
-            token = Token(kind, HASHES[alg], digits, key, period=period, t0=t0)
+            token = Token(kind, HASHES[alg], digits, key, period=period, t0=t0, bugs=self.bugs)
         self.tokens[serial] = token  # enrolling a serial again replaces it
         return {"ok": True}
 
@@ -223,6 +279,8 @@ class Verifier:
             return {"ok": True, "accepted": False}  # unknown serial: just no
         if token.locked:
             return {"ok": True, "accepted": False, "locked": True}
+        if self.refuse_throttled(token, req):
+            return {"ok": True, "accepted": False}  # refused: not compared, not counted
         if not token.well_formed(code):
             # Malformed input is refused before any HMAC and is not
             # counted toward lockout: it cannot be a guess at a code.
@@ -230,11 +288,12 @@ class Verifier:
         if token.kind == "hotp":
             accepted = token.check_hotp(code)
         else:
-            accepted = token.check_totp(code, need_time(req))
+            accepted = token.check_totp(code, self.now(req))
         if accepted:
             token.failures = 0
         else:
             token.failures += 1
+            token.failed_at = self.now(req)
             if token.failures >= LOCKOUT_AFTER:
                 token.locked = True
                 log(f"serial {serial}: locked after {token.failures} rejected checks")
@@ -253,6 +312,8 @@ class Verifier:
             return {"ok": True, "accepted": False}
         if token.locked:  # resync does not unlock
             return {"ok": True, "accepted": False, "locked": True}
+        if self.refuse_throttled(token, req):
+            return {"ok": True, "accepted": False}
         if (token.kind != "hotp" or len(codes) != RESYNC_CODES
                 or not all(token.well_formed(c) for c in codes)):
             return {"ok": True, "accepted": False}
@@ -295,9 +356,10 @@ def need_time(req):
     raise RequestError("missing or non-numeric time")
 
 
-def serve(inp, out):
+def serve(inp, out, verifier=None):
     """Answers every request line of inp on out until EOF."""
-    verifier = Verifier()
+    if verifier is None:
+        verifier = Verifier()
     for raw in inp:
         if not raw.strip():
             continue
@@ -324,8 +386,19 @@ def serve(inp, out):
 
 
 def main():
+    ap = argparse.ArgumentParser(description="A protocol v1 HOTP/TOTP verifier over stdin/stdout.")
+    ap.add_argument("--clock", choices=["request", "wall"], default="request",
+                    help="request: now is the request's time (default); wall: the process's own clock")
+    ap.add_argument("--throttle", action="store_true",
+                    help=f"claim and enforce throttle {{after {THROTTLE_AFTER}, delay {THROTTLE_DELAY}, factor {THROTTLE_FACTOR}}}")
+    ap.add_argument("--bug", action="append", default=[], choices=sorted(BUGS),
+                    help="plant a mistake: " + "; ".join(f"{k}: {v}" for k, v in sorted(BUGS.items())))
+    args = ap.parse_args()
+    if "throttle-forever" in args.bug and not args.throttle:
+        ap.error("--bug throttle-forever needs --throttle")
+    verifier = Verifier(clock=args.clock, throttle=args.throttle, bugs=args.bug)
     try:
-        serve(sys.stdin.buffer, sys.stdout.buffer)
+        serve(sys.stdin.buffer, sys.stdout.buffer, verifier)
     except (BrokenPipeError, KeyboardInterrupt):
         pass
 

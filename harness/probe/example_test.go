@@ -62,11 +62,7 @@ func ExampleProbe() {
 	//     "t0": true
 	//   },
 	//   "flows": [
-	//     "login",
-	//     "recovery",
-	//     "password-change",
-	//     "device-test",
-	//     "signature"
+	//     "login"
 	//   ],
 	//   "clock": "request"
 	// }

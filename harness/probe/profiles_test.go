@@ -143,11 +143,12 @@ func startingProfiles() map[string]harness.Profile {
 }
 
 // recovered is what the probe must print for a reference verifier that
-// enforces p: p in its explicit form, every purpose served (the reference
-// does not model purposes), and on the wall clock only what needs no time.
+// enforces p: p in its explicit form, the purposes it serves (login only
+// when flows are not claimed), and on the wall clock only what needs no
+// time.
 func recovered(p harness.Profile) harness.Profile {
 	want := probe.Explicit(p)
-	want.Flows = harness.Purposes()
+	want.Flows = served(p)
 	if p.Clock == harness.ClockWall && want.TOTP != nil {
 		want.TOTP.Drift, want.TOTP.Resync = nil, nil
 		want.RateLimit, want.Throttle = nil, nil
@@ -156,4 +157,12 @@ func recovered(p harness.Profile) harness.Profile {
 		}
 	}
 	return want
+}
+
+// served returns the purposes a reference verifier under p serves.
+func served(p harness.Profile) []string {
+	if len(p.Flows) == 0 {
+		return []string{harness.PurposeLogin}
+	}
+	return p.Flows
 }

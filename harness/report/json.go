@@ -22,6 +22,7 @@ type Document struct {
 	Profile         harness.Profile   `json:"profile"`
 	ProfileFile     string            `json:"profile_file,omitempty"`
 	ProfileCounters CounterStrings    `json:"profile_counters"`
+	ClockSet        bool              `json:"clock_set"`
 	Seed            uint64            `json:"seed"`
 	SeedString      string            `json:"seed_string"`
 	Checks          int               `json:"checks"`
@@ -98,6 +99,7 @@ func (s *Summary) Document() Document {
 	} else {
 		d.Verifier, d.Profile, d.Seed, d.Checks = rep.Verifier, rep.Profile, rep.Seed, rep.Checks
 		d.Started, d.Duration, d.Interrupted = rep.Started, rep.Duration, rep.Interrupted
+		d.ClockSet = rep.ClockSet
 		if rep.Causes != nil {
 			d.Causes = rep.Causes
 		}

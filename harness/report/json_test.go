@@ -252,6 +252,17 @@ func TestJSONExact(t *testing.T) {
 	assert.Equal(t, report.CounterStrings{Min: "0", Max: "18446744073709551615"}, d.ProfileCounters)
 }
 
+// TestJSONClockSet: clock_set carries the engine's ClockSet, both ways.
+func TestJSONClockSet(t *testing.T) {
+	for _, set := range []bool{false, true} {
+		rep := fakeReport()
+		rep.ClockSet = set
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(jsonOf(t, report.Summarize(rep, fakeOptions())), &d))
+		assert.Equal(t, set, d["clock_set"])
+	}
+}
+
 // TestJSONParseInNode reads report.json with JavaScript's JSON.parse, as
 // a dashboard would: the *_string fields give every seed and the counter
 // range exactly, while the plain numbers do not (which shows the strings

@@ -31,6 +31,13 @@ func BenchmarkExec(b *testing.B) {
 // benchChecks runs b.N accepted checks against v from 32 goroutines per
 // core and reports requests per second.
 func benchChecks(b *testing.B, v harness.Verifier) {
+	benchChecksAt(b, v, func(uint64) int64 { return 0 })
+}
+
+// benchChecksAt is benchChecks with the i-th check of each goroutine at
+// the time at(i). The tokens are HOTP: the time changes nothing but the
+// clock.
+func benchChecksAt(b *testing.B, v harness.Verifier, at func(i uint64) int64) {
 	secret := []byte("12345678901234567890")
 	var serials atomic.Int64
 	ctx := b.Context()
@@ -46,7 +53,7 @@ func benchChecks(b *testing.B, v harness.Verifier) {
 			return
 		}
 		for i := uint64(0); pb.Next(); i++ {
-			rep, err := v.Check(ctx, harness.CheckRequest{Serial: tok.Serial, Code: key.HOTP(i), Time: time.Unix(0, 0)})
+			rep, err := v.Check(ctx, harness.CheckRequest{Serial: tok.Serial, Code: key.HOTP(i), Time: time.Unix(at(i), 0)})
 			if err != nil || !rep.Accepted {
 				b.Errorf("check %d: %+v %v", i, rep, err)
 				return
@@ -54,4 +61,35 @@ func benchChecks(b *testing.B, v harness.Verifier) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+}
+
+// BenchmarkExecClock measures the clock gate over the exec transport: the
+// reference verifier on its own clock, reading the clock file the client
+// sets (ClockFile). "same-time": every check at one time, so they
+// pipeline as without a clock; "new-time": every check at a time of its
+// own (from one counter shared by the goroutines), so each waits for the
+// one in flight and the clock file is replaced before it: no pipelining
+// at all, the worst case (a run's cases change the time far less often).
+func BenchmarkExecClock(b *testing.B) {
+	var next atomic.Int64
+	for _, tc := range []struct {
+		name string
+		at   func(i uint64) int64
+	}{
+		{"same-time", func(uint64) int64 { return 1767225600 }},
+		{"new-time", func(uint64) int64 { return 1767225600 + next.Add(1) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			argv, env := helperArgv(b, "reference-wall")
+			c, err := NewExec(argv, ExecOptions{Env: env, Clock: ClockFile})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Describe(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			benchChecksAt(b, c, tc.at)
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,6 +58,19 @@ type ExecOptions struct {
 	// the client gives up and fails every later request at once; zero
 	// means 3.
 	MaxFailedStarts int
+	// Clock says whether the client sets the clock of a verifier that
+	// reads its own (see [ClockControl]); the zero value leaves it alone.
+	// With a clock set, requests at different times are never in flight
+	// together: a check or resync at a new time waits for the replies to
+	// those in flight, the clock is set, and it goes. Requests at one time
+	// still pipeline. Enroll and unlock go at once, at the clock's time.
+	Clock ClockControl
+	// FakeTimeLib is the path of libfaketime's preload library for
+	// [ClockFake] and [ClockAuto]; empty means [FindFakeTime]'s.
+	FakeTimeLib string
+	// Now reads the real clock, for the clock file's first time; nil
+	// means time.Now.
+	Now func() time.Time
 }
 
 func (o ExecOptions) withDefaults() ExecOptions {
@@ -83,6 +97,9 @@ func (o ExecOptions) withDefaults() ExecOptions {
 	if o.MaxFailedStarts <= 0 {
 		o.MaxFailedStarts = 3
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -104,8 +121,13 @@ var ErrClosed = errors.New("client closed")
 // MaxFailedStarts subprocesses in a row that answered nothing but hello,
 // the client gives up and fails every request at once.
 //
-// Exec implements [harness.Verifier] and [harness.Describer]; it is safe
-// for concurrent use. Close stops the subprocess and its process group.
+// With ExecOptions.Clock, the client also sets the verifier's clock to
+// each request's time, and implements [harness.ClockSetter] so that the
+// engine judges a profile with clock "wall" on simulated time.
+//
+// Exec implements [harness.Verifier], [harness.Describer] and
+// [harness.ClockSetter]; it is safe for concurrent use. Close stops the
+// subprocess and its process group.
 type Exec struct {
 	argv []string
 	name string
@@ -122,6 +144,17 @@ type Exec struct {
 	gaveUp error
 	closed bool
 	starts int
+	clock  clockState
+}
+
+// clockState is how the client controls the verifier's clock.
+type clockState struct {
+	mode    ClockControl
+	gate    *clockGate // nil with ClockLeave
+	lib     string     // libfaketime, once found
+	decided bool       // whether processes start under the clock is known
+	on      bool       // processes start under the clock
+	note    string     // why the clock is not set, when it was asked for
 }
 
 // NewExec returns a client that runs argv (a program and its arguments,
@@ -131,7 +164,97 @@ func NewExec(argv []string, opts ExecOptions) (*Exec, error) {
 		return nil, errors.New("exec verifier: empty command")
 	}
 	opts = opts.withDefaults()
-	return &Exec{argv: append([]string(nil), argv...), name: filepath.Base(argv[0]), opts: opts, red: opts.Redactor}, nil
+	c := &Exec{argv: append([]string(nil), argv...), name: filepath.Base(argv[0]), opts: opts, red: opts.Redactor}
+	c.clock.mode = opts.Clock
+	switch opts.Clock {
+	case ClockLeave:
+		c.clock.decided = true
+		return c, nil
+	case ClockFake:
+		if err := c.decideFake(); err != nil {
+			return nil, err
+		}
+	case ClockFile:
+		c.clock.decided, c.clock.on = true, true
+	case ClockAuto:
+	default:
+		return nil, fmt.Errorf("exec verifier %s: clock control %q (want fake, file, auto or none)", c.name, string(opts.Clock))
+	}
+	c.clock.gate = &clockGate{now: opts.Now, sign: opts.Clock != ClockFile}
+	return c, nil
+}
+
+// decideFake finds libfaketime and decides whether it reaches the
+// verifier: processes start under it, or on real time with a note.
+func (c *Exec) decideFake() error {
+	lib := c.opts.FakeTimeLib
+	if lib == "" {
+		var err error
+		if lib, err = FindFakeTime(); err != nil {
+			return fmt.Errorf("exec verifier %s: fake clock: %w", c.name, err)
+		}
+	} else if st, err := os.Stat(lib); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("exec verifier %s: fake clock: %w: no library at %s", c.name, ErrNoFakeTime, lib)
+	}
+	c.clock.lib, c.clock.decided = lib, true
+	if err := FakeTimeReach(c.argv[0]); err != nil {
+		c.clock.note = err.Error() + "; it runs on real time"
+		return nil
+	}
+	c.clock.on = true
+	return nil
+}
+
+// SetsClock reports whether the verifier's clock follows the requests'
+// times: the client was asked to set it, and can (see ClockNote). With
+// [ClockAuto] it is known after hello.
+func (c *Exec) SetsClock() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clock.on
+}
+
+// ClockNote says why the verifier's clock is not set although it was
+// asked for (libfaketime cannot reach the program); it is empty
+// otherwise.
+func (c *Exec) ClockNote() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clock.note
+}
+
+// ClockSets returns how many times the client set the verifier's clock.
+func (c *Exec) ClockSets() int {
+	if c.clock.gate == nil {
+		return 0
+	}
+	c.clock.gate.mu.Lock()
+	defer c.clock.gate.mu.Unlock()
+	return c.clock.gate.sets
+}
+
+// gate returns the gate requests go through, nil when the clock is
+// not set; with ClockAuto it first starts the verifier to learn its
+// clock.
+func (c *Exec) gate(ctx context.Context) (*clockGate, error) {
+	if c.clock.gate == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	decided, on := c.clock.decided, c.clock.on
+	c.mu.Unlock()
+	if !decided {
+		if _, _, err := c.live(ctx); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		on = c.clock.on
+		c.mu.Unlock()
+	}
+	if !on {
+		return nil, nil
+	}
+	return c.clock.gate, nil
 }
 
 // Starts returns the number of subprocesses started that answered hello.
@@ -170,14 +293,26 @@ func (c *Exec) live(ctx context.Context) (*proc, harness.Info, error) {
 			ErrTransport, c.name, c.failed, last)
 		return nil, harness.Info{}, c.gaveUp
 	}
+	for {
+		p, info, again, err := c.startLocked(ctx)
+		if !again {
+			return p, info, err
+		}
+	}
+}
+
+// startLocked starts a subprocess and greets it; again is set when it
+// was stopped at once because its hello decided that processes start
+// under the fake clock.
+func (c *Exec) startLocked(ctx context.Context) (_ *proc, _ harness.Info, again bool, _ error) {
 	if err := ctx.Err(); err != nil {
-		return nil, harness.Info{}, err
+		return nil, harness.Info{}, false, err
 	}
 	p, err := c.startProc()
 	if err != nil {
 		c.failed++
 		c.last = err
-		return nil, harness.Info{}, err
+		return nil, harness.Info{}, false, err
 	}
 	rep, err := p.roundTrip(ctx, helloRequest())
 	if err == nil {
@@ -193,16 +328,46 @@ func (c *Exec) live(ctx context.Context) (*proc, harness.Info, error) {
 			c.failed++
 			c.last = err
 		}
-		return nil, harness.Info{}, err
+		return nil, harness.Info{}, false, err
 	}
-	c.cur, c.info = p, rep.info()
+	info := rep.info()
+	if !c.clock.decided {
+		// ClockAuto: the first hello says whether the fake clock is
+		// needed.
+		if info.Profile == nil || info.Profile.Clock != harness.ClockWall {
+			c.clock.decided = true
+		} else {
+			err := c.decideFake()
+			if err == nil && c.clock.on {
+				p.close() // replaced by one under the fake clock
+				return nil, harness.Info{}, true, nil
+			}
+			if err != nil {
+				err = fmt.Errorf("%w: %w", ErrTransport, err)
+				c.gaveUp = err
+				p.close()
+				return nil, harness.Info{}, false, err
+			}
+		}
+	}
+	c.cur, c.info = p, info
 	c.starts++
-	return p, c.info, nil
+	return p, c.info, false, nil
 }
 
 // do sends one request and turns an ok:false reply into an error, with
 // secrets masked.
 func (c *Exec) do(ctx context.Context, req Request) (Reply, error) {
+	g, err := c.gate(ctx)
+	if err != nil {
+		return Reply{}, redactError(c.red, fmt.Errorf("%s: %w", req.Op, err))
+	}
+	if g != nil {
+		if err := g.enter(ctx, req.Time, req.Op == OpCheck || req.Op == OpResync); err != nil {
+			return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
+		}
+		defer g.leave()
+	}
 	rep, err := c.send(ctx, req)
 	return rep, redactError(c.red, err)
 }
@@ -274,6 +439,9 @@ func (c *Exec) Close() error {
 		p.close()
 	}
 	c.wg.Wait()
+	if c.clock.gate != nil {
+		c.clock.gate.close()
+	}
 	return nil
 }
 

@@ -45,12 +45,25 @@ func helperArgv(t testing.TB, mode string) ([]string, []string) {
 
 // helper runs one helper verifier on stdin and stdout.
 func helper(mode string) int {
-	if mode == "reference" || mode == "flows" {
-		p := reference.Default()
+	if mode == "reference" || mode == "flows" || mode == "reference-wall" {
+		p, opts := reference.Default(), []reference.Option(nil)
 		if mode == "flows" {
 			p.Flows = harness.Purposes()
 		}
-		v, err := reference.New(p)
+		if mode == "reference-wall" {
+			// The reference on its own clock, which is the clock file
+			// when the harness names one.
+			p.Clock = harness.ClockWall
+			if file := os.Getenv(FakeTimeFileEnv); file != "" {
+				now, err := ClockFromFile(file)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					return 1
+				}
+				opts = append(opts, reference.WithClock(now))
+			}
+		}
+		v, err := reference.New(p, opts...)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -94,6 +94,18 @@ func (c *Exec) startProc() (*proc, error) {
 	if env == nil {
 		env = os.Environ()
 	}
+	if c.clock.on {
+		file, err := c.clock.gate.file()
+		if err != nil {
+			closeAll(inR, inW, outR, outW, errR, errW)
+			return nil, fmt.Errorf("start %s: %w", c.name, err)
+		}
+		lib := ""
+		if c.clock.mode != ClockFile {
+			lib = c.clock.lib
+		}
+		env = fakeEnv(env, file, lib)
+	}
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Dir, cmd.Env = c.opts.Dir, append(env[:len(env):len(env)], p.mark)
 	becomeSubreaper()
