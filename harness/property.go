@@ -31,7 +31,7 @@ func propertyCases() []*caseDef {
 				}
 				return ""
 			}),
-			body:        func(t *ct) { t.property(HOTP) },
+			body: func(t *ct) { t.property(HOTP) },
 		},
 		{
 			id:          "otplab/model/totp-sequences",
