@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash"
 	"math"
+
+	"github.com/otplab/otplab/token/internal/sha1block"
 )
 
 // MinDigits and MaxDigits bound the code length. RFC 4226 asks for at least
@@ -23,23 +25,42 @@ const MaxCounter = math.MaxUint64
 var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 	100000000, 1000000000, 10000000000}
 
-// Key is a prepared OTP secret: the HMAC state for the secret is computed
-// once, so each code afterwards costs two hash compressions and allocates
-// nothing. A Key is not safe for concurrent use; give each goroutine its own
-// with [Key.Clone].
+// Key is a prepared OTP secret: the hash states after the HMAC key pads are
+// computed once, so each code afterwards costs two hash compressions and
+// allocates nothing. For SHA1 the two compressions are all a code costs:
+// the engine assembles the inner block (counter and constant padding) and
+// the outer block (inner digest and constant padding) as message words and
+// compresses them with the x86 SHA extensions where the CPU has them.
+//
+// A SHA1 Key holds no scratch state and is safe for concurrent use. SHA256
+// and SHA512 keys are not; give each goroutine its own with [Key.Clone].
 type Key struct {
 	alg    Algorithm
 	digits int
 	mod    uint64
 	secret []byte
-	mac    hash.Hash
-	msg    [8]byte
-	sum    [64]byte
+
+	// SHA1: the states after the ipad and opad blocks, and whether to
+	// compress with SHA-NI (chosen in NewKey from the CPU; tests force
+	// the portable path with newKey).
+	sha1Pads [2][5]uint32
+	shani    bool
+
+	// SHA256 and SHA512: crypto/hmac and its scratch buffers.
+	mac hash.Hash
+	msg [8]byte
+	sum [64]byte
 }
 
 // NewKey prepares secret for code generation with the given algorithm and
 // number of digits (6 to 10). The secret is copied.
 func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
+	return newKey(secret, alg, digits, sha1block.HasSHANI())
+}
+
+// newKey is NewKey with the SHA1 block function chosen by the caller:
+// shani must be false where the CPU lacks SHA-NI.
+func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) {
 	if len(secret) == 0 {
 		return nil, fmt.Errorf("key: %w: empty", ErrSecret)
 	}
@@ -49,8 +70,14 @@ func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
 	if err := CheckDigits(digits); err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	s := append([]byte(nil), secret...)
-	return &Key{alg: alg, digits: digits, mod: pow10[digits], secret: s, mac: hmac.New(alg.New, s)}, nil
+	k := &Key{alg: alg, digits: digits, mod: pow10[digits], secret: append([]byte(nil), secret...)}
+	if alg == SHA1 {
+		k.sha1Pads = sha1block.Pads(k.secret)
+		k.shani = shani
+	} else {
+		k.mac = hmac.New(alg.New, k.secret)
+	}
+	return k, nil
 }
 
 // CheckDigits returns an error wrapping [ErrDigits] unless 6 <= d <= 10.
@@ -64,7 +91,7 @@ func CheckDigits(d int) error {
 // Clone returns an independent copy of k that may be used from another
 // goroutine.
 func (k *Key) Clone() *Key {
-	c, _ := NewKey(k.secret, k.alg, k.digits) // k was valid when made
+	c, _ := newKey(k.secret, k.alg, k.digits, k.shani) // k was valid when made
 	return c
 }
 
@@ -81,6 +108,13 @@ func (k *Key) Secret() []byte { return append([]byte(nil), k.secret...) }
 // AppendHMAC appends HMAC(secret, counter as 8-byte big-endian) to dst, the
 // intermediate value RFC 4226 Appendix D lists.
 func (k *Key) AppendHMAC(dst []byte, counter uint64) []byte {
+	if k.alg == SHA1 {
+		h := k.sha1HMAC(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint32(dst, v)
+		}
+		return dst
+	}
 	return append(dst, k.hmacSum(counter)...)
 }
 
@@ -94,6 +128,10 @@ func (k *Key) hmacSum(counter uint64) []byte {
 // Truncated returns the 31-bit value of RFC 4226 dynamic truncation for the
 // counter, before reduction modulo 10^digits.
 func (k *Key) Truncated(counter uint64) uint32 {
+	if k.alg == SHA1 {
+		h := k.sha1HMAC(counter)
+		return truncateWords(&h)
+	}
 	h := k.hmacSum(counter)
 	off := h[len(h)-1] & 0x0f
 	return binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
@@ -103,7 +141,12 @@ func (k *Key) Truncated(counter uint64) uint32 {
 // modulo 10^digits). Leading zeros are not represented; use [Key.AppendHOTP]
 // for the code as a person reads it.
 func (k *Key) Value(counter uint64) uint32 {
-	return uint32(uint64(k.Truncated(counter)) % k.mod)
+	return k.reduce(k.Truncated(counter))
+}
+
+// reduce takes a truncated value modulo 10^digits.
+func (k *Key) reduce(t uint32) uint32 {
+	return uint32(uint64(t) % k.mod)
 }
 
 // AppendHOTP appends the zero-padded code for counter to dst and returns the
@@ -166,6 +209,9 @@ func (k *Key) FindValue(want uint32, from, n uint64) (uint64, bool) {
 	last := from + n
 	if last < from { // the window runs past the last counter
 		last = MaxCounter
+	}
+	if k.alg == SHA1 && k.shani {
+		return k.findSHA1(want, from, last)
 	}
 	for c := from; ; c++ {
 		if subtle.ConstantTimeEq(int32(k.Value(c)), int32(want)) == 1 {

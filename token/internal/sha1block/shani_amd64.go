@@ -12,6 +12,21 @@ import "os"
 //go:noescape
 func SHANI(h *[5]uint32, w *[16]uint32)
 
+// HMACCounter is [HMACCounterGeneric] with the x86 SHA extensions, both
+// compressions in one call. It may be called only when [HasSHANI] reports
+// true.
+//
+//go:noescape
+func HMACCounter(pads *[2][5]uint32, counter uint64, out *[5]uint32)
+
+// HMACCounter2 sets out[0] to the HMAC of counter and out[1] to that of
+// counter+1 (wrapping to 0 after the last counter), computing both at once:
+// SHA-NI rounds are bound by latency, so two independent chains cost little
+// more than one. It may be called only when [HasSHANI] reports true.
+//
+//go:noescape
+func HMACCounter2(pads *[2][5]uint32, counter uint64, out *[2][5]uint32)
+
 // cpuid returns the registers CPUID leaves for the given leaf and subleaf.
 func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 
