@@ -102,19 +102,24 @@ func TestEnginePathsAgree(t *testing.T) {
 // are spoiled gives wrong codes on the path that reads them.
 func TestFallbackIsForced(t *testing.T) {
 	for name, shani := range paths(t) {
-		k, err := newKey([]byte("12345678901234567890"), SHA1, 6, shani)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if k.shani != shani {
-			t.Fatalf("%s: key has shani=%v", name, k.shani)
-		}
-		if got := k.HOTP(0); got != "755224" {
-			t.Fatalf("%s: code 0 is %s", name, got)
-		}
-		k.sha1Pads[1][0]++
-		if got := k.HOTP(0); got == "755224" {
-			t.Fatalf("%s: spoiled pad states still gave the right code", name)
+		for _, alg := range Algorithms() {
+			k, err := newKey([]byte("12345678901234567890"), alg, 6, shani)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.shani != shani {
+				t.Fatalf("%s %s: key has shani=%v", name, alg, k.shani)
+			}
+			_, _, value := hmacRef(k.secret, alg, 6, 0)
+			if got := k.Value(0); got != value {
+				t.Fatalf("%s %s: value %d, want %d", name, alg, got, value)
+			}
+			k.pads1[1][0]++
+			k.pads256[1][0]++
+			k.pads512[1][0]++
+			if got := k.Value(0); got == value {
+				t.Fatalf("%s %s: spoiled pad states still gave the right code", name, alg)
+			}
 		}
 	}
 }
@@ -156,32 +161,38 @@ func TestFindPathsAgree(t *testing.T) {
 	}
 }
 
-// TestSHA1KeyConcurrent uses one SHA1 key from several goroutines (run it
-// with -race): SHA1 keys hold no scratch state.
-func TestSHA1KeyConcurrent(t *testing.T) {
+// TestKeyConcurrent uses one key of each algorithm from several goroutines
+// at once (run it with -race): keys hold no scratch state.
+func TestKeyConcurrent(t *testing.T) {
+	secret := []byte("12345678901234567890")
 	for name, shani := range paths(t) {
-		k, _ := newKey([]byte("12345678901234567890"), SHA1, 6, shani)
-		want := []string{"755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"}
-		done := make(chan error, 4)
-		for g := 0; g < 4; g++ {
-			go func() {
-				for i := 0; i < 200; i++ {
-					c := uint64(i % 10)
-					if got := k.HOTP(c); got != want[c] {
-						done <- errorf("%s: counter %d: %s", name, c, got)
-						return
+		for _, alg := range Algorithms() {
+			k, _ := newKey(secret, alg, 8, shani)
+			var want [10]uint32
+			for c := range want {
+				_, _, want[c] = hmacRef(secret, alg, 8, uint64(c))
+			}
+			done := make(chan error, 4)
+			for g := 0; g < 4; g++ {
+				go func() {
+					for i := 0; i < 200; i++ {
+						c := uint64(i % 10)
+						if got := k.Value(c); got != want[c] {
+							done <- fmt.Errorf("%s %s: counter %d: %d", name, alg, c, got)
+							return
+						}
+						if got, ok := k.FindValue(want[c], c, 9-c); !ok || got != c {
+							done <- fmt.Errorf("%s %s: find %d: %d %v", name, alg, c, got, ok)
+							return
+						}
 					}
-					if got, ok := k.Find(want[9], 0, 9); !ok || got != 9 {
-						done <- errorf("%s: find: %d %v", name, got, ok)
-						return
-					}
+					done <- nil
+				}()
+			}
+			for g := 0; g < 4; g++ {
+				if err := <-done; err != nil {
+					t.Fatal(err)
 				}
-				done <- nil
-			}()
-		}
-		for g := 0; g < 4; g++ {
-			if err := <-done; err != nil {
-				t.Fatal(err)
 			}
 		}
 	}
@@ -206,8 +217,6 @@ func FuzzEnginePathsAgree(f *testing.F) {
 		}
 	})
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 // BenchmarkEngine times generation and a 1001-step look-ahead on each SHA1
 // path this CPU runs, the fallback forced as on a CPU without SHA-NI.

@@ -1,14 +1,13 @@
 package token
 
 import (
-	"crypto/hmac"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"math"
 
 	"github.com/otplab/otplab/token/internal/sha1block"
+	"github.com/otplab/otplab/token/internal/sha2block"
 )
 
 // MinDigits and MaxDigits bound the code length. RFC 4226 asks for at least
@@ -25,31 +24,30 @@ const MaxCounter = math.MaxUint64
 var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 	100000000, 1000000000, 10000000000}
 
-// Key is a prepared OTP secret: the hash states after the HMAC key pads are
-// computed once, so each code afterwards costs two hash compressions and
-// allocates nothing. For SHA1 the two compressions are all a code costs:
-// the engine assembles the inner block (counter and constant padding) and
-// the outer block (inner digest and constant padding) as message words and
-// compresses them with the x86 SHA extensions where the CPU has them.
+// Key is a prepared OTP secret: the hash states after the HMAC key pads
+// are computed once, so each code afterwards costs exactly two hash
+// compressions and allocates nothing. The engine assembles the inner block
+// (the counter and constant padding) and the outer block (the inner digest
+// and constant padding) as message words and compresses them with its own
+// SHA-1, SHA-256 and SHA-512 block functions: with the x86 SHA extensions
+// for SHA1 and SHA256 where the CPU has them (chosen at run time), in
+// portable Go otherwise.
 //
-// A SHA1 Key holds no scratch state and is safe for concurrent use. SHA256
-// and SHA512 keys are not; give each goroutine its own with [Key.Clone].
+// A Key holds no scratch state: it is safe for concurrent use from many
+// goroutines. [Key.Clone] remains for callers that want a separate copy.
 type Key struct {
 	alg    Algorithm
 	digits int
 	mod    uint64
 	secret []byte
-
-	// SHA1: the states after the ipad and opad blocks, and whether to
-	// compress with SHA-NI (chosen in NewKey from the CPU; tests force
-	// the portable path with newKey).
-	sha1Pads [2][5]uint32
-	shani    bool
-
-	// SHA256 and SHA512: crypto/hmac and its scratch buffers.
-	mac hash.Hash
-	msg [8]byte
-	sum [64]byte
+	// shani selects the SHA-NI block functions for SHA1 and SHA256; NewKey
+	// sets it from the CPU, tests force the portable path with newKey.
+	shani bool
+	// The states after the ipad block (index 0) and the opad block (1),
+	// for the key's algorithm only.
+	pads1   [2][5]uint32
+	pads256 [2][8]uint32
+	pads512 [2][8]uint64
 }
 
 // NewKey prepares secret for code generation with the given algorithm and
@@ -58,8 +56,8 @@ func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
 	return newKey(secret, alg, digits, sha1block.HasSHANI())
 }
 
-// newKey is NewKey with the SHA1 block function chosen by the caller:
-// shani must be false where the CPU lacks SHA-NI.
+// newKey is NewKey with the block functions chosen by the caller: shani
+// must be false where the CPU lacks SHA-NI.
 func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) {
 	if len(secret) == 0 {
 		return nil, fmt.Errorf("key: %w: empty", ErrSecret)
@@ -70,12 +68,14 @@ func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) 
 	if err := CheckDigits(digits); err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	k := &Key{alg: alg, digits: digits, mod: pow10[digits], secret: append([]byte(nil), secret...)}
-	if alg == SHA1 {
-		k.sha1Pads = sha1block.Pads(k.secret)
-		k.shani = shani
-	} else {
-		k.mac = hmac.New(alg.New, k.secret)
+	k := &Key{alg: alg, digits: digits, mod: pow10[digits], secret: append([]byte(nil), secret...), shani: shani}
+	switch alg {
+	case SHA1:
+		k.pads1 = sha1block.Pads(k.secret)
+	case SHA256:
+		k.pads256 = sha2block.Pads256(k.secret)
+	case SHA512:
+		k.pads512 = sha2block.Pads512(k.secret)
 	}
 	return k, nil
 }
@@ -88,8 +88,9 @@ func CheckDigits(d int) error {
 	return nil
 }
 
-// Clone returns an independent copy of k that may be used from another
-// goroutine.
+// Clone returns an independent copy of k. A Key is safe for concurrent use,
+// so a copy is never needed for that; Clone stays for callers written when
+// it was.
 func (k *Key) Clone() *Key {
 	c, _ := newKey(k.secret, k.alg, k.digits, k.shani) // k was valid when made
 	return c
@@ -108,33 +109,40 @@ func (k *Key) Secret() []byte { return append([]byte(nil), k.secret...) }
 // AppendHMAC appends HMAC(secret, counter as 8-byte big-endian) to dst, the
 // intermediate value RFC 4226 Appendix D lists.
 func (k *Key) AppendHMAC(dst []byte, counter uint64) []byte {
-	if k.alg == SHA1 {
-		h := k.sha1HMAC(counter)
+	switch k.alg {
+	case SHA1:
+		h := k.hmac1(counter)
 		for _, v := range h {
 			dst = binary.BigEndian.AppendUint32(dst, v)
 		}
-		return dst
+	case SHA256:
+		h := k.hmac256(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint32(dst, v)
+		}
+	default:
+		h := k.hmac512(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint64(dst, v)
+		}
 	}
-	return append(dst, k.hmacSum(counter)...)
-}
-
-func (k *Key) hmacSum(counter uint64) []byte {
-	binary.BigEndian.PutUint64(k.msg[:], counter)
-	k.mac.Reset()
-	k.mac.Write(k.msg[:])
-	return k.mac.Sum(k.sum[:0])
+	return dst
 }
 
 // Truncated returns the 31-bit value of RFC 4226 dynamic truncation for the
 // counter, before reduction modulo 10^digits.
 func (k *Key) Truncated(counter uint64) uint32 {
-	if k.alg == SHA1 {
-		h := k.sha1HMAC(counter)
-		return truncateWords(&h)
+	switch k.alg {
+	case SHA1:
+		h := k.hmac1(counter)
+		return truncate1(&h)
+	case SHA256:
+		h := k.hmac256(counter)
+		return truncate256(&h)
+	default:
+		h := k.hmac512(counter)
+		return truncate512(&h)
 	}
-	h := k.hmacSum(counter)
-	off := h[len(h)-1] & 0x0f
-	return binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
 }
 
 // Value returns the code for the counter as a number (the truncated value
@@ -211,7 +219,7 @@ func (k *Key) FindValue(want uint32, from, n uint64) (uint64, bool) {
 		last = MaxCounter
 	}
 	if k.alg == SHA1 && k.shani {
-		return k.findSHA1(want, from, last)
+		return k.find1(want, from, last)
 	}
 	for c := from; ; c++ {
 		if subtle.ConstantTimeEq(int32(k.Value(c)), int32(want)) == 1 {

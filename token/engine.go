@@ -1,0 +1,87 @@
+package token
+
+import (
+	"crypto/subtle"
+
+	"github.com/otplab/otplab/token/internal/sha1block"
+	"github.com/otplab/otplab/token/internal/sha2block"
+)
+
+// hmac1, hmac256 and hmac512 return HMAC(secret, counter) as the state
+// words of the outer hash: two compressions from the precomputed pads.
+
+func (k *Key) hmac1(counter uint64) [5]uint32 {
+	var h [5]uint32
+	if k.shani {
+		sha1block.HMACCounter(&k.pads1, counter, &h)
+	} else {
+		sha1block.HMACCounterGeneric(&k.pads1, counter, &h)
+	}
+	return h
+}
+
+func (k *Key) hmac256(counter uint64) [8]uint32 {
+	var h [8]uint32
+	if k.shani {
+		sha2block.HMACCounter256(&k.pads256, counter, &h)
+	} else {
+		sha2block.HMACCounterGeneric256(&k.pads256, counter, &h)
+	}
+	return h
+}
+
+func (k *Key) hmac512(counter uint64) [8]uint64 {
+	var h [8]uint64
+	sha2block.HMACCounterGeneric512(&k.pads512, counter, &h)
+	return h
+}
+
+// truncate1, truncate256 and truncate512 are RFC 4226 dynamic truncation of
+// a digest given as its big-endian state words: the low 4 bits of the last
+// byte give the offset of 4 bytes, which straddle at most two words. Where
+// the offset is word-aligned the second shift equals the word size and
+// yields 0, as Go defines it.
+
+func truncate1(h *[5]uint32) uint32 {
+	off := h[4] & 0x0f
+	i, s := (off>>2)&3, (off&3)*8
+	return (h[i]<<s | h[i+1]>>(32-s)) & 0x7fffffff
+}
+
+func truncate256(h *[8]uint32) uint32 {
+	off := h[7] & 0x0f
+	i, s := (off>>2)&3, (off&3)*8
+	return (h[i]<<s | h[i+1]>>(32-s)) & 0x7fffffff
+}
+
+func truncate512(h *[8]uint64) uint32 {
+	off := h[7] & 0x0f
+	i, s := (off>>3)&1, (off&7)*8
+	return uint32((h[i]<<s|h[i+1]>>(64-s))>>32) & 0x7fffffff
+}
+
+// find1 is FindValue for a SHA1 key with SHA-NI: two counters per call,
+// whose compressions overlap in the CPU, while at least two are left.
+func (k *Key) find1(want uint32, from, last uint64) (uint64, bool) {
+	var two [2][5]uint32
+	c := from
+	for ; c < last; c += 2 {
+		sha1block.HMACCounter2(&k.pads1, c, &two)
+		v0 := k.reduce(truncate1(&two[0]))
+		v1 := k.reduce(truncate1(&two[1]))
+		if subtle.ConstantTimeEq(int32(v0), int32(want)) == 1 {
+			return c, true
+		}
+		if subtle.ConstantTimeEq(int32(v1), int32(want)) == 1 {
+			return c + 1, true
+		}
+		if c+1 == last {
+			return 0, false
+		}
+	}
+	// One counter left: c == last.
+	if subtle.ConstantTimeEq(int32(k.Value(c)), int32(want)) == 1 {
+		return c, true
+	}
+	return 0, false
+}
