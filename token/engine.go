@@ -1,7 +1,11 @@
 package token
 
 import (
+	"crypto/sha512"
 	"crypto/subtle"
+	"encoding/binary"
+	"hash"
+	"sync"
 
 	"github.com/otplab/otplab/token/internal/sha1block"
 	"github.com/otplab/otplab/token/internal/sha2block"
@@ -30,10 +34,32 @@ func (k *Key) hmac256(counter uint64) [8]uint32 {
 	return h
 }
 
+// hmac512 uses crypto/hmac when no other goroutine does, and portable Go
+// from the pad states otherwise: it never waits and never shares scratch.
 func (k *Key) hmac512(counter uint64) [8]uint64 {
 	var h [8]uint64
+	if m := k.mac512; m.mu.TryLock() {
+		binary.BigEndian.PutUint64(m.msg[:], counter)
+		m.mac.Reset()
+		m.mac.Write(m.msg[:])
+		sum := m.mac.Sum(m.sum[:0])
+		for i := range h {
+			h[i] = binary.BigEndian.Uint64(sum[8*i:])
+		}
+		m.mu.Unlock()
+		return h
+	}
 	sha2block.HMACCounterGeneric512(&k.pads512, counter, &h)
 	return h
+}
+
+// lockedMAC is a crypto/hmac state and its buffers, used by whoever holds
+// mu. TryLock is what lets others go their own way instead of waiting.
+type lockedMAC struct {
+	mu  sync.Mutex
+	mac hash.Hash
+	msg [8]byte
+	sum [sha512.Size]byte
 }
 
 // truncate1, truncate256 and truncate512 are RFC 4226 dynamic truncation of

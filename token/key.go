@@ -1,6 +1,8 @@
 package token
 
 import (
+	"crypto/hmac"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
@@ -25,16 +27,19 @@ var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 	100000000, 1000000000, 10000000000}
 
 // Key is a prepared OTP secret: the hash states after the HMAC key pads
-// are computed once, so each code afterwards costs exactly two hash
-// compressions and allocates nothing. The engine assembles the inner block
-// (the counter and constant padding) and the outer block (the inner digest
-// and constant padding) as message words and compresses them with its own
-// SHA-1, SHA-256 and SHA-512 block functions: with the x86 SHA extensions
-// for SHA1 and SHA256 where the CPU has them (chosen at run time), in
-// portable Go otherwise.
+// are computed once, so each code afterwards costs two hash compressions
+// and allocates nothing.
 //
-// A Key holds no scratch state: it is safe for concurrent use from many
-// goroutines. [Key.Clone] remains for callers that want a separate copy.
+// For SHA1 and SHA256 the two compressions are all a code costs: the engine
+// assembles the inner block (the counter and constant padding) and the
+// outer block (the inner digest and constant padding) as message words and
+// compresses them with its own block functions, using the x86 SHA
+// extensions where the CPU has them (chosen at run time) and portable Go
+// otherwise. SHA512 keys use crypto/hmac, whose SHA-512 assembly is faster
+// than portable Go; while one goroutine holds that, others compute the same
+// value in portable Go from the key's own pad states.
+//
+// A Key is safe for concurrent use from many goroutines.
 type Key struct {
 	alg    Algorithm
 	digits int
@@ -48,6 +53,8 @@ type Key struct {
 	pads1   [2][5]uint32
 	pads256 [2][8]uint32
 	pads512 [2][8]uint64
+	// SHA512: crypto/hmac with its buffers, for one goroutine at a time.
+	mac512 *lockedMAC
 }
 
 // NewKey prepares secret for code generation with the given algorithm and
@@ -76,6 +83,7 @@ func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) 
 		k.pads256 = sha2block.Pads256(k.secret)
 	case SHA512:
 		k.pads512 = sha2block.Pads512(k.secret)
+		k.mac512 = &lockedMAC{mac: hmac.New(sha512.New, k.secret)}
 	}
 	return k, nil
 }
