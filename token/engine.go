@@ -24,42 +24,59 @@ func (k *Key) hmac1(counter uint64) [5]uint32 {
 	return h
 }
 
+// hmac256 uses SHA-NI where the key may; otherwise crypto/hmac (whose
+// SHA-256 has AVX2 assembly) when no other goroutine holds it, and portable
+// Go from the pad states when one does.
 func (k *Key) hmac256(counter uint64) [8]uint32 {
 	var h [8]uint32
-	if k.shani {
+	switch {
+	case k.shani:
 		sha2block.HMACCounter256(&k.pads256, counter, &h)
-	} else {
+	case k.mac.mu.TryLock():
+		sum := k.mac.sum(counter)
+		for i := range h {
+			h[i] = binary.BigEndian.Uint32(sum[4*i:])
+		}
+		k.mac.mu.Unlock()
+	default:
 		sha2block.HMACCounterGeneric256(&k.pads256, counter, &h)
 	}
 	return h
 }
 
-// hmac512 uses crypto/hmac when no other goroutine does, and portable Go
-// from the pad states otherwise: it never waits and never shares scratch.
+// hmac512 uses crypto/hmac (whose SHA-512 has AVX2 assembly) when no other
+// goroutine holds it, and portable Go from the pad states when one does.
 func (k *Key) hmac512(counter uint64) [8]uint64 {
 	var h [8]uint64
-	if m := k.mac512; m.mu.TryLock() {
-		binary.BigEndian.PutUint64(m.msg[:], counter)
-		m.mac.Reset()
-		m.mac.Write(m.msg[:])
-		sum := m.mac.Sum(m.sum[:0])
+	if k.mac.mu.TryLock() {
+		sum := k.mac.sum(counter)
 		for i := range h {
 			h[i] = binary.BigEndian.Uint64(sum[8*i:])
 		}
-		m.mu.Unlock()
+		k.mac.mu.Unlock()
 		return h
 	}
 	sha2block.HMACCounterGeneric512(&k.pads512, counter, &h)
 	return h
 }
 
-// lockedMAC is a crypto/hmac state and its buffers, used by whoever holds
-// mu. TryLock is what lets others go their own way instead of waiting.
+// lockedMAC is a crypto/hmac state and its buffers, used only by whoever
+// holds mu. Callers take it with TryLock and compute the value in portable
+// Go when it is busy, so nobody waits and no scratch is shared.
 type lockedMAC struct {
 	mu  sync.Mutex
 	mac hash.Hash
 	msg [8]byte
-	sum [sha512.Size]byte
+	buf [sha512.Size]byte
+}
+
+// sum returns HMAC(secret, counter); the caller holds mu and reads the
+// result before unlocking.
+func (m *lockedMAC) sum(counter uint64) []byte {
+	binary.BigEndian.PutUint64(m.msg[:], counter)
+	m.mac.Reset()
+	m.mac.Write(m.msg[:])
+	return m.mac.Sum(m.buf[:0])
 }
 
 // truncate1, truncate256 and truncate512 are RFC 4226 dynamic truncation of

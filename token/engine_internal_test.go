@@ -93,11 +93,11 @@ func TestEnginePathsAgree(t *testing.T) {
 				}
 				counter := drawCounter(t)
 				checkEngine(t, k, counter)
-				if alg == SHA512 {
+				if k.mac != nil {
 					// Another goroutine holds crypto/hmac: portable Go.
-					k.mac512.mu.Lock()
+					k.mac.mu.Lock()
 					checkEngine(t, k, counter)
-					k.mac512.mu.Unlock()
+					k.mac.mu.Unlock()
 				}
 			})
 		})
@@ -117,6 +117,9 @@ func TestFallbackIsForced(t *testing.T) {
 			if k.shani != shani {
 				t.Fatalf("%s %s: key has shani=%v", name, alg, k.shani)
 			}
+			if wantMAC := alg == SHA512 || alg == SHA256 && !shani; (k.mac != nil) != wantMAC {
+				t.Fatalf("%s %s: crypto/hmac state present: %v", name, alg, k.mac != nil)
+			}
 			_, _, value := hmacRef(k.secret, alg, 6, 0)
 			if got := k.Value(0); got != value {
 				t.Fatalf("%s %s: value %d, want %d", name, alg, got, value)
@@ -124,14 +127,14 @@ func TestFallbackIsForced(t *testing.T) {
 			k.pads1[1][0]++
 			k.pads256[1][0]++
 			k.pads512[1][0]++
-			if alg == SHA512 {
+			if k.mac != nil {
 				// crypto/hmac does not read the pad states; the
 				// portable path, taken while it is busy, does.
 				if got := k.Value(0); got != value {
 					t.Fatalf("%s %s: value %d, want %d", name, alg, got, value)
 				}
-				k.mac512.mu.Lock()
-				defer k.mac512.mu.Unlock()
+				k.mac.mu.Lock()
+				defer k.mac.mu.Unlock()
 			}
 			if got := k.Value(0); got == value {
 				t.Fatalf("%s %s: spoiled pad states still gave the right code", name, alg)
@@ -230,10 +233,10 @@ func FuzzEnginePathsAgree(f *testing.F) {
 				t.Fatal(err)
 			}
 			checkEngine(t, k, counter)
-			if alg == SHA512 {
-				k.mac512.mu.Lock()
+			if k.mac != nil {
+				k.mac.mu.Lock()
 				checkEngine(t, k, counter)
-				k.mac512.mu.Unlock()
+				k.mac.mu.Unlock()
 			}
 		}
 	})

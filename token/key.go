@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
@@ -30,14 +31,16 @@ var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 // are computed once, so each code afterwards costs two hash compressions
 // and allocates nothing.
 //
-// For SHA1 and SHA256 the two compressions are all a code costs: the engine
+// For SHA1, the two compressions are all a code costs: the engine
 // assembles the inner block (the counter and constant padding) and the
 // outer block (the inner digest and constant padding) as message words and
-// compresses them with its own block functions, using the x86 SHA
+// compresses them with its own block function, using the x86 SHA
 // extensions where the CPU has them (chosen at run time) and portable Go
-// otherwise. SHA512 keys use crypto/hmac, whose SHA-512 assembly is faster
-// than portable Go; while one goroutine holds that, others compute the same
-// value in portable Go from the key's own pad states.
+// otherwise. SHA256 keys do the same where the CPU has the SHA extensions.
+// SHA512 keys, and SHA256 keys on CPUs without them, use crypto/hmac,
+// whose AVX2 assembly beats portable Go there; while one goroutine holds
+// that, others compute the same value in portable Go from the key's own
+// pad states.
 //
 // A Key is safe for concurrent use from many goroutines.
 type Key struct {
@@ -53,8 +56,9 @@ type Key struct {
 	pads1   [2][5]uint32
 	pads256 [2][8]uint32
 	pads512 [2][8]uint64
-	// SHA512: crypto/hmac with its buffers, for one goroutine at a time.
-	mac512 *lockedMAC
+	// SHA512, and SHA256 without SHA-NI: crypto/hmac with its buffers,
+	// for one goroutine at a time.
+	mac *lockedMAC
 }
 
 // NewKey prepares secret for code generation with the given algorithm and
@@ -81,9 +85,12 @@ func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) 
 		k.pads1 = sha1block.Pads(k.secret)
 	case SHA256:
 		k.pads256 = sha2block.Pads256(k.secret)
+		if !shani {
+			k.mac = &lockedMAC{mac: hmac.New(sha256.New, k.secret)}
+		}
 	case SHA512:
 		k.pads512 = sha2block.Pads512(k.secret)
-		k.mac512 = &lockedMAC{mac: hmac.New(sha512.New, k.secret)}
+		k.mac = &lockedMAC{mac: hmac.New(sha512.New, k.secret)}
 	}
 	return k, nil
 }
