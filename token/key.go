@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/otplab/otplab/token/internal/sha1block"
 	"github.com/otplab/otplab/token/internal/sha2block"
@@ -184,15 +185,28 @@ func (k *Key) HOTP(counter uint64) string {
 	return string(k.AppendHOTP(buf[:0], counter))
 }
 
-// appendCode writes v as exactly digits decimal digits.
+// appendCode writes v as exactly digits decimal digits, two at a time.
 func appendCode(dst []byte, v uint32, digits int) []byte {
-	var buf [MaxDigits]byte
-	for i := digits - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
+	n := len(dst)
+	dst = slices.Grow(dst, digits)[:n+digits]
+	b := dst[n:]
+	i := len(b)
+	for ; i >= 2; i -= 2 {
+		r := v % 100
+		v /= 100
+		b[i-1], b[i-2] = digitPairs[2*r+1], digitPairs[2*r]
 	}
-	return append(dst, buf[:digits]...)
+	if i == 1 {
+		b[0] = byte('0' + v%10)
+	}
+	return dst
 }
+
+// digitPairs holds "00" to "99" back to back.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
+	"90919293949596979899"
 
 // ParseCode reads a code as a person types it into a verifier that follows
 // the RFC strictly: exactly digits ASCII digits, nothing around them. It
