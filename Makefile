@@ -3,7 +3,7 @@ GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
 
-.PHONY: all build test unit lint fmt-check vet bench fuzz-smoke interop cases clean
+.PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop cases clean
 
 all: build test
 
@@ -30,6 +30,10 @@ lint: fmt-check vet
 ## bench: every benchmark, side by side in one run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+
+## oathtool-compare: a million-code HOTP window, oathtool against otplab's engine.
+oathtool-compare:
+	bash scripts/oathtool-compare.sh
 
 ## interop: the suite against liboath (Debian package), the Python shim and the Node.js verifier.
 interop:

@@ -106,8 +106,8 @@ func (d *C100) Config() C100Config {
 // Serial returns the device serial.
 func (d *C100) Serial() Serial { return d.cfg.Serial }
 
-// Key returns the device's prepared key. It shares state with the device;
-// use [Key.Clone] to hand it to another goroutine.
+// Key returns the device's prepared key. A Key is safe for concurrent use,
+// so it may be handed to other goroutines as it is.
 func (d *C100) Key() *Key { return d.key }
 
 // Counter returns the counter the next advancing press will show.

@@ -2,11 +2,16 @@ package token
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"math"
+	"slices"
+
+	"github.com/otplab/otplab/token/internal/sha1block"
+	"github.com/otplab/otplab/token/internal/sha2block"
 )
 
 // MinDigits and MaxDigits bound the code length. RFC 4226 asks for at least
@@ -23,23 +28,49 @@ const MaxCounter = math.MaxUint64
 var pow10 = [...]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
 	100000000, 1000000000, 10000000000}
 
-// Key is a prepared OTP secret: the HMAC state for the secret is computed
-// once, so each code afterwards costs two hash compressions and allocates
-// nothing. A Key is not safe for concurrent use; give each goroutine its own
-// with [Key.Clone].
+// Key is a prepared OTP secret: the hash states after the HMAC key pads
+// are computed once, so each code afterwards costs two hash compressions
+// and allocates nothing.
+//
+// For SHA1, the two compressions are all a code costs: the engine
+// assembles the inner block (the counter and constant padding) and the
+// outer block (the inner digest and constant padding) as message words and
+// compresses them with its own block function, using the x86 SHA
+// extensions where the CPU has them (chosen at run time) and portable Go
+// otherwise. SHA256 keys do the same where the CPU has the SHA extensions.
+// SHA512 keys, and SHA256 keys on CPUs without them, use crypto/hmac,
+// whose AVX2 assembly beats portable Go there; while one goroutine holds
+// that, others compute the same value in portable Go from the key's own
+// pad states.
+//
+// A Key is safe for concurrent use from many goroutines.
 type Key struct {
 	alg    Algorithm
 	digits int
 	mod    uint64
 	secret []byte
-	mac    hash.Hash
-	msg    [8]byte
-	sum    [64]byte
+	// shani selects the SHA-NI block functions for SHA1 and SHA256; NewKey
+	// sets it from the CPU, tests force the portable path with newKey.
+	shani bool
+	// The states after the ipad block (index 0) and the opad block (1),
+	// for the key's algorithm only.
+	pads1   [2][5]uint32
+	pads256 [2][8]uint32
+	pads512 [2][8]uint64
+	// SHA512, and SHA256 without SHA-NI: crypto/hmac with its buffers,
+	// for one goroutine at a time.
+	mac *lockedMAC
 }
 
 // NewKey prepares secret for code generation with the given algorithm and
 // number of digits (6 to 10). The secret is copied.
 func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
+	return newKey(secret, alg, digits, sha1block.HasSHANI())
+}
+
+// newKey is NewKey with the block functions chosen by the caller: shani
+// must be false where the CPU lacks SHA-NI.
+func newKey(secret []byte, alg Algorithm, digits int, shani bool) (*Key, error) {
 	if len(secret) == 0 {
 		return nil, fmt.Errorf("key: %w: empty", ErrSecret)
 	}
@@ -49,8 +80,20 @@ func NewKey(secret []byte, alg Algorithm, digits int) (*Key, error) {
 	if err := CheckDigits(digits); err != nil {
 		return nil, fmt.Errorf("key: %w", err)
 	}
-	s := append([]byte(nil), secret...)
-	return &Key{alg: alg, digits: digits, mod: pow10[digits], secret: s, mac: hmac.New(alg.New, s)}, nil
+	k := &Key{alg: alg, digits: digits, mod: pow10[digits], secret: append([]byte(nil), secret...), shani: shani}
+	switch alg {
+	case SHA1:
+		k.pads1 = sha1block.Pads(k.secret)
+	case SHA256:
+		k.pads256 = sha2block.Pads256(k.secret)
+		if !shani {
+			k.mac = &lockedMAC{mac: hmac.New(sha256.New, k.secret)}
+		}
+	case SHA512:
+		k.pads512 = sha2block.Pads512(k.secret)
+		k.mac = &lockedMAC{mac: hmac.New(sha512.New, k.secret)}
+	}
+	return k, nil
 }
 
 // CheckDigits returns an error wrapping [ErrDigits] unless 6 <= d <= 10.
@@ -61,10 +104,11 @@ func CheckDigits(d int) error {
 	return nil
 }
 
-// Clone returns an independent copy of k that may be used from another
-// goroutine.
+// Clone returns an independent copy of k. A Key is safe for concurrent use,
+// so a copy is never needed for that; Clone stays for callers written when
+// it was.
 func (k *Key) Clone() *Key {
-	c, _ := NewKey(k.secret, k.alg, k.digits) // k was valid when made
+	c, _ := newKey(k.secret, k.alg, k.digits, k.shani) // k was valid when made
 	return c
 }
 
@@ -81,29 +125,52 @@ func (k *Key) Secret() []byte { return append([]byte(nil), k.secret...) }
 // AppendHMAC appends HMAC(secret, counter as 8-byte big-endian) to dst, the
 // intermediate value RFC 4226 Appendix D lists.
 func (k *Key) AppendHMAC(dst []byte, counter uint64) []byte {
-	return append(dst, k.hmacSum(counter)...)
-}
-
-func (k *Key) hmacSum(counter uint64) []byte {
-	binary.BigEndian.PutUint64(k.msg[:], counter)
-	k.mac.Reset()
-	k.mac.Write(k.msg[:])
-	return k.mac.Sum(k.sum[:0])
+	switch k.alg {
+	case SHA1:
+		h := k.hmac1(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint32(dst, v)
+		}
+	case SHA256:
+		h := k.hmac256(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint32(dst, v)
+		}
+	default:
+		h := k.hmac512(counter)
+		for _, v := range h {
+			dst = binary.BigEndian.AppendUint64(dst, v)
+		}
+	}
+	return dst
 }
 
 // Truncated returns the 31-bit value of RFC 4226 dynamic truncation for the
 // counter, before reduction modulo 10^digits.
 func (k *Key) Truncated(counter uint64) uint32 {
-	h := k.hmacSum(counter)
-	off := h[len(h)-1] & 0x0f
-	return binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
+	switch k.alg {
+	case SHA1:
+		h := k.hmac1(counter)
+		return truncate1(&h)
+	case SHA256:
+		h := k.hmac256(counter)
+		return truncate256(&h)
+	default:
+		h := k.hmac512(counter)
+		return truncate512(&h)
+	}
 }
 
 // Value returns the code for the counter as a number (the truncated value
 // modulo 10^digits). Leading zeros are not represented; use [Key.AppendHOTP]
 // for the code as a person reads it.
 func (k *Key) Value(counter uint64) uint32 {
-	return uint32(uint64(k.Truncated(counter)) % k.mod)
+	return k.reduce(k.Truncated(counter))
+}
+
+// reduce takes a truncated value modulo 10^digits.
+func (k *Key) reduce(t uint32) uint32 {
+	return uint32(uint64(t) % k.mod)
 }
 
 // AppendHOTP appends the zero-padded code for counter to dst and returns the
@@ -118,15 +185,28 @@ func (k *Key) HOTP(counter uint64) string {
 	return string(k.AppendHOTP(buf[:0], counter))
 }
 
-// appendCode writes v as exactly digits decimal digits.
+// appendCode writes v as exactly digits decimal digits, two at a time.
 func appendCode(dst []byte, v uint32, digits int) []byte {
-	var buf [MaxDigits]byte
-	for i := digits - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
+	n := len(dst)
+	dst = slices.Grow(dst, digits)[:n+digits]
+	b := dst[n:]
+	i := len(b)
+	for ; i >= 2; i -= 2 {
+		r := v % 100
+		v /= 100
+		b[i-1], b[i-2] = digitPairs[2*r+1], digitPairs[2*r]
 	}
-	return append(dst, buf[:digits]...)
+	if i == 1 {
+		b[0] = byte('0' + v%10)
+	}
+	return dst
 }
+
+// digitPairs holds "00" to "99" back to back.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" +
+	"60616263646566676869" + "70717273747576777879" + "80818283848586878889" +
+	"90919293949596979899"
 
 // ParseCode reads a code as a person types it into a verifier that follows
 // the RFC strictly: exactly digits ASCII digits, nothing around them. It
@@ -173,6 +253,9 @@ func (k *Key) FindValue(want uint32, from, n uint64) (uint64, bool) {
 	last := from + n
 	if last < from { // the window runs past the last counter
 		last = MaxCounter
+	}
+	if k.alg == SHA1 && k.shani {
+		return k.find1(want, from, last)
 	}
 	for c := from; ; c++ {
 		if subtle.ConstantTimeEq(int32(k.Value(c)), int32(want)) == 1 {
