@@ -1,45 +1,16 @@
 package harness
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // parallel submits the codes at once, from one goroutine each, and feeds
 // the replies to the model, which accepts any order of service. It returns
 // the replies in the order of codes.
 func (s *sim) parallel(codes []string, what string) []bool {
-	s.relieve()
-	ops := make([]Request, len(codes))
-	got := make([]bool, len(codes))
-	errs := make([]error, len(codes))
-	now := s.t.now()
-	var wg sync.WaitGroup
-	start := make(chan struct{})
+	reqs := make([]Request, len(codes))
 	for i, code := range codes {
-		ops[i] = Request{Op: opCheck, Codes: []string{code}, Time: now.Unix()}
-		wg.Go(func() {
-			<-start
-			ctx, cancel := s.t.reqCtx()
-			defer cancel()
-			rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: now})
-			got[i], errs[i] = rep.Accepted, err
-		})
+		reqs[i] = Request{Op: opCheck, Codes: []string{code}}
 	}
-	close(start)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			s.t.callErr("concurrent check", err)
-		}
-	}
-	did := fmt.Sprintf("%s submitted %s concurrently: %s", s.stamp(now), what, describeReplies(codes, got))
-	s.hist = append(s.hist, event{ops, got})
-	if !s.tr.observeAll(ops, got) {
-		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies: checks of one token must be atomic", s.history(), len(s.story)+1, did)
-	}
-	s.tell("%s", did)
-	return got
+	return s.burst(reqs, what)
 }
 
 // replayAccepted submits again, one at a time, each code a burst had
@@ -63,16 +34,6 @@ func (s *sim) checkNextIfKnown(why string) {
 	}
 }
 
-func describeReplies(codes []string, got []bool) string {
-	out := ""
-	for i := range codes {
-		if i > 0 {
-			out += ", "
-		}
-		out += fmt.Sprintf("%q %s", codes[i], verdictWord(got[i]))
-	}
-	return out
-}
 
 // concurrencyRounds is how many fresh tokens each concurrency case uses:
 // races show up by chance, so one round proves little.

@@ -2,6 +2,8 @@ package harness
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 )
 
@@ -216,17 +218,29 @@ func (s *sim) burst(reqs []Request, what string) []bool {
 			s.t.callErr("concurrent request", err)
 		}
 	}
-	n := 0
-	for _, ok := range got {
-		if ok {
-			n++
-		}
-	}
-	did := fmt.Sprintf("%s sent %s at once: %d accepted, %d rejected", s.stamp(now), what, n, len(got)-n)
+	did := fmt.Sprintf("%s sent %s at once: %s", s.stamp(now), what, describeBurst(reqs, got))
 	s.hist = append(s.hist, event{reqs, got})
 	if !s.tr.observeAll(reqs, got) {
 		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies: requests for one token must be atomic", s.history(), len(s.story)+1, did)
 	}
 	s.tell("%s", did)
 	return got
+}
+
+// describeBurst tells the replies to a burst: counted when the requests
+// are all the same (which got which is up to the scheduler), one by one
+// otherwise.
+func describeBurst(reqs []Request, got []bool) string {
+	same := true
+	for _, r := range reqs[1:] {
+		same = same && r.Op == reqs[0].Op && slices.Equal(r.Codes, reqs[0].Codes)
+	}
+	if same {
+		return countReplies(got)
+	}
+	var parts []string
+	for i, r := range reqs {
+		parts = append(parts, fmt.Sprintf("%s %q %s", r.Op, strings.Join(r.Codes, " "), verdictWord(got[i])))
+	}
+	return strings.Join(parts, ", ")
 }

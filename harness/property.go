@@ -726,51 +726,13 @@ func (d *driver) burst(reqs []Request, did string) {
 		d.script = append(d.script, "=> "+d.err.Error())
 		return
 	}
-	for i, ok := range got {
-		if ok {
-			d.used = append(d.used, reqs[i].Codes...)
-		}
-	}
-	d.used = slices.Compact(d.used)
-	d.say("%s", line)
-}
-
-func (d *driver) parallel(codes []string, did string) {
-	did = d.stamp() + " " + did
-	reqs := make([]Request, len(codes))
-	got := make([]bool, len(codes))
-	errs := make([]error, len(codes))
-	var wg sync.WaitGroup
-	for i, code := range codes {
-		reqs[i] = Request{Op: opCheck, Codes: []string{code}, Time: d.now}
-		wg.Go(func() {
-			ctx, cancel := d.t.reqCtx()
-			defer cancel()
-			rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0)})
-			got[i], errs[i] = rep.Accepted, err
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: concurrent check: %w", errTransport, err)
-		return
-	}
-	d.hist = append(d.hist, event{reqs, slices.Clone(got)})
-	line := fmt.Sprintf("%s -> %s", did, countReplies(got))
-	if !d.tr.observeAll(reqs, got) {
-		d.say("%s", line)
-		d.err = errors.New("no order of serving these requests one at a time gives these replies")
-		d.script = append(d.script, "=> "+d.err.Error())
-		return
-	}
 	// Book the replies in an order-free way, so that the rest of the
 	// sequence does not depend on which goroutine won.
 	accepted := 0
 	for i, ok := range got {
 		if ok {
 			accepted++
-			d.used = append(d.used, codes[i])
+			d.used = append(d.used, reqs[i].Codes...)
 		}
 	}
 	if accepted > 0 {
@@ -780,6 +742,15 @@ func (d *driver) parallel(codes []string, did string) {
 	}
 	d.used = slices.Compact(d.used)
 	d.say("%s", line)
+}
+
+// parallel submits the codes at once as checks.
+func (d *driver) parallel(codes []string, did string) {
+	reqs := make([]Request, len(codes))
+	for i, code := range codes {
+		reqs[i] = Request{Op: opCheck, Codes: []string{code}, Time: d.now}
+	}
+	d.burst(reqs, did)
 }
 
 func slicesRepeat(s string, n int) []string {
