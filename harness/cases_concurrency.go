@@ -34,7 +34,6 @@ func (s *sim) checkNextIfKnown(why string) {
 	}
 }
 
-
 // concurrencyRounds is how many fresh tokens each concurrency case uses:
 // races show up by chance, so one round proves little.
 const concurrencyRounds = 5
