@@ -221,7 +221,7 @@ func (s *sim) burst(reqs []Request, what string) []bool {
 	did := fmt.Sprintf("%s sent %s at once: %s", s.stamp(now), what, describeBurst(reqs, got))
 	s.hist = append(s.hist, event{reqs, got})
 	if !s.tr.observeAll(reqs, got) {
-		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies: requests for one token must be atomic", s.history(), len(s.story)+1, did)
+		s.t.fail("%s\n  %d. %s\n  => no order of serving these requests one at a time gives these replies under the claimed profile", s.history(), len(s.story)+1, did)
 	}
 	s.tell("%s", did)
 	return got

@@ -27,8 +27,8 @@ import (
 // the contract that agree on thousands of edge-biased requests.
 func TestCrosscheckMutantAgainstModel(t *testing.T) {
 	rounds := 30 // of rapid's default 100 histories each
-	if testing.Short() {
-		rounds = 1
+	if testing.Short() || raceEnabled {
+		rounds = 2
 	}
 	for round := range rounds {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {

@@ -424,7 +424,7 @@ func find(rep *harness.Report, id string) harness.Result {
 // ERRORs (NON-STRICT only for the guessing finding).
 func TestFlowsNeverAccuseReference(t *testing.T) {
 	seeds := 20
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		seeds = 3
 	}
 	all := harness.Purposes()

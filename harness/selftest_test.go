@@ -174,7 +174,7 @@ func TestReferencePassesEveryProfile(t *testing.T) {
 // their full count runs above.
 func TestReferenceNeverAccused(t *testing.T) {
 	seeds := 50
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		seeds = 5
 	}
 	for name, p := range profiles() {
