@@ -362,8 +362,8 @@ func flowsCases() []*caseDef {
 			id:    "rfc4226/7.4/resync-single-guessing",
 			level: SHOULD,
 			requirement: `RFC 4226 §7.3: "We RECOMMEND T not to be too large, particularly if the resynchronization method used on the server is window-based, and the window size is large." ` +
-				"A one-code resync over window R accepts a guess with probability about R/10^6, so it needs a lockout that counts rejected resyncs, or a throttle",
-			what:  "Reads the claimed policy: NON-STRICT, with the guessing odds of the claimed window, when neither a throttle nor a lockout with counts_resync is claimed; otherwise PASS with the bound noted. Sends nothing.",
+				"A one-code resync over window R accepts a guess with probability about R/10^6, so it needs a lockout or throttle that counts rejected resyncs (counts_resync)",
+			what:  "Reads the claimed policy: NON-STRICT, with the guessing odds of the claimed window, unless rejected resyncs count toward a claimed lockout or throttle (counts_resync); otherwise PASS with the bound noted. Sends nothing.",
 			ops:   []string{"resync"},
 			needs: needSingleResync,
 			body: func(t *ct) {
@@ -371,17 +371,20 @@ func flowsCases() []*caseDef {
 				r, d := p.Resync.Window, t.defaults(tokOpts{}).digits
 				odds := min(1, float64(r+1)/float64(pow10(d)))
 				guesses := max(1, uint64(1/odds))
+				// Rejected resyncs count toward the lockout and the throttle
+				// only with counts_resync: without it, an attacker who sends
+				// nothing but resyncs is never slowed down.
 				switch {
-				case p.Throttle != nil:
-					t.note("the profile claims a throttle (after %d, delay %d s, factor %d), which refuses resyncs too: guesses at odds of about %.2g each are slowed down", p.Throttle.After, p.Throttle.Delay, p.Throttle.Factor, odds)
-				case p.LockoutAfter() > 0 && p.CountsResync():
+				case p.CountsResync() && p.LockoutAfter() > 0:
 					t.note("the profile claims a lockout after %d failures that counts rejected resyncs: at most %d guesses at odds of about %.2g each before the token locks", p.LockoutAfter(), p.LockoutAfter(), odds)
+				case p.CountsResync() && p.Throttle != nil:
+					t.note("the profile claims a throttle (after %d, delay %d s, factor %d) and counts rejected resyncs as failures: guesses at odds of about %.2g each are slowed down", p.Throttle.After, p.Throttle.Delay, p.Throttle.Factor, odds)
 				default:
 					lock := "no lockout"
 					if p.LockoutAfter() > 0 {
 						lock = fmt.Sprintf("a lockout after %d failures that does not count rejected resyncs (counts_resync false)", p.LockoutAfter())
 					}
-					t.fail("the profile claims a one-code resync over window %d with %s and no throttle: with window R and no lockout, each guess succeeds with probability about R/10^%d, here (%d+1)/10^%d = %.2g, so about %d guesses on average resync the token and are accepted, and nothing claimed stops them; claim \"lockout\": {\"after\": F, \"counts_resync\": true} or a \"throttle\" to bound them, or narrow the window",
+					t.fail("the profile claims a one-code resync over window %d with %s, and rejected resyncs slow nothing down: with window R and no lockout, each guess succeeds with probability about R/10^%d, here (%d+1)/10^%d = %.2g, so about %d guesses on average resync the token and are accepted, and nothing claimed stops them; claim \"lockout\": {\"after\": F, \"counts_resync\": true} to bound them, or narrow the window",
 						r, lock, d, r, d, odds, guesses)
 				}
 			},
