@@ -377,9 +377,12 @@ func (m *Model) accept(s State) State { return usedUp(clearFails(s)) }
 
 // advancePast moves the counter one past k, or spends the token at max.
 func (m *Model) advancePast(s State, k uint64) State {
-	if k >= m.p.CounterMax() {
+	switch {
+	case k >= m.p.CounterMax():
 		s.c, s.spent = k, true
-	} else {
+	case m.q.counterBits == 53:
+		s.c = uint64(float64(k) + 1) // the increment is a double's too
+	default:
 		s.c = m.store(k + 1)
 	}
 	s.used = true
@@ -400,7 +403,17 @@ func (m *Model) checkHOTP(s State, v uint32, now int64) []Outcome {
 		}
 	}
 	hi = min(hi, max)
-	if hi >= s.c && s.c <= max {
+	if m.q.counterBits == 53 {
+		// Counters kept as IEEE doubles: the window is c+0, c+1, ...
+		// computed in floating point, so past 2^53 some counters are
+		// never tried and others twice.
+		for k := uint64(0); k <= hi-min(hi, s.c); k++ {
+			c := uint64(float64(s.c) + float64(k))
+			if c <= max && m.key.Value(c) == v {
+				return []Outcome{{true, m.advancePast(m.accept(s), c)}}
+			}
+		}
+	} else if hi >= s.c && s.c <= max {
 		if k, ok := m.key.FindValue(v, s.c, hi-s.c); ok {
 			return []Outcome{{true, m.advancePast(m.accept(s), k)}}
 		}

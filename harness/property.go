@@ -115,6 +115,9 @@ type finding struct {
 	script []string
 	hist   []history
 	expl   *Explanation
+	// refused: the verifier refused to enroll a claimed token, which no
+	// assumed cause changes, so the rounds end there.
+	refused bool
 }
 
 // property runs the model-based test for one token kind, and again under
@@ -144,7 +147,7 @@ func (t *ct) property(kind Kind) {
 		if f == nil {
 			break
 		}
-		if len(found) > 0 && consistent(p0, q0, f.hist) {
+		if len(found) > 0 && !f.refused && consistent(p0, q0, f.hist) {
 			// The disagreement exists only under the assumed cause, which
 			// it refutes: try the next candidate that explains this finding
 			// and the one before it.
@@ -168,6 +171,10 @@ func (t *ct) property(kind Kind) {
 			continue
 		}
 		if len(found) == maxRounds {
+			break
+		}
+		if f.refused {
+			found = append(found, *f)
 			break
 		}
 		f.expl = explain(p, q, f.hist)
@@ -239,6 +246,10 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 				transport = d.err
 			}
 			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist)}}}
+			if d.refused {
+				last.refused = true
+				last.expl = refusalExplanation(d.p, d.tok)
+			}
 			mu.Unlock()
 			// The message must be the same on every replay (the script
 			// names fresh serials), or rapid takes the failure for flaky
@@ -299,7 +310,9 @@ type driver struct {
 	script []string
 	hist   []event
 	err    error
-	onFail func() // records the failure and stops the sequence
+	// refused is set when the verifier refused to enroll the token.
+	refused bool
+	onFail  func() // records the failure and stops the sequence
 }
 
 func (d *driver) say(format string, a ...any) {
@@ -358,6 +371,7 @@ func (d *driver) play() {
 		var refused *RefusedError
 		if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
 			d.say("enroll %s -> refused: %s", d.tok, refused.Message)
+			d.refused = true
 			d.err = errors.New("the profile claims this token (kind, algorithm, digits, counter, period): a correct verifier enrolls it")
 			d.script = append(d.script, "=> "+d.err.Error())
 		} else {

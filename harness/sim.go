@@ -176,6 +176,7 @@ func (t *ct) newToken(o tokOpts) *sim {
 func (t *ct) enrollErr(tok Token, err error) {
 	var refused *RefusedError
 	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		t.expl = refusalExplanation(t.profile(), tok)
 		t.failAt(Fail, "enroll %s\n  => refused (%s), expected enrolled: the profile claims this kind, algorithm, digit count, counter, period and t0", tok, refused.Message)
 	}
 	t.callErr("enroll "+tok.String(), err)
@@ -475,4 +476,17 @@ func (t *ct) after(d int64) time.Time { return time.Unix(t.simNow+d, 0) }
 func (s *sim) advance(d int64) {
 	s.t.simNow += d
 	s.tell("waited %d s", d)
+}
+
+// refusalExplanation explains a refused enrollment of a claimed token when
+// a known defect would refuse it: a verifier that reads the counter as a
+// double cannot hold counters past 2^53. The explanation groups it with
+// the failures the same storage explains.
+func refusalExplanation(p Profile, tok Token) *Explanation {
+	if tok.Kind != HOTP || tok.Counter <= 1<<53 {
+		return nil
+	}
+	e := &Explanation{keys: []string{"counter-double"}}
+	e.describe(p)
+	return e
 }

@@ -114,10 +114,11 @@ func TestRunNodeJSNumberCounters(t *testing.T) {
 	assert.Contains(t, bad, "rfc4226/5.1/counter-2^64")
 	assert.NotContains(t, bad, "rfc4226/5.1/counter-2^32", "a double holds 2^32 exactly")
 	assert.Equal(t, harness.Fail, doc.result("rfc4226/5.1/counter-2^53").Verdict)
-	// Once the engine names causes, the counter failures share one.
-	if len(doc.Causes) > 0 {
-		x := doc.result("rfc4226/5.1/counter-2^53").Explanation
-		require.NotNil(t, x, "a cause is named for the counter failure")
-		assert.NotEmpty(t, x.Cause)
-	}
+	// Every failure shares one cause, named: the double.
+	require.Len(t, doc.Causes, 1, "one cause for JS-number counters")
+	assert.Equal(t, "counter-double", doc.Causes[0].Key)
+	assert.ElementsMatch(t, bad, doc.Causes[0].Cases)
+	x := doc.result("rfc4226/5.1/counter-2^53").Explanation
+	require.NotNil(t, x, "a cause is named for the counter failure")
+	assert.Equal(t, "counter-double", x.Cause)
 }
