@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/otplab/otplab/internal/leftover"
 )
 
 // TmpInfix marks this command's temporary files: ".NAME.tmp-PID-RANDOM".
@@ -72,41 +73,8 @@ func removeLeftovers(dir, base string) {
 		if !ok || !e.Type().IsRegular() {
 			continue
 		}
-		if pid, ok := leftoverPid(rest); ok && pid != os.Getpid() && !running(pid) {
+		if pid, ok := leftover.PID(rest); ok && pid != os.Getpid() && !leftover.Running(pid) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// leftoverPid reads "PID-RANDOM", the end of a temporary name, both
-// decimal numbers.
-func leftoverPid(rest string) (int, bool) {
-	pidText, random, ok := strings.Cut(rest, "-")
-	if !ok || !digits(pidText) || !digits(random) {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(pidText)
-	return pid, err == nil && pid > 0
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// running reports whether a process with this PID exists.
-func running(pid int) bool {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return false
-	}
-	err = p.Signal(syscall.Signal(0))
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/otplab/otplab/internal/leftover"
 )
 
 // Perm is the mode of every file this package creates.
@@ -109,41 +111,12 @@ func removeLeftovers(dir string) {
 		} else {
 			continue
 		}
-		pid, ok := leftoverPid(rest)
-		if !ok || pid == os.Getpid() || running(pid) {
+		pid, ok := leftover.PID(rest)
+		if !ok || pid == os.Getpid() || leftover.Running(pid) {
 			continue
 		}
 		os.RemoveAll(filepath.Join(dir, name))
 	}
-}
-
-// leftoverPid reads "PID-RANDOM", the end of a temporary name, both
-// decimal numbers.
-func leftoverPid(rest string) (int, bool) {
-	pidText, random, ok := strings.Cut(rest, "-")
-	if !ok || !digits(pidText) || !digits(random) {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(pidText)
-	return pid, err == nil && pid > 0
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// running reports whether a process with this PID exists.
-func running(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // resolve follows path's symbolic links, so that the file they lead to
