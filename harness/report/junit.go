@@ -58,6 +58,17 @@ func (s *Summary) WriteJUnit(w io.Writer) error {
 			{Name: "verifier_spec", Value: s.Options.Spec},
 			{Name: "seed", Value: strconv.FormatUint(seed, 10)},
 		}
+		// The causes, grouped, at the top of the file as in the other
+		// reports: "cause.1" = summary, the case count and the claim.
+		if s.Report != nil {
+			for i, c := range s.Report.Causes {
+				v := fmt.Sprintf("%s (%s: %s)", c.Summary, plural(len(c.Cases), "case", "cases"), strings.Join(c.Cases, " "))
+				if c.Claim != "" {
+					v += "; claim it in the profile: " + c.Claim
+				}
+				suites[0].Properties = append(suites[0].Properties, junit.Property{Name: fmt.Sprintf("cause.%d", i+1), Value: v})
+			}
+		}
 	}
 	return junit.Write(w, s.tool()+": "+s.verifierName(), suites)
 }

@@ -22,7 +22,11 @@ type junitProblem struct {
 
 type junitDoc struct {
 	Suites []struct {
-		Name  string `xml:"name,attr"`
+		Name       string `xml:"name,attr"`
+		Properties []struct {
+			Name  string `xml:"name,attr"`
+			Value string `xml:"value,attr"`
+		} `xml:"properties>property"`
 		Cases []struct {
 			Name    string        `xml:"name,attr"`
 			Failure *junitProblem `xml:"failure"`
@@ -58,6 +62,15 @@ func TestJUnit(t *testing.T) {
 		want = append(want, sec.Name)
 	}
 	assert.Equal(t, want, suites)
+
+	// The causes come first, as properties of the first suite.
+	props := map[string]string{}
+	for _, p := range d.Suites[0].Properties {
+		props[p.Name] = p.Value
+	}
+	assert.Contains(t, props["cause.1"], "a delay after failures, not claimed")
+	assert.Contains(t, props["cause.1"], `claim it in the profile: "throttle"`)
+	assert.Contains(t, props["cause.2"], "rfc4226/5.1/counter-2^53 rfc4226/5.1/counter-2^64")
 
 	f := cases["rfc4226/5.1/counter-2^53"].failure
 	require.NotNil(t, f)
