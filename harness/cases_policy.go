@@ -165,7 +165,12 @@ func policyCases() []*caseDef {
 		policyCase("rfc4226/7.3/rate-limit-counts-refused",
 			"rate_limit: every check counts, refused ones included, so attempts during a block keep it alive",
 			"Submits N correct codes at t, then N correct codes at t+S-1 (each refused), then the correct code at t+S; it must be refused too.",
-			nil, needRateLimit, func(t *ct, p Profile, s *sim) {
+			nil, all(needRateLimit, func(p Profile) string {
+				if p.RateLimit.Per < 2 {
+					return "the rate limit's window is 1 s: no moment inside it after the first checks to send refused ones"
+				}
+				return ""
+			}), func(t *ct, p Profile, s *sim) {
 				n, per := p.RateLimit.Attempts, p.RateLimit.Per
 				for range n {
 					s.checkAt(s.cur(), t.now(), true, s.curWhat("the correct code"), "fewer than N checks came before it")

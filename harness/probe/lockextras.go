@@ -213,8 +213,16 @@ func (p *prober) throttleUnderLock() error {
 		return err
 	}
 	if rep.Accepted {
-		p.add(since, Finding{Name: "throttle-under-lockout", Value: "none", Certainty: Exact,
-			Evidence: fmt.Sprintf("a genuine resync at the moment of the failure that locked the token (%d failures) was accepted", f)})
+		fd := Finding{Name: "throttle-under-lockout", Value: "none", Certainty: Exact,
+			Evidence: fmt.Sprintf("a genuine resync at the moment of the failure that locked the token (%d failures) was accepted", f)}
+		if p.countsResync {
+			// Rejected resyncs count, so failures go on past the lock: a
+			// throttle that starts later than the lockout would show only
+			// after more of them, which the probe does not send.
+			fd.Certainty = CouldNotTell
+			fd.Evidence += "; a throttle starting after more failures, reached through rejected resyncs that count while locked, is not searched"
+		}
+		p.add(since, fd)
 		return nil
 	}
 	build := func() (*blockTok, error) { b, _, err := p.lockedToken(); return b, err }

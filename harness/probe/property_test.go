@@ -1,6 +1,8 @@
 package probe_test
 
 import (
+	"flag"
+	"os"
 	"strings"
 	"testing"
 
@@ -108,6 +110,7 @@ func genProfile(t *rapid.T) harness.Profile {
 // TestProbeRecoversRandomProfiles: any profile the probe can tell apart
 // is recovered exactly.
 func TestProbeRecoversRandomProfiles(t *testing.T) {
+	pinSeed(t)
 	rapid.Check(t, func(t *rapid.T) {
 		start := genProfile(t)
 		v, err := reference.New(start)
@@ -143,6 +146,9 @@ func genAnyProfile(t *rapid.T) harness.Profile {
 		}
 		if tp := p.TOTP; tp != nil && rapid.Bool().Draw(t, "narrow-drift") {
 			tp.Drift = &harness.DriftPolicy{Max: harness.Uint64(rapid.Uint64Range(0, 2).Draw(t, "narrow.max"))}
+			// A bound that narrow keeps the window from following a learnt
+			// skew, which the probe does not measure (docs/protocol.md).
+			tp.Resync = nil
 		}
 	}
 	return p
@@ -173,6 +179,7 @@ func unsure(res *probe.Result) []string {
 // the suite with it accuses the verifier of nothing the starting profile
 // does not), or some finding says it could not tell.
 func TestProbeNeverSilentlyWrong(t *testing.T) {
+	pinSeed(t)
 	rapid.Check(t, func(t *rapid.T) {
 		start := genAnyProfile(t)
 		v, err := reference.New(start)
@@ -208,4 +215,22 @@ func TestProbeNeverSilentlyWrong(t *testing.T) {
 			}
 		}
 	})
+}
+
+// pinSeed fixes rapid's seed for the probe's random-profile properties, so
+// that CI judges the same profiles every run; OTPLAB_EXPLORE=1 lets rapid
+// draw a new seed each run, to look for more (as the session that wrote
+// these did, finding the confounds docs/protocol.md lists).
+func pinSeed(t *testing.T) {
+	if os.Getenv("OTPLAB_EXPLORE") != "" {
+		return
+	}
+	f := flag.Lookup("rapid.seed")
+	if f == nil || f.Value.String() != "0" {
+		return // absent, or set on the command line
+	}
+	if err := f.Value.Set("20261202"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Value.Set("0") })
 }
