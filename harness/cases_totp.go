@@ -83,8 +83,9 @@ func totpCases() []*caseDef {
 			requirement: "the verifier accepts the code of the current time step T = floor((unix - T0) / X)",
 			what:        "Submits the code of the current step in the middle of that step; it must be accepted.",
 			needs:       needTOTPClock,
+			realtime:    true,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, t.period())
+				at, st := t.stepNow(0, t.period())
 				s := t.totp(tokOpts{})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of the current step %d", st), "it is the code the token shows now")
 			},
@@ -199,9 +200,10 @@ func skewCase(name string, back bool, beyond uint64, want bool) *caseDef {
 		requirement: fmt.Sprintf("totp {%s}: check accepts the code of step T+d for -B <= d <= A and rejects codes outside", field),
 		what:        fmt.Sprintf("Submits the code of the step %s the edge of the claimed window %s; it must be %s.", map[bool]string{true: "one step beyond", false: "at"}[beyond > 0], side, verdictWord(want)),
 		needs:       needTOTP,
+		realtime:    true,
 		body: func(t *ct) {
 			b, a := skew(t.profile())
-			at, st := midStep(t.simNow, 0, t.period())
+			at, st := t.stepNow(0, t.period())
 			target := st + a + beyond
 			d := fmt.Sprintf("T+%d", a+beyond)
 			if back {

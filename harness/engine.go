@@ -92,6 +92,13 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	cases := r.selected()
+	if r.realTime() && anyRealTime(cases) {
+		r.report.ClockNote = r.measureOffset(ctx)
+		if r.offsetKnown {
+			off := r.offset
+			r.report.ClockOffset = &off
+		}
+	}
 	for i, c := range cases {
 		if ctx.Err() != nil {
 			r.report.Interrupted = true
@@ -131,6 +138,20 @@ type run struct {
 	// clockSet: the verifier reads its own clock, and the adapter sets it
 	// to each request's time (a ClockSetter).
 	clockSet bool
+	// offset is the verifier's clock minus the local clock in seconds
+	// (real-time mode), valid when offsetKnown.
+	offset      int64
+	offsetKnown bool
+}
+
+// anyRealTime reports whether a case can be judged on the real clock.
+func anyRealTime(cases []*caseDef) bool {
+	for _, c := range cases {
+		if c.realtime {
+			return true
+		}
+	}
+	return false
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
@@ -267,6 +288,18 @@ func (r *run) skipReason(c *caseDef) string {
 	}
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
+	}
+	if c.realtime && r.realTime() {
+		// The case places its codes on the real clock: judge what it
+		// needs as if the clock were the request's, then the offset.
+		q := r.p
+		q.Clock = ClockRequest
+		if c.needs != nil {
+			if why := c.needs(q); why != "" {
+				return why
+			}
+		}
+		return r.realTimeReason()
 	}
 	if c.needs != nil {
 		return c.needs(r.p)
