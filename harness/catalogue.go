@@ -25,6 +25,9 @@ type caseDef struct {
 	// t.stepNow, so a verifier on its own clock is judged on the real
 	// clock instead of skipping them.
 	realtime bool
+	// fixedClock, when set, names the clock the case needs on fixed
+	// dates or moved back: on real time it SKIPs with that reason.
+	fixedClock string
 }
 
 // levelReason says why the case has its level.

@@ -289,6 +289,13 @@ func (r *run) skipReason(c *caseDef) string {
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
 	}
+	if c.fixedClock != "" && r.realTime() && c.needs != nil {
+		q := r.p
+		q.Clock = ClockRequest
+		if c.needs(q) == "" {
+			return "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
+		}
+	}
 	if c.realtime && r.realTime() {
 		// The case places its codes on the real clock: judge what it
 		// needs as if the clock were the request's, then the offset.

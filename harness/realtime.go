@@ -74,7 +74,7 @@ func (r *run) measureOffset(ctx context.Context) string {
 	if err := call(func(c context.Context) error { return r.v.Enroll(c, tok) }); err != nil {
 		return fmt.Sprintf("clock offset not measured: enroll of the measuring token: %v", err)
 	}
-	if err := r.awayFromBoundary(ctx, 0, measurePeriod, 2*boundaryGuard); err != nil {
+	if err := r.awayFromBoundary(ctx, 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
 		return fmt.Sprintf("clock offset not measured: %v", err)
 	}
 	now := r.now()
@@ -111,10 +111,11 @@ func (r *run) measureOffset(ctx context.Context) string {
 	return fmt.Sprintf("clock offset unknown: the verifier accepted no code of the steps within %d steps of the local clock", offsetReach)
 }
 
-// awayFromBoundary waits until the local clock is at least guard seconds
-// from a boundary of the steps (t0, period).
-// It gives up after a few waits: a clock that does not advance.
-func (r *run) awayFromBoundary(ctx context.Context, t0, period, guard int64) error {
+// awayFromBoundary waits until the local clock is at least before seconds
+// past a boundary of the steps (t0, period) and at least after seconds
+// before the next one (before+after < period). It gives up after a few
+// waits: a clock that does not advance.
+func (r *run) awayFromBoundary(ctx context.Context, t0, period, before, after int64) error {
 	for range 4 {
 		now := r.now().Unix()
 		into := (now - t0) % period
@@ -123,10 +124,10 @@ func (r *run) awayFromBoundary(ctx context.Context, t0, period, guard int64) err
 		}
 		var d int64
 		switch {
-		case into < guard:
-			d = guard - into
-		case into > period-guard:
-			d = period - into + guard
+		case into < before:
+			d = before - into
+		case into > period-after:
+			d = period - into + before
 		default:
 			return nil
 		}
@@ -136,7 +137,7 @@ func (r *run) awayFromBoundary(ctx context.Context, t0, period, guard int64) err
 			return fmt.Errorf("interrupted while waiting for a step boundary to pass: %w", ctx.Err())
 		}
 	}
-	return fmt.Errorf("the local clock (Options.Now) stayed within %d s of a step boundary through 4 waits: it does not advance in real time", guard)
+	return fmt.Errorf("the local clock (Options.Now) stayed near a step boundary through 4 waits: it does not advance in real time")
 }
 
 // realTimeReason returns why a realtime case cannot be judged on the real
@@ -153,16 +154,48 @@ func (r *run) realTimeReason() string {
 
 // stepNow returns the time to place a code at and the verifier's step for
 // a token with steps (t0, period): the middle of the current step on the
-// simulated clock, or the real now (shifted by the measured offset) at
-// least boundaryGuard seconds from a step boundary in real-time mode.
-func (t *ct) stepNow(t0, period int64) (time.Time, uint64) {
+// simulated clock, or the real now (moved by the measured offset) at least
+// boundaryGuard seconds from a step boundary in real-time mode.
+func (t *ct) stepNow(t0, period int64) (time.Time, uint64) { return t.stepNowFor(t0, period, 0) }
+
+// stepNowFor is stepNow for a case that stays span more seconds in the
+// step: in real-time mode the step has span+boundaryGuard seconds left.
+func (t *ct) stepNowFor(t0, period, span int64) (time.Time, uint64) {
 	if !t.run.realTime() {
 		return midStep(t.simNow, t0, period)
 	}
-	if err := t.run.awayFromBoundary(t.ctx, t0-t.run.offset, period, boundaryGuard); err != nil {
+	if err := t.run.awayFromBoundary(t.ctx, t0-t.run.offset, period, boundaryGuard, boundaryGuard+span); err != nil {
 		t.abort("%v", err)
 	}
+	return t.realNow(t0, period)
+}
+
+// realNow is the verifier's time in real-time mode (the local clock moved
+// by the measured offset) and its step.
+func (t *ct) realNow(t0, period int64) (time.Time, uint64) {
 	at := t.run.now().Add(time.Duration(t.run.offset) * time.Second)
 	st, _ := token.Step(at.Unix(), t0, period)
 	return at, st
+}
+
+// maxRealWait is the longest a case judged on real time waits.
+const maxRealWait = 40
+
+// later returns at moved on by d seconds: on the simulated clock at once,
+// and in real-time mode after waiting d seconds (a case SKIPs when d is
+// more than maxRealWait).
+func (t *ct) later(at time.Time, d int64) time.Time {
+	if !t.run.realTime() {
+		return at.Add(time.Duration(d) * time.Second)
+	}
+	if d > maxRealWait {
+		t.skip("the case needs %d s to pass, more than the %d s a case waits on real time", d, maxRealWait)
+	}
+	select {
+	case <-time.After(time.Duration(d) * time.Second):
+	case <-t.ctx.Done():
+		t.abort("interrupted while waiting %d s", d)
+	}
+	at, _ = t.realNow(0, 1)
+	return at
 }
