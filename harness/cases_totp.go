@@ -176,7 +176,7 @@ func totpCases() []*caseDef {
 				if t.run.realTime() {
 					// In the second half of a 60 s step, where the 30 s
 					// step is odd.
-					if err := t.run.awayFromBoundary(t.ctx, 30-t.run.offset, 60, boundaryGuard, 30+boundaryGuard); err != nil {
+					if err := t.run.awayFromBoundary(t.ctx, t.def.id, 30-t.run.offset, 60, boundaryGuard, 30+boundaryGuard); err != nil {
 						t.abort("%v", err)
 					}
 					at, st = t.realNow(0, 60)

@@ -74,7 +74,7 @@ func (r *run) measureOffset(ctx context.Context) string {
 	if err := call(func(c context.Context) error { return r.v.Enroll(c, tok) }); err != nil {
 		return fmt.Sprintf("clock offset not measured: enroll of the measuring token: %v", err)
 	}
-	if err := r.awayFromBoundary(ctx, 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
+	if err := r.awayFromBoundary(ctx, "", 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
 		return fmt.Sprintf("clock offset not measured: %v", err)
 	}
 	now := r.now()
@@ -115,7 +115,7 @@ func (r *run) measureOffset(ctx context.Context) string {
 // past a boundary of the steps (t0, period) and at least after seconds
 // before the next one (before+after < period). It gives up after a few
 // waits: a clock that does not advance.
-func (r *run) awayFromBoundary(ctx context.Context, t0, period, before, after int64) error {
+func (r *run) awayFromBoundary(ctx context.Context, id string, t0, period, before, after int64) error {
 	for range 4 {
 		now := r.now().Unix()
 		into := (now - t0) % period
@@ -131,6 +131,7 @@ func (r *run) awayFromBoundary(ctx context.Context, t0, period, before, after in
 		default:
 			return nil
 		}
+		r.waiting(id, d, "a step boundary to pass")
 		select {
 		case <-time.After(time.Duration(d) * time.Second):
 		case <-ctx.Done():
@@ -164,7 +165,7 @@ func (t *ct) stepNowFor(t0, period, span int64) (time.Time, uint64) {
 	if !t.run.realTime() {
 		return midStep(t.simNow, t0, period)
 	}
-	if err := t.run.awayFromBoundary(t.ctx, t0-t.run.offset, period, boundaryGuard, boundaryGuard+span); err != nil {
+	if err := t.run.awayFromBoundary(t.ctx, t.def.id, t0-t.run.offset, period, boundaryGuard, boundaryGuard+span); err != nil {
 		t.abort("%v", err)
 	}
 	return t.realNow(t0, period)
@@ -191,6 +192,7 @@ func (t *ct) later(at time.Time, d int64) time.Time {
 	if d > maxRealWait {
 		t.skip("the case needs %d s to pass, more than the %d s a case waits on real time", d, maxRealWait)
 	}
+	t.run.waiting(t.def.id, d, "time to pass")
 	select {
 	case <-time.After(time.Duration(d) * time.Second):
 	case <-t.ctx.Done():
@@ -198,4 +200,11 @@ func (t *ct) later(at time.Time, d int64) time.Time {
 	}
 	at, _ = t.realNow(0, 1)
 	return at
+}
+
+// waiting tells Options.Waiting about a wait of d seconds.
+func (r *run) waiting(id string, d int64, why string) {
+	if r.opts.Waiting != nil {
+		r.opts.Waiting(Waiting{ID: id, For: time.Duration(d) * time.Second, Why: why, InFlight: int(r.inFlight.Load())})
+	}
 }

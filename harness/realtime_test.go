@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 var realTimeCases = regexp.MustCompile(`^rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-)`)
 
 // shortRealTime are the cases the default test judges on real time: none
-// waits more than a few seconds for a step boundary.
-var shortRealTime = regexp.MustCompile(`^rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-|5\.2/reuse-older-step|4\.1/t0-nonzero|4\.2/appendix-b-sha1|4\.2/year-2603)`)
+// waits more than 5 s (and a few for a step boundary).
+var shortRealTime = regexp.MustCompile(`^rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-|5\.2/reuse-(older|same)-step|4\.1/t0-nonzero|4\.2/appendix-b-sha1|4\.2/year-2603)`)
 
 // wallProfile is the reference default on the verifier's own clock.
 func wallProfile() harness.Profile {
@@ -149,9 +150,25 @@ func compareRealTime(t *testing.T, run, notYet *regexp.Regexp) {
 	require.NoError(t, err)
 	w := p
 	w.Clock = harness.ClockWall
-	rep, err := harness.Execute(t.Context(), serveWall(t, w), harness.Options{Seed: 9, Checks: 5, Run: run})
+	var mu sync.Mutex
+	var waits []harness.Waiting
+	rep, err := harness.Execute(t.Context(), serveWall(t, w), harness.Options{Seed: 9, Checks: 5, Run: run, Waiting: func(w harness.Waiting) {
+		mu.Lock()
+		waits = append(waits, w)
+		mu.Unlock()
+	}})
 	require.NoError(t, err)
 	require.NotNil(t, rep.ClockOffset, rep.ClockNote)
+	// reuse-same-step waits its 5 s for real, and says so.
+	var saw bool
+	for _, w := range waits {
+		if w.ID == "rfc6238/5.2/reuse-same-step" && w.For == 5*time.Second {
+			saw = true
+			assert.GreaterOrEqual(t, w.InFlight, 1)
+			assert.Equal(t, "time to pass", w.Why)
+		}
+	}
+	assert.True(t, saw, "no wait reported for reuse-same-step: %v", waits)
 	got := map[string]harness.Result{}
 	for _, r := range rep.Results {
 		got[r.ID] = r
