@@ -208,3 +208,21 @@ func (r *run) waiting(id string, d int64, why string) {
 		r.opts.Waiting(Waiting{ID: id, For: time.Duration(d) * time.Second, Why: why, InFlight: int(r.inFlight.Load())})
 	}
 }
+
+// realStep60 places period-60's code on real time in the second half of a
+// 60 s step (where the 30 s step count is odd): with a t0 chosen so that
+// the verifier's now is 45 s into a step when the profile claims t0 other
+// than 0, else after waiting for the second half of a step (at most 36 s).
+func (t *ct) realStep60() (t0 int64, at time.Time, st uint64) {
+	if t.profile().SupportsT0(1) {
+		now, _ := t.realNow(0, 60)
+		t0 = ((now.Unix()-45)%60 + 60) % 60
+		at, st = t.realNow(t0, 60)
+		return t0, at, st
+	}
+	if err := t.run.awayFromBoundary(t.ctx, t.def.id, 30-t.run.offset, 60, boundaryGuard, 30+boundaryGuard); err != nil {
+		t.abort("%v", err)
+	}
+	at, st = t.realNow(0, 60)
+	return 0, at, st
+}

@@ -141,9 +141,10 @@ func serveWall(t *testing.T, p harness.Profile) *wire.HTTP {
 // the request's clock and on real time (over HTTP): a case that does not
 // SKIP on the request's clock PASSes on real time, unless it needs the
 // clock at fixed dates, or is not judged on real time yet (notYet).
-func compareRealTime(t *testing.T, run, notYet *regexp.Regexp) {
+func compareRealTime(t *testing.T, run, notYet *regexp.Regexp, t0 bool) {
 	p := reference.Default()
 	p.TOTP.Periods = nil // any period, 60 s included
+	p.TOTP.T0 = &t0
 	req, err := reference.New(p)
 	require.NoError(t, err)
 	base, err := harness.Execute(t.Context(), req, harness.Options{Seed: 9, Checks: 5, Run: run})
@@ -190,7 +191,7 @@ func compareRealTime(t *testing.T, run, notYet *regexp.Regexp) {
 
 func TestRealTimeShortAgainstRequestClock(t *testing.T) {
 	t.Parallel()
-	compareRealTime(t, shortRealTime, nil)
+	compareRealTime(t, shortRealTime, nil, true)
 }
 
 // TestRealTimeLong judges the whole catalogue on real time; it waits for
@@ -199,7 +200,16 @@ func TestRealTimeLong(t *testing.T) {
 	if os.Getenv("OTPLAB_REALTIME") == "" {
 		t.Skip("set OTPLAB_REALTIME=1 to judge the whole catalogue on real time (it waits in real time)")
 	}
-	compareRealTime(t, nil, notYetRealTime)
+	compareRealTime(t, nil, notYetRealTime, true)
+}
+
+// TestRealTimeLongNoT0: period-60 waits for the second half of a step
+// when no t0 can be chosen (up to 36 s); with OTPLAB_REALTIME=1 only.
+func TestRealTimeLongNoT0(t *testing.T) {
+	if os.Getenv("OTPLAB_REALTIME") == "" {
+		t.Skip("set OTPLAB_REALTIME=1 to judge the TOTP cases on real time without t0 (it waits in real time)")
+	}
+	compareRealTime(t, regexp.MustCompile(`^rfc6238/`), notYetRealTime, false)
 }
 
 // notYetRealTime are the time-dependent cases that still SKIP on real
