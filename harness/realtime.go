@@ -44,8 +44,10 @@ func (r *run) measureOffset(ctx context.Context) string {
 	case p.Throttle != nil || p.RateLimit != nil:
 		return "clock offset not measured: the profile's throttle or rate limit would refuse the rejected probes"
 	}
-	tries := p.TOTP.SkewBack + 2*offsetReach + 1
-	if f := p.LockoutAfter(); f > 0 && int(f) <= int(tries) && !r.info.Supports("unlock") {
+	// The first accepted step is T'-B for T' within offsetReach steps of
+	// the local step: at most 2*offsetReach rejections come first.
+	tries := uint64(2*offsetReach + 1)
+	if f := p.LockoutAfter(); f > 0 && f <= 2*offsetReach && !r.info.Supports("unlock") {
 		return fmt.Sprintf("clock offset not measured: the profile locks after %d failures and the verifier has no unlock", f)
 	}
 	alg := token.SHA1
