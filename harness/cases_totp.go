@@ -48,6 +48,7 @@ func totpVectorCase(a token.Algorithm) *caseDef {
 		level:       PROFILE,
 		requirement: fmt.Sprintf("TOTP = HOTP(K, T) with HMAC-%s, T = floor((unix - T0) / X); the RFC 6238 Appendix B values (T0 = 0, X = 30, 8 digits, %d-byte seed)", a, a.Size()),
 		what:        fmt.Sprintf("Enrolls an 8-digit %s TOTP token with the Appendix B seed and submits the six published codes at their times, in order; each must be accepted.", a),
+		fixedClock:  "the RFC 6238 Appendix B times (1970 to 2603)",
 		needs: all(needAlgorithm(TOTP, a, 8), func(p Profile) string {
 			if !p.SupportsPeriod(vectors.TOTPPeriod) {
 				return fmt.Sprintf("the Appendix B vectors use a %d s step, which the profile's totp.periods exclude", vectors.TOTPPeriod)
@@ -83,8 +84,9 @@ func totpCases() []*caseDef {
 			requirement: "the verifier accepts the code of the current time step T = floor((unix - T0) / X)",
 			what:        "Submits the code of the current step in the middle of that step; it must be accepted.",
 			needs:       needTOTPClock,
+			realtime:    true,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, t.period())
+				at, st := t.stepNow(0, t.period())
 				s := t.totp(tokOpts{})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of the current step %d", st), "it is the code the token shows now")
 			},
@@ -99,12 +101,13 @@ func totpCases() []*caseDef {
 			requirement: "the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP",
 			what:        "Accepts the code of the current step, then submits it again at once and again 5 s later in the same step; both must be rejected.",
 			needs:       needTOTPClock,
+			realtime:    true,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, t.period())
+				at, st := t.stepNowFor(0, t.period(), 5)
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d", st), "it is the current code")
 				s.checkAt(s.code(st), at, false, fmt.Sprintf("the code of step %d again", st), "RFC 6238 §5.2: a code is accepted once")
-				s.checkAt(s.code(st), at.Add(5*time.Second), false, fmt.Sprintf("the code of step %d again, 5 s later in the same step", st), "RFC 6238 §5.2: a code is accepted once")
+				s.checkAt(s.code(st), t.later(at, 5), false, fmt.Sprintf("the code of step %d again, 5 s later in the same step", st), "RFC 6238 §5.2: a code is accepted once")
 			},
 		},
 		&caseDef{
@@ -118,8 +121,9 @@ func totpCases() []*caseDef {
 				}
 				return ""
 			}),
+			realtime: true,
 			body: func(t *ct) {
-				at, st := midStep(t.simNow, 0, t.period())
+				at, st := t.stepNow(0, t.period())
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st, st-1)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d (current)", st), "it is the current code")
 				if t.profile().ReuseOnce() {
@@ -142,10 +146,11 @@ func totpCases() []*caseDef {
 				}
 				return ""
 			}),
+			realtime: true,
 			body: func(t *ct) {
 				b, a := skew(t.profile())
 				t0 := int64(b+a+5)*30 + 7
-				at, st := midStep(t.simNow, t0, 30)
+				at, st := t.stepNow(t0, 30)
 				wrong, _ := token.Step(at.Unix(), 0, 30)
 				s := t.totp(tokOpts{t0: t0, period: 30, clean: func(k codes) bool {
 					return stepWindow(t.profile(), st, st)(k) && stepWindow(t.profile(), wrong, st)(k)
@@ -164,11 +169,17 @@ func totpCases() []*caseDef {
 				}
 				return ""
 			}),
+			realtime: true,
 			body: func(t *ct) {
+				var t0 int64
 				st, _ := token.Step(t.simNow, 0, 60)
 				at := time.Unix(token.StepStart(st, 0, 60)+45, 0)
-				s := t.totp(tokOpts{period: 60, clean: stepWindow(t.profile(), st, st)})
-				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of 60 s step %d, 45 s into the step", st), "the token steps every 60 s")
+				if t.run.realTime() {
+					t0, at, st = t.realStep60()
+				}
+				into := (at.Unix() - t0) % 60
+				s := t.totp(tokOpts{period: 60, t0: t0, clean: stepWindow(t.profile(), st, st)})
+				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of 60 s step %d, %d s into the step", st, into), "the token steps every 60 s")
 			},
 		},
 		&caseDef{
@@ -177,6 +188,7 @@ func totpCases() []*caseDef {
 			requirement: "the implementation of this algorithm MUST support a time value T larger than a 32-bit integer when it is beyond the year 2038",
 			what:        "Submits the code of the current step at Unix time 20000000000 (the year 2603); it must be accepted.",
 			needs:       needTOTPClock,
+			fixedClock:  "Unix time 20000000000 (the year 2603)",
 			body: func(t *ct) {
 				at, st := midStep(20_000_000_000, 0, t.period())
 				s := t.totp(tokOpts{})
@@ -199,9 +211,10 @@ func skewCase(name string, back bool, beyond uint64, want bool) *caseDef {
 		requirement: fmt.Sprintf("totp {%s}: check accepts the code of step T+d for -B <= d <= A and rejects codes outside", field),
 		what:        fmt.Sprintf("Submits the code of the step %s the edge of the claimed window %s; it must be %s.", map[bool]string{true: "one step beyond", false: "at"}[beyond > 0], side, verdictWord(want)),
 		needs:       needTOTP,
+		realtime:    true,
 		body: func(t *ct) {
 			b, a := skew(t.profile())
-			at, st := midStep(t.simNow, 0, t.period())
+			at, st := t.stepNow(0, t.period())
 			target := st + a + beyond
 			d := fmt.Sprintf("T+%d", a+beyond)
 			if back {

@@ -65,6 +65,7 @@ func totpPolicyCases() []*caseDef {
 			requirement: "the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP; a clock set back does not reopen used steps",
 			what:        "Accepts the code of step T, then 4 steps later the code of step T+4, then sets the clock back to step T and submits both codes again; both must be rejected.",
 			needs:       needTOTP,
+			fixedClock:  "a time set back by 4 steps",
 			body: func(t *ct) {
 				p := t.profile()
 				per := t.period()

@@ -21,6 +21,13 @@ type caseDef struct {
 	// this one: when both skip for the same reason, this one is left out
 	// of the run, so a section that does not apply says so once.
 	gate string
+	// realtime is set on cases whose body places its codes with
+	// t.stepNow, so a verifier on its own clock is judged on the real
+	// clock instead of skipping them.
+	realtime bool
+	// fixedClock, when set, names the clock the case needs on fixed
+	// dates or moved back: on real time it SKIPs with that reason.
+	fixedClock string
 }
 
 // levelReason says why the case has its level.

@@ -38,8 +38,15 @@ type Options struct {
 	// their own clock. Nil means time.Now.
 	Now func() time.Time
 	// Progress, when set, is called before each case starts (with a nil
-	// Result) and after it ends. Calls come from one goroutine.
+	// Result) and after it ends, in catalogue order. Calls come from one
+	// goroutine. Cases judged on real time start earlier, all at once, and
+	// are reported in their turn.
 	Progress func(Progress)
+	// Waiting, when set, is called each time a case judged on real time
+	// (or the clock-offset measurement before the cases) starts waiting for
+	// real time to pass. Cases judged on real time run concurrently, so
+	// calls may come from several goroutines at once.
+	Waiting func(Waiting)
 
 	// inTest and testName are set by Run: under go test rapid may write
 	// its fail files, named after the test.
@@ -55,6 +62,17 @@ type Progress struct {
 	ID string
 	// Result is nil when the case starts.
 	Result *Result
+}
+
+// Waiting reports a wait for real time to pass.
+type Waiting struct {
+	// ID is the waiting case, empty for the clock-offset measurement.
+	ID string
+	// For is how long the wait lasts; Why says what it waits for.
+	For time.Duration
+	Why string
+	// InFlight is the number of cases judged on real time running now.
+	InFlight int
 }
 
 // DefaultChecks is the number of property sequences per property case.
@@ -92,6 +110,34 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	cases := r.selected()
+	if r.realTime() && anyRealTime(cases) {
+		r.report.ClockNote = r.measureOffset(ctx)
+		if r.offsetKnown {
+			off := r.offset
+			r.report.ClockOffset = &off
+		}
+	}
+	// Cases judged on real time start at once, each on its own tokens, so
+	// that their waits overlap; their results are collected in order.
+	early := map[*caseDef]chan Result{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if r.realTime() && r.offsetKnown {
+		for _, c := range cases {
+			if !c.realtime || r.skipReason(c) != "" {
+				continue
+			}
+			ch := make(chan Result, 1)
+			early[c] = ch
+			r.inFlight.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer r.inFlight.Add(-1)
+				ch <- r.runCase(ctx, c)
+			}()
+		}
+	}
 	for i, c := range cases {
 		if ctx.Err() != nil {
 			r.report.Interrupted = true
@@ -100,7 +146,12 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		if opts.Progress != nil {
 			opts.Progress(Progress{Index: i + 1, Total: len(cases), ID: c.id})
 		}
-		res := r.runCase(ctx, c)
+		var res Result
+		if ch, ok := early[c]; ok {
+			res = <-ch
+		} else {
+			res = r.runCase(ctx, c)
+		}
 		if ctx.Err() != nil && res.Verdict == Error {
 			r.report.Interrupted = true
 			break
@@ -131,6 +182,22 @@ type run struct {
 	// clockSet: the verifier reads its own clock, and the adapter sets it
 	// to each request's time (a ClockSetter).
 	clockSet bool
+	// offset is the verifier's clock minus the local clock in seconds
+	// (real-time mode), valid when offsetKnown.
+	offset      int64
+	offsetKnown bool
+	// inFlight counts the cases judged on real time running now.
+	inFlight atomic.Int64
+}
+
+// anyRealTime reports whether a case can be judged on the real clock.
+func anyRealTime(cases []*caseDef) bool {
+	for _, c := range cases {
+		if c.realtime {
+			return true
+		}
+	}
+	return false
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
@@ -267,6 +334,25 @@ func (r *run) skipReason(c *caseDef) string {
 	}
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
+	}
+	if c.fixedClock != "" && r.realTime() && c.needs != nil {
+		q := r.p
+		q.Clock = ClockRequest
+		if c.needs(q) == "" {
+			return "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
+		}
+	}
+	if c.realtime && r.realTime() {
+		// The case places its codes on the real clock: judge what it
+		// needs as if the clock were the request's, then the offset.
+		q := r.p
+		q.Clock = ClockRequest
+		if c.needs != nil {
+			if why := c.needs(q); why != "" {
+				return why
+			}
+		}
+		return r.realTimeReason()
 	}
 	if c.needs != nil {
 		return c.needs(r.p)

@@ -139,6 +139,12 @@ type Report struct {
 	// adapter set that clock to each request's time, so a "wall" profile
 	// was judged on simulated time.
 	ClockSet bool `json:"clock_set,omitempty"`
+	// ClockOffset is the verifier's clock minus the local clock in
+	// seconds, to one 30 s step, when the run judged a verifier on its
+	// own clock in real time and measured it; nil otherwise.
+	ClockOffset *int64 `json:"clock_offset,omitempty"`
+	// ClockNote says how the clock offset was measured, or why not.
+	ClockNote string `json:"clock_note,omitempty"`
 	// Interrupted is set when the run was stopped before every case ran
 	// (context cancelled); the missing cases are absent from Results.
 	Interrupted bool `json:"interrupted,omitempty"`

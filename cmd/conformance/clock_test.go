@@ -81,8 +81,8 @@ func TestRunWallClockPyshim(t *testing.T) {
 	assert.Greater(t, d.Counts.Skip, base.Counts.Skip)
 }
 
-// TestRunWallClockBugs: planted wall-clock bugs, invisible on real time,
-// are caught under the fake clock.
+// TestRunWallClockBugs: planted wall-clock bugs are caught under the fake
+// clock; the TOTP ones on real time too.
 func TestRunWallClockBugs(t *testing.T) {
 	for _, tc := range []struct {
 		args    string
@@ -101,8 +101,11 @@ func TestRunWallClockBugs(t *testing.T) {
 				assert.Contains(t, d.Failing, id)
 			}
 			if tc.args != "--throttle --bug throttle-forever" {
-				// On real time these cases SKIP: the bug goes unseen.
-				runClock(t, exitOK, append(run, "--clock", "wall")...)
+				// The skew-edge and reuse cases are judged on real time
+				// too (the throttle cases SKIP there).
+				_, d := runClock(t, exitFailed, append(run, "--clock", "wall")...)
+				assert.False(t, d.ClockSet)
+				assert.ElementsMatch(t, tc.failing, d.Failing)
 			}
 		})
 	}
