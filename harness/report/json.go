@@ -23,6 +23,8 @@ type Document struct {
 	ProfileFile     string            `json:"profile_file,omitempty"`
 	ProfileCounters CounterStrings    `json:"profile_counters"`
 	ClockSet        bool              `json:"clock_set"`
+	ClockOffset     *int64            `json:"clock_offset,omitempty"`
+	ClockNote       string            `json:"clock_note,omitempty"`
 	Seed            uint64            `json:"seed"`
 	SeedString      string            `json:"seed_string"`
 	Checks          int               `json:"checks"`
@@ -100,6 +102,7 @@ func (s *Summary) Document() Document {
 		d.Verifier, d.Profile, d.Seed, d.Checks = rep.Verifier, rep.Profile, rep.Seed, rep.Checks
 		d.Started, d.Duration, d.Interrupted = rep.Started, rep.Duration, rep.Interrupted
 		d.ClockSet = rep.ClockSet
+		d.ClockOffset, d.ClockNote = rep.ClockOffset, rep.ClockNote
 		if rep.Causes != nil {
 			d.Causes = rep.Causes
 		}
