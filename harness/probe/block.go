@@ -318,34 +318,7 @@ func (p *prober) unblock(bt *blockTok, build func() (*blockTok, error), lo int64
 			}
 		}
 	}
-	for step := int64(1); hi < 0; step *= 2 {
-		x := min(lo+step, Wait)
-		ok, err := probe(x)
-		if err != nil {
-			return 0, false, err
-		}
-		if ok {
-			hi = x
-			break
-		}
-		lo = x
-		if x == Wait {
-			return 0, false, nil
-		}
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := probe(mid)
-		if err != nil {
-			return 0, false, err
-		}
-		if ok {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi, true, nil
+	return gallop(lo, hi, probe, nil)
 }
 
 // resyncAt submits the codes of counters c+shift+k .. on bt at u.
@@ -407,8 +380,16 @@ func (p *prober) resyncUnblock(build func() (*blockTok, error), lo int64) (int64
 		}
 		return rep.Accepted, nil
 	}
-	hi := int64(-1)
-	for step := int64(1); ; step *= 2 {
+	// The probes of the bisection go back in time: a fresh token each.
+	return gallop(lo, -1, probe, func() { bt = nil })
+}
+
+// gallop finds the smallest x > lo for which probe holds, probe being
+// false up to some point and true from there: when hi < 0 it doubles the
+// step from lo until probe holds (giving up at Wait, ok false), then it
+// bisects (lo, hi], calling fresh, when set, before each bisecting probe.
+func gallop(lo, hi int64, probe func(int64) (bool, error), fresh func()) (int64, bool, error) {
+	for step := int64(1); hi < 0; step *= 2 {
 		x := min(lo+step, Wait)
 		ok, err := probe(x)
 		if err != nil {
@@ -425,7 +406,9 @@ func (p *prober) resyncUnblock(build func() (*blockTok, error), lo int64) (int64
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		bt = nil // the probes go back in time: a fresh token each
+		if fresh != nil {
+			fresh()
+		}
 		ok, err := probe(mid)
 		if err != nil {
 			return 0, false, err
