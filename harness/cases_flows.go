@@ -96,6 +96,9 @@ func (s *sim) parallelFor(codes, purposes []string, what string) []bool {
 	got := make([]bool, len(codes))
 	errs := make([]error, len(codes))
 	now := s.t.now()
+	if s.realHOTP() {
+		now = s.realWhen()
+	}
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, code := range codes {

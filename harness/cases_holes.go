@@ -190,6 +190,9 @@ func (s *sim) wrongResyncCode(code string) string {
 func (s *sim) burst(reqs []Request, what string) []bool {
 	s.relieve()
 	now := s.t.now()
+	if s.realHOTP() {
+		now = s.realWhen()
+	}
 	got := make([]bool, len(reqs))
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup

@@ -2,15 +2,6 @@ package harness
 
 import "fmt"
 
-// needClock skips time-rule cases for a verifier on its own clock: they
-// must place requests at exact seconds.
-func needClock(p Profile) string {
-	if p.Clock == ClockWall {
-		return `time rules are judged with clock "request": the verifier reads its own clock, so requests cannot be placed at exact seconds`
-	}
-	return ""
-}
-
 func needThrottle(p Profile) string {
 	if p.Throttle == nil {
 		return "the profile does not claim throttle"
@@ -21,7 +12,7 @@ func needThrottle(p Profile) string {
 	if rl := p.RateLimit; rl != nil && rl.Attempts <= p.Throttle.After+3 {
 		return fmt.Sprintf("the profile's rate limit of %d checks would refuse first", rl.Attempts)
 	}
-	return needClock(p)
+	return ""
 }
 
 func needRateLimit(p Profile) string {
@@ -31,7 +22,7 @@ func needRateLimit(p Profile) string {
 	if p.Throttle != nil || p.LockoutAfter() > 0 && p.LockoutAfter() <= p.RateLimit.Attempts+1 {
 		return "the profile's throttle or lockout would interfere with counting checks"
 	}
-	return needClock(p)
+	return ""
 }
 
 func needRelease(p Profile) string {
@@ -44,7 +35,7 @@ func needRelease(p Profile) string {
 	if p.Throttle != nil || p.RateLimit != nil {
 		return "the profile's throttle or rate limit would refuse the failures that lock"
 	}
-	return needClock(p)
+	return ""
 }
 
 func needAuto(p Profile) string {
@@ -60,7 +51,7 @@ func needAuto(p Profile) string {
 	if rl := p.RateLimit; rl != nil && rl.Attempts < 4 {
 		return "the profile's rate limit refuses the codes of an automatic resync"
 	}
-	return needClock(p)
+	return ""
 }
 
 // policyCase builds a case about a time rule of the profile: its token

@@ -47,6 +47,11 @@ type Options struct {
 	// real time to pass. Cases judged on real time run concurrently, so
 	// calls may come from several goroutines at once.
 	Waiting func(Waiting)
+	// MaxWait bounds the real time one case waits, in total, for the
+	// profile's time rules (throttle, rate limit, release, automatic
+	// resync) to run out when the verifier is judged on real time; a case
+	// that needs more SKIPs. Zero means DefaultMaxWait.
+	MaxWait time.Duration
 
 	// inTest and testName are set by Run: under go test rapid may write
 	// its fail files, named after the test.
@@ -122,17 +127,20 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	early := map[*caseDef]chan Result{}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if r.realTime() && r.offsetKnown {
+	if r.realTime() {
+		sem := make(chan struct{}, maxEarly)
 		for _, c := range cases {
-			if !c.realtime || r.skipReason(c) != "" {
+			if !r.startsEarly(c) || r.skipReason(c) != "" {
 				continue
 			}
 			ch := make(chan Result, 1)
 			early[c] = ch
-			r.inFlight.Add(1)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				r.inFlight.Add(1)
 				defer r.inFlight.Add(-1)
 				ch <- r.runCase(ctx, c)
 			}()
@@ -188,6 +196,21 @@ type run struct {
 	offsetKnown bool
 	// inFlight counts the cases judged on real time running now.
 	inFlight atomic.Int64
+}
+
+// maxEarly bounds how many cases run at once on real time.
+const maxEarly = 16
+
+// startsEarly reports whether case c runs on real time concurrently with
+// the others, so that its waits overlap theirs: the time-step cases once
+// the clock offset is known, and, when the profile claims time rules that
+// any case may have to wait out, every case but the property ones (each
+// case has its own tokens).
+func (r *run) startsEarly(c *caseDef) bool {
+	if c.realtime {
+		return r.offsetKnown
+	}
+	return r.p.hasTimeRules() && !c.property
 }
 
 // anyRealTime reports whether a case can be judged on the real clock.
@@ -296,6 +319,9 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 	seed := r.caseSeed(c.id)
 	res.Seed = seed
 	t := &ct{ctx: ctx, run: r, def: c, rng: rand.New(rand.NewPCG(seed, 0x07b1ab)), verdict: Pass, simNow: simEpoch}
+	if r.realTime() {
+		t.startReal()
+	}
 	t.start = t.now().Unix()
 	res.Level = c.levelFor(r.p)
 	done := make(chan struct{})
@@ -373,6 +399,13 @@ type ct struct {
 	rng    *rand.Rand
 	simNow int64
 	start  int64 // the case's first request time, for scripts
+	// rtStart is the real instant of the case's second rtBase on real
+	// time (realclock.go); waited is the real time waited so far, and
+	// lenient is set once a check was judged leniently.
+	rtStart time.Time
+	rtBase  int64
+	waited  time.Duration
+	lenient bool
 	// quirks are model departures the case's trackers assume (set only
 	// when a property case re-runs under an explained cause).
 	quirks   quirks
@@ -412,33 +445,17 @@ func (t *ct) failAt(v Verdict, format string, a ...any) {
 	runtime.Goexit()
 }
 
-// wait lets d seconds pass: on the simulated clock when the verifier takes
-// time from requests; a verifier on its own clock is waited for in real
-// time when the wait is short, and the case SKIPs otherwise.
+// wait lets d seconds pass on the case's clock: at once on simulated time,
+// and on real time when the next request is placed (realclock.go).
 func (t *ct) wait(d int64, why *sim) {
 	if d <= 0 {
 		return
 	}
-	if t.profile().Clock != ClockWall {
-		t.simNow += d
-		if why != nil {
-			why.tell("waited %d s", d)
-		}
-		return
-	}
-	if d > maxWallWait {
-		t.skip("the case needs %d s to pass and the verifier reads its own clock (clock \"wall\"); time rules are judged with clock \"request\"", d)
-	}
-	select {
-	case <-time.After(time.Duration(d) * time.Second):
-	case <-t.ctx.Done():
-		t.abort("interrupted while waiting %d s", d)
+	t.simNow += d
+	if why != nil {
+		why.tell("waited %d s", d)
 	}
 }
-
-// maxWallWait is the longest a case waits in real time for a verifier on
-// its own clock.
-const maxWallWait = 3
 
 // note records an observation without changing the verdict.
 func (t *ct) note(format string, a ...any) {
@@ -481,11 +498,12 @@ func (t *ct) reqCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.ctx, t.run.timeout)
 }
 
-// now returns the time to put in requests: the simulated clock for a
-// verifier that takes time from requests, the wall clock otherwise.
+// now returns the time to put in requests: the case's clock, which on
+// real time follows the real clock (it moves on when the case falls
+// behind, realclock.go).
 func (t *ct) now() time.Time {
-	if t.profile().Clock == ClockWall {
-		return t.run.now()
+	if t.run.realTime() {
+		t.simNow = max(t.simNow, t.realFloor())
 	}
 	return time.Unix(t.simNow, 0)
 }

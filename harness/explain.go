@@ -222,6 +222,9 @@ type history struct {
 	tok    Token
 	key    *token.Key
 	events []event
+	// fuzz is the tracker's time uncertainty the events were judged with
+	// (real time), replayed with the same.
+	fuzz int64
 }
 
 // consistent reports whether a correct verifier under profile p (with
@@ -229,6 +232,7 @@ type history struct {
 func consistent(p Profile, q quirks, hs []history) bool {
 	for _, h := range hs {
 		tr := newTracker(newModel(p, h.tok, h.key, q))
+		tr.fuzz = h.fuzz
 		for _, e := range h.events {
 			ok := false
 			if len(e.reqs) == 1 {
@@ -358,7 +362,7 @@ func (t *ct) histories() []history {
 	var hs []history
 	for _, s := range t.sims {
 		if len(s.hist) > 0 {
-			hs = append(hs, history{tok: s.tok, key: s.key, events: s.hist})
+			hs = append(hs, history{tok: s.tok, key: s.key, events: s.hist, fuzz: s.tr.fuzz})
 		}
 	}
 	return hs

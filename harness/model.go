@@ -679,6 +679,52 @@ func unpackInts(s string) []int64 {
 type tracker struct {
 	m      *Model
 	states []State
+	// fuzz is how many seconds either way the verifier's time for a
+	// check or resync may differ from the request's: on real time the
+	// verifier reads its own clock, known to the harness to about a second
+	// (its clock may count whole seconds, and requests take time to
+	// arrive). Zero means exact.
+	fuzz int64
+	// last is the latest request time fed to the tracker: the verifier's
+	// clock does not go back, so no request is judged before it.
+	last int64
+}
+
+// outcomes are the model's outcomes for r in state s, at every time the
+// verifier may have read for it.
+func (tr *tracker) outcomes(s State, r Request) []Outcome {
+	if tr.fuzz == 0 || r.Op != opCheck && r.Op != opResync {
+		return tr.m.Outcomes(s, r)
+	}
+	var out []Outcome
+	for at := max(r.Time-tr.fuzz, min(tr.last, r.Time)); at <= r.Time+tr.fuzz; at++ {
+		q := r
+		q.Time = at
+		for _, o := range tr.m.Outcomes(s, q) {
+			if !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// step is [Model.Step] at the request's time, or, when the reply cannot
+// be given then, at the other times the verifier may have read for r.
+// The states keep the request's own time where they can: the uncertainty
+// is about the time between two requests, and the next request's fuzz
+// covers it.
+func (tr *tracker) step(s State, r Request, accepted bool) []State {
+	if exact := tr.m.Step(s, r, Reply{Accepted: accepted}); len(exact) > 0 || tr.fuzz == 0 {
+		return exact
+	}
+	var out []State
+	for _, o := range tr.outcomes(s, r) {
+		if o.Accepted == accepted && !slices.Contains(out, o.State) {
+			out = append(out, o.State)
+		}
+	}
+	return out
 }
 
 func newTracker(m *Model) *tracker { return &tracker{m: m, states: m.Init()} }
@@ -688,7 +734,7 @@ func newTracker(m *Model) *tracker { return &tracker{m: m, states: m.Init()} }
 func (tr *tracker) expect(r Request) []bool {
 	var out []bool
 	for _, s := range tr.states {
-		for _, o := range tr.m.Outcomes(s, r) {
+		for _, o := range tr.outcomes(s, r) {
 			if !slices.Contains(out, o.Accepted) {
 				out = append(out, o.Accepted)
 			}
@@ -702,7 +748,7 @@ func (tr *tracker) expect(r Request) []bool {
 func (tr *tracker) observe(r Request, accepted bool) bool {
 	var next []State
 	for _, s := range tr.states {
-		for _, n := range tr.m.Step(s, r, Reply{Accepted: accepted}) {
+		for _, n := range tr.step(s, r, accepted) {
 			if !slices.Contains(next, n) {
 				next = append(next, n)
 			}
@@ -712,7 +758,17 @@ func (tr *tracker) observe(r Request, accepted bool) bool {
 		return false
 	}
 	tr.states = next
+	tr.seen(r)
 	return true
+}
+
+// seen records the time of a request fed to the tracker.
+func (tr *tracker) seen(reqs ...Request) {
+	for _, r := range reqs {
+		if r.Op == opCheck || r.Op == opResync {
+			tr.last = max(tr.last, r.Time)
+		}
+	}
 }
 
 // observeAll feeds the replies to requests that were sent concurrently:
@@ -760,7 +816,7 @@ func (tr *tracker) observeAll(reqs []Request, accepted []bool) bool {
 				e := edge{b, i}
 				ns, ok := cache[e]
 				if !ok {
-					ns = tr.m.Step(b, reqs[i], Reply{Accepted: accepted[i]})
+					ns = tr.step(b, reqs[i], accepted[i])
 					cache[e] = ns
 				}
 				for _, n := range ns {
@@ -776,6 +832,7 @@ func (tr *tracker) observeAll(reqs []Request, accepted []bool) bool {
 		return false
 	}
 	tr.states = next
+	tr.seen(reqs...)
 	return true
 }
 

@@ -1,0 +1,149 @@
+package harness_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/reference"
+)
+
+// hotpTimeRules are HOTP profiles with time rules short enough to wait
+// for in a test: a django-otp-like doubling throttle, a throttle after
+// three failures, a rate limit, a lockout that releases itself, and an
+// automatic resync.
+func hotpTimeRules() map[string]harness.Profile {
+	base := func() harness.Profile {
+		p := reference.Default()
+		p.Kinds = []harness.Kind{harness.HOTP}
+		p.TOTP = nil
+		return p
+	}
+	out := map[string]harness.Profile{}
+	p := base()
+	p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2}
+	out["throttle-doubling"] = p
+	p = base()
+	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 1}
+	out["throttle-after-3"] = p
+	p = base()
+	p.RateLimit = &harness.RateLimitPolicy{Attempts: 4, Per: 2}
+	p.Lockout = nil
+	out["rate-limit"] = p
+	p = base()
+	p.Lockout = &harness.LockoutPolicy{After: 3, ReleaseAfter: 3}
+	out["release"] = p
+	p = base()
+	r := *p.Resync
+	r.Auto = &harness.AutoResync{Within: 2}
+	p.Resync = &r
+	out["auto-resync"] = p
+	return out
+}
+
+// timeRuleCases are the cases about the HOTP time rules.
+var timeRuleCases = regexp.MustCompile(`^rfc4226/7\.(3/(throttle|rate-limit|lockout-release)|4/auto-resync)`)
+
+// runRealHOTP judges the reference enforcing real on its own clock over
+// HTTP, against the claim, on real time.
+func runRealHOTP(t *testing.T, claim, real harness.Profile, run *regexp.Regexp) *harness.Report {
+	t.Helper()
+	real.Clock = harness.ClockWall
+	claim.Clock = harness.ClockWall
+	rep, err := harness.Execute(t.Context(), serveWall(t, real), harness.Options{Profile: &claim, Seed: 11, Checks: -1, Run: run})
+	require.NoError(t, err)
+	return rep
+}
+
+// TestRealTimeHOTPRules: each HOTP time rule is judged on real time, and
+// every case that runs on the request's clock passes on real time too.
+func TestRealTimeHOTPRules(t *testing.T) {
+	t.Parallel()
+	for name, p := range hotpTimeRules() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			req, err := reference.New(p)
+			require.NoError(t, err)
+			base, err := harness.Execute(t.Context(), req, harness.Options{Profile: &p, Seed: 11, Checks: -1})
+			require.NoError(t, err)
+			rep := runRealHOTP(t, p, p, nil)
+			got := map[string]harness.Result{}
+			for _, r := range rep.Results {
+				got[r.ID] = r
+			}
+			judged := 0
+			for _, b := range base.Results {
+				if b.Verdict == harness.Skip {
+					continue
+				}
+				r := got[b.ID]
+				assert.Equal(t, harness.Pass, r.Verdict, "%s: %s", b.ID, strings.Join(r.Messages, "\n"))
+				if timeRuleCases.MatchString(b.ID) {
+					judged++
+				}
+			}
+			assert.Positive(t, judged, "no time-rule case ran on the request's clock")
+		})
+	}
+}
+
+// TestRealTimeHOTPRuleBugs: verifiers whose time rules differ from the
+// claim are caught on real time.
+func TestRealTimeHOTPRuleBugs(t *testing.T) {
+	t.Parallel()
+	rules := hotpTimeRules()
+	type bug struct {
+		name        string
+		claim, real harness.Profile
+		fails       []string
+	}
+	// with returns p changed by f; f must replace the policies it changes,
+	// not write through p's pointers, which the claim shares.
+	with := func(p harness.Profile, f func(*harness.Profile)) harness.Profile {
+		f(&p)
+		return p
+	}
+	doubling2 := rules["throttle-doubling"]
+	doubling2.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 2, Factor: 2}
+	bugs := []bug{
+		{"throttle never expires", rules["throttle-after-3"], with(rules["throttle-after-3"], func(p *harness.Profile) {
+			p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 3600, Factor: 1}
+		}), []string{"rfc4226/7.3/throttle-refuses", "rfc4226/7.3/throttle-refused-not-counted", "rfc4226/7.3/throttle-success-resets"}},
+		{"no throttle", rules["throttle-after-3"], with(rules["throttle-after-3"], func(p *harness.Profile) { p.Throttle = nil }),
+			[]string{"rfc4226/7.3/throttle-refuses", "rfc4226/7.3/throttle-grows", "rfc4226/7.3/throttle-resync-refused"}},
+		{"throttle does not grow", doubling2, with(doubling2, func(p *harness.Profile) { p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 2, Factor: 1} }),
+			[]string{"rfc4226/7.3/throttle-grows"}},
+		{"rate limit window too long", rules["rate-limit"], with(rules["rate-limit"], func(p *harness.Profile) { p.RateLimit = &harness.RateLimitPolicy{Attempts: 4, Per: 60} }),
+			[]string{"rfc4226/7.3/rate-limit-refuses"}},
+		{"lock never released", rules["release"], with(rules["release"], func(p *harness.Profile) { p.Lockout = &harness.LockoutPolicy{After: 3} }),
+			[]string{"rfc4226/7.3/lockout-release"}},
+		{"auto resync without a time limit", rules["auto-resync"], with(rules["auto-resync"], func(p *harness.Profile) {
+			r := *p.Resync
+			r.Auto = &harness.AutoResync{Within: 3600}
+			p.Resync = &r
+		}),
+			[]string{"rfc4226/7.4/auto-resync-timeout"}},
+	}
+	for _, b := range bugs {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			rep := runRealHOTP(t, b.claim, b.real, timeRuleCases)
+			v := map[string]harness.Verdict{}
+			for _, r := range rep.Results {
+				v[r.ID] = r.Verdict
+			}
+			for _, id := range b.fails {
+				assert.Equal(t, harness.Fail, v[id], id)
+			}
+			if t.Failed() {
+				for _, r := range rep.Results {
+					t.Logf("%s %s: %s", r.Verdict, r.ID, strings.Join(r.Messages, "\n"))
+				}
+			}
+		})
+	}
+}
