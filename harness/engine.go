@@ -52,6 +52,20 @@ type Options struct {
 	// resync) to run out when the verifier is judged on real time; a case
 	// that needs more SKIPs. Zero means DefaultMaxWait.
 	MaxWait time.Duration
+	// SetClock, when set, sets the clock of an in-process verifier that
+	// reads its own time (such as a [ManualClock]'s Set for a verifier
+	// built on its Now). The harness calls it with each check's and
+	// resync's time just before the request reaches the verifier, and never
+	// has requests at different times in flight together (requests at one
+	// time may still run concurrently; enroll and unlock carry no time and
+	// go at whatever time the clock says). A profile with clock "wall" is
+	// then judged on simulated time, exactly as one with clock "request":
+	// every time-dependent case runs. It is the in-process counterpart of
+	// an exec verifier under the fake clock (conformance run --clock fake).
+	// SetClock must return promptly and must not call the verifier. Nil
+	// leaves the verifier's clock alone: a "wall" verifier is judged on
+	// real time.
+	SetClock func(time.Time)
 
 	// inTest and testName are set by Run: under go test rapid may write
 	// its fail files, named after the test.
@@ -224,6 +238,9 @@ func anyRealTime(cases []*caseDef) bool {
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
+	if opts.SetClock != nil {
+		v = withClock(v, opts.SetClock)
+	}
 	r := &run{v: v, opts: opts, seed: opts.Seed, checks: opts.Checks, timeout: opts.Timeout, now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now

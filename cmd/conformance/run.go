@@ -201,6 +201,7 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	var prog *progress
 	if f.output == "text" {
 		prog = newProgress(out, cfg.expect)
+		opts.Waiting = prog.waiting // with --output json, no wait line either
 	}
 	took := timeCases(&opts, prog)
 	rep, err := harness.Execute(ctx, v, opts)
