@@ -30,6 +30,7 @@ type runFlags struct {
 	reportDir string
 	expect    string
 	output    string
+	maxWait   time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -78,6 +79,7 @@ written). Failing to write the report is exit code 1.`,
 	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml, report.json and report.html into this directory (created if needed)")
 	fl.StringVar(&f.expect, "expect", "", "a file of known failures (see above)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
+	fl.DurationVar(&f.maxWait, "max-wait", harness.DefaultMaxWait, "verifiers judged on real time (clock \"wall\" over HTTP): the most one case waits, in total, for the profile's time rules (throttle, rate limit, release, automatic resync) to run out; a case that needs more SKIPs")
 	return cmd
 }
 
@@ -105,6 +107,9 @@ func (f *runFlags) prepare() (config, error) {
 	}
 	if f.vf.timeout <= 0 {
 		return c, usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	}
+	if f.maxWait <= 0 {
+		return c, usagef("--max-wait %v: want a positive duration", f.maxWait)
 	}
 	if f.checks > maxChecks {
 		return c, usagef("--checks %d: at most %d (each check is a fresh token and many requests)", f.checks, maxChecks)
@@ -197,7 +202,7 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	defer stop()
 	out := cmd.OutOrStdout()
 	opts := harness.Options{Profile: cfg.profile, Name: f.verifier, Run: cfg.run, Skip: cfg.skip,
-		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout}
+		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout, MaxWait: f.maxWait}
 	var prog *progress
 	if f.output == "text" {
 		prog = newProgress(out, cfg.expect)

@@ -214,6 +214,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"run", "--expect", badExpect}, `expect.txt line 1: no case has the ID "rfc4226/7.4/no-such-case"`},
 		{[]string{"run", "--output", "xml"}, `--output "xml": want text or json`},
 		{[]string{"run", "--timeout", "0s"}, "--timeout 0s: want a positive duration"},
+		{[]string{"run", "--max-wait", "0s"}, "--max-wait 0s: want a positive duration"},
 		{[]string{"list", "--output", "yaml"}, `--output "yaml": want text or json`},
 		{[]string{"serve", "--addr", "256.0.0.1:http"}, "--addr:"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
