@@ -29,11 +29,13 @@ const measurePeriod = 30
 // clock may be when a code is placed: closer, the harness waits.
 const boundaryGuard = 3
 
-// measureOffset enrolls one TOTP token (period 30) and submits the codes
-// of steps around the local now in ascending order: under any reuse rule
-// the first accepted step is the lower edge of the verifier's window, T-B,
-// which gives the verifier's step. It sets r.offset (seconds, a multiple
-// of the period) and r.offsetKnown, and returns a note for the report.
+// measureOffset submits, on fresh TOTP tokens (period 30) one code each,
+// the codes of the steps around the local now in ascending order: the
+// first accepted step is the lower edge of the verifier's window, T-B,
+// which gives the verifier's step. One check per token keeps the probes
+// clear of every per-token rule (throttle, rate limit, lockout, reuse).
+// It sets r.offset (seconds, a multiple of the period) and r.offsetKnown,
+// and returns a note for the report.
 func (r *run) measureOffset(ctx context.Context) string {
 	p := r.p
 	switch {
@@ -41,14 +43,6 @@ func (r *run) measureOffset(ctx context.Context) string {
 		return "clock offset not measured: the profile claims no totp tokens with a skew policy"
 	case !p.SupportsPeriod(measurePeriod):
 		return fmt.Sprintf("clock offset not measured: the profile's totp.periods exclude %d s", measurePeriod)
-	case p.Throttle != nil || p.RateLimit != nil:
-		return "clock offset not measured: the profile's throttle or rate limit would refuse the rejected probes"
-	}
-	// The first accepted step is T'-B for T' within offsetReach steps of
-	// the local step: at most 2*offsetReach rejections come first.
-	tries := uint64(2*offsetReach + 1)
-	if f := p.LockoutAfter(); f > 0 && f <= 2*offsetReach && !r.info.Supports("unlock") {
-		return fmt.Sprintf("clock offset not measured: the profile locks after %d failures and the verifier has no unlock", f)
 	}
 	alg := token.SHA1
 	if !p.SupportsAlgorithm(alg) {
@@ -59,22 +53,30 @@ func (r *run) measureOffset(ctx context.Context) string {
 		digits = p.Digits[0]
 	}
 	rng := rand.New(rand.NewPCG(r.seed, 0xc10c))
-	secret := make([]byte, alg.Size())
-	for i := range secret {
-		secret[i] = byte(rng.Uint32())
-	}
-	key, err := token.NewKey(secret, alg, digits)
-	if err != nil {
-		return fmt.Sprintf("clock offset not measured: %v", err)
-	}
-	tok := Token{Serial: r.nextSerial('3'), Kind: TOTP, Algorithm: alg, Digits: digits, Secret: key.Secret(), Period: measurePeriod}
 	call := func(f func(context.Context) error) error {
 		c, cancel := context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 		return f(c)
 	}
-	if err := call(func(c context.Context) error { return r.v.Enroll(c, tok) }); err != nil {
-		return fmt.Sprintf("clock offset not measured: enroll of the measuring token: %v", err)
+	// The first accepted step is T'-B for T' within offsetReach steps of
+	// the local step: at most 2*offsetReach rejections come first.
+	const tries = 2*offsetReach + 1
+	toks := make([]Token, tries)
+	keys := make([]*token.Key, tries)
+	for i := range toks {
+		secret := make([]byte, alg.Size())
+		for j := range secret {
+			secret[j] = byte(rng.Uint32())
+		}
+		key, err := token.NewKey(secret, alg, digits)
+		if err != nil {
+			return fmt.Sprintf("clock offset not measured: %v", err)
+		}
+		keys[i] = key
+		toks[i] = Token{Serial: r.nextSerial('3'), Kind: TOTP, Algorithm: alg, Digits: digits, Secret: key.Secret(), Period: measurePeriod}
+		if err := call(func(c context.Context) error { return r.v.Enroll(c, toks[i]) }); err != nil {
+			return fmt.Sprintf("clock offset not measured: enroll of a measuring token: %v", err)
+		}
 	}
 	if err := r.awayFromBoundary(ctx, "", 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
 		return fmt.Sprintf("clock offset not measured: %v", err)
@@ -83,18 +85,12 @@ func (r *run) measureOffset(ctx context.Context) string {
 	local, _ := token.Step(now.Unix(), 0, measurePeriod)
 	b := p.TOTP.SkewBack
 	lo := local - min(local, b+offsetReach)
-	fails := 0
-	for s := lo; s < lo+tries; s++ {
-		if f := int(p.LockoutAfter()); f > 0 && fails+1 >= f {
-			if err := call(func(c context.Context) error { return r.v.Unlock(c, tok.Serial) }); err != nil {
-				return fmt.Sprintf("clock offset not measured: unlock: %v", err)
-			}
-			fails = 0
-		}
+	for i := range toks {
+		s := lo + uint64(i)
 		var rep Reply
 		err := call(func(c context.Context) error {
 			var e error
-			rep, e = r.v.Check(c, CheckRequest{Serial: tok.Serial, Code: key.HOTP(s), Time: r.now()})
+			rep, e = r.v.Check(c, CheckRequest{Serial: toks[i].Serial, Code: keys[i].HOTP(s), Time: r.now()})
 			return e
 		})
 		if err != nil {
@@ -108,7 +104,6 @@ func (r *run) measureOffset(ctx context.Context) string {
 			r.offset, r.offsetKnown = d*measurePeriod, true
 			return fmt.Sprintf("clock offset %+d s (the verifier's clock against the local clock, to one %d s step)", r.offset, measurePeriod)
 		}
-		fails++
 	}
 	return fmt.Sprintf("clock offset unknown: the verifier accepted no code of the steps within %d steps of the local clock", offsetReach)
 }

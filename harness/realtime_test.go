@@ -217,18 +217,29 @@ func TestRealTimeLongNoT0(t *testing.T) {
 // (throttle, rate limit, release) not yet scheduled on the real clock.
 var notYetRealTime = regexp.MustCompile(`^(rfc6238/6/|rfc6238/5\.2/skew-learning-|rfc4226/7\.3/(throttle|rate|lockout-release)|otplab/)`)
 
-func TestRealTimeOffsetUnderLockout(t *testing.T) {
+func TestRealTimeOffsetUnderPerTokenRules(t *testing.T) {
 	t.Parallel()
-	// Lockout after 2 failures: the measurement unlocks between the
-	// rejected probes (three come before the first accepted step here).
-	p := wallProfile()
-	p.Lockout = &harness.LockoutPolicy{After: 2}
-	v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(30 * time.Second) }))
-	require.NoError(t, err)
-	rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7, Run: regexp.MustCompile(`^rfc6238/4\.2/current-step$`)})
-	require.NoError(t, err)
-	require.NotNil(t, rep.ClockOffset, rep.ClockNote)
-	assert.Equal(t, int64(30), *rep.ClockOffset)
-	require.Len(t, rep.Results, 1)
-	assert.Equal(t, harness.Pass, rep.Results[0].Verdict, rep.Results[0].Messages)
+	// The measurement's probes are one check each on fresh tokens (three
+	// come before the first accepted step here), so no lockout, throttle
+	// or rate limit refuses them.
+	rules := map[string]func(*harness.Profile){
+		"lockout after 1": func(p *harness.Profile) { p.Lockout = &harness.LockoutPolicy{After: 1} },
+		"throttle":        func(p *harness.Profile) { p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2} },
+		"rate limit":      func(p *harness.Profile) { p.RateLimit = &harness.RateLimitPolicy{Attempts: 1, Per: 30} },
+	}
+	for name, rule := range rules {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := wallProfile()
+			rule(&p)
+			v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(30 * time.Second) }))
+			require.NoError(t, err)
+			rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7, Run: regexp.MustCompile(`^rfc6238/4\.2/current-step$`)})
+			require.NoError(t, err)
+			require.NotNil(t, rep.ClockOffset, rep.ClockNote)
+			assert.Equal(t, int64(30), *rep.ClockOffset)
+			require.Len(t, rep.Results, 1)
+			assert.Equal(t, harness.Pass, rep.Results[0].Verdict, rep.Results[0].Messages)
+		})
+	}
 }
