@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -245,7 +246,7 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 			if errors.Is(d.err, errTransport) && transport == nil {
 				transport = d.err
 			}
-			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist)}}}
+			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz}}}
 			if d.refused {
 				last.refused = true
 				last.expl = refusalExplanation(d.p, d.tok)
@@ -258,9 +259,13 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 		}
 		d.play()
 	}
+	checks := t.run.checks
+	if kind == HOTP && t.run.realTime() && p.hasTimeRules() {
+		checks = min(checks, realChecks)
+	}
 	flags := map[string]string{
 		"rapid.seed":   strconv.FormatUint(seed, 10),
-		"rapid.checks": strconv.Itoa(t.run.checks),
+		"rapid.checks": strconv.Itoa(checks),
 	}
 	if !t.run.opts.inTest {
 		flags["rapid.nofailfile"] = "true"
@@ -312,6 +317,11 @@ type driver struct {
 	err    error
 	// refused is set when the verifier refused to enroll the token.
 	refused bool
+	// real is set for a HOTP sequence judged on real time under a profile
+	// with time rules: second start is the real instant rtStart, and each
+	// request waits for its second (realclock.go).
+	real    bool
+	rtStart time.Time
 	onFail  func() // records the failure and stops the sequence
 }
 
@@ -351,6 +361,11 @@ func (d *driver) play() {
 	key, _ := token.NewKey(secret, o.alg, o.digits)
 	d.key = key
 	d.start = simEpoch + int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
+	d.real = d.kind == HOTP && d.t.run.realTime() && d.p.hasTimeRules()
+	if d.real {
+		d.rtStart = d.t.run.now()
+		d.start = d.rtStart.Unix()
+	}
 	d.now = d.start
 	if d.kind == HOTP {
 		start := rapid.SampledFrom(startCounters(d.p)).Draw(rt, "counter")
@@ -364,6 +379,9 @@ func (d *driver) play() {
 		d.tok = Token{Serial: d.t.run.nextSerial('2'), Kind: TOTP, Algorithm: o.alg, Digits: o.digits, Secret: secret, Period: o.period, T0: 0}
 	}
 	d.tr = newTracker(newModel(d.p, d.tok, key, d.q))
+	if d.real {
+		d.tr.fuzz = realFuzz
+	}
 	ctx, cancel := d.t.reqCtx()
 	err := d.t.run.v.Enroll(ctx, d.tok)
 	cancel()
@@ -457,8 +475,14 @@ func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 	// Time passes for HOTP tokens too, even under a profile without time
 	// rules: it is what tells an undeclared throttle from a burnt counter.
 	edges := waits(d.p)
+	long := int64(100)
+	if d.real {
+		// Real seconds: only the edges of the rules, and short ones.
+		edges = slices.DeleteFunc(edges, func(e int64) bool { return e > maxPropWait })
+		long = 3
+	}
 	a["2-wait"] = func(rt *rapid.T) {
-		gen := rapid.Int64Range(1, 100)
+		gen := rapid.Int64Range(1, long)
 		if len(edges) > 0 {
 			gen = rapid.OneOf(rapid.SampledFrom(edges), gen)
 		}
@@ -469,6 +493,37 @@ func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 		} else {
 			d.say("wait %d s (now %s)", s, d.stamp())
 		}
+	}
+}
+
+// maxPropWait is the longest wait a sequence draws on real time.
+const maxPropWait = 10
+
+// realChecks bounds the sequences a property case plays on real time
+// under time rules, where every wait is real.
+const realChecks = 10
+
+// place waits, on real time, for the real instant of the sequence's
+// second, after moving it on to the real now when the sequence has fallen
+// behind (realclock.go); on simulated time it does nothing.
+func (d *driver) place() {
+	if !d.real {
+		return
+	}
+	late := d.t.run.now().Sub(d.rtStart) - placeSlack
+	if late > 0 {
+		d.now = max(d.now, d.start+int64(math.Ceil(late.Seconds())))
+	}
+	wait := d.rtStart.Add(time.Duration(d.now-d.start) * time.Second).Sub(d.t.run.now())
+	if wait <= 0 {
+		return
+	}
+	if wait >= time.Second {
+		d.t.run.waiting(d.t.def.id, int64(math.Ceil(wait.Seconds())), "time to pass in a random sequence")
+	}
+	select {
+	case <-time.After(wait):
+	case <-d.t.ctx.Done():
 	}
 }
 
@@ -629,6 +684,7 @@ func (d *driver) check(code, did string) {
 		purpose = rapid.SampledFrom(d.p.Flows).Draw(d.rt, "purpose")
 		did += " for " + purpose
 	}
+	d.place()
 	did = d.stamp() + " " + did
 	r := Request{Op: opCheck, Codes: []string{code}, Time: d.now, Purpose: purpose}
 	exp := d.tr.expect(r)
@@ -650,6 +706,7 @@ func (d *driver) check(code, did string) {
 }
 
 func (d *driver) resync(codes []string, did string) {
+	d.place()
 	did = d.stamp() + " " + did
 	r := Request{Op: opResync, Codes: codes, Time: d.now}
 	exp := d.tr.expect(r)
@@ -708,6 +765,10 @@ func (d *driver) reenroll() {
 // burst sends checks and resyncs at once and judges the replies in any
 // order of service.
 func (d *driver) burst(reqs []Request, did string) {
+	d.place()
+	for i := range reqs {
+		reqs[i].Time = d.now
+	}
 	did = d.stamp() + " " + did
 	got := make([]bool, len(reqs))
 	errs := make([]error, len(reqs))
