@@ -331,8 +331,12 @@ func (t *ct) planSteps(k, span int64) (*steps, uint64) {
 		t.abort("%v", err)
 	}
 	at, st := t.realNow(s.t0, per)
+	passing := ""
+	if k > 0 {
+		passing = fmt.Sprintf("; %d step boundaries pass for real", k)
+	}
 	t.note("judged on real time: %d s steps, t0 %d (the verifier's now %d s into step %d, its clock %+d s off the local one)%s",
-		per, s.t0, at.Unix()-token.StepStart(st, s.t0, per), st, t.run.offset, map[bool]string{true: "; steps pass for real", false: ""}[k > 0])
+		per, s.t0, at.Unix()-token.StepStart(st, s.t0, per), st, t.run.offset, passing)
 	return s, st
 }
 
