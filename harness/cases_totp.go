@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/otplab/otplab/token"
@@ -47,8 +48,9 @@ func totpVectorCase(a token.Algorithm) *caseDef {
 		id:          "rfc6238/4.2/appendix-b-" + lowerAlg(a),
 		level:       PROFILE,
 		requirement: fmt.Sprintf("TOTP = HOTP(K, T) with HMAC-%s, T = floor((unix - T0) / X); the RFC 6238 Appendix B values (T0 = 0, X = 30, 8 digits, %d-byte seed)", a, a.Size()),
-		what:        fmt.Sprintf("Enrolls an 8-digit %s TOTP token with the Appendix B seed and submits the six published codes at their times, in order; each must be accepted.", a),
+		what:        fmt.Sprintf("Enrolls an 8-digit %s TOTP token with the Appendix B seed and submits the six published codes at their times, in order; each must be accepted. On real time (a verifier on its own clock that claims totp.t0) each row gets its own token, with a t0 that puts the verifier's now in the middle of the row's step (a negative t0 for the rows after now: a refused one leaves that row unjudged, and the case says so).", a),
 		fixedClock:  "the RFC 6238 Appendix B times (1970 to 2603)",
+		realtime:    true,
 		needs: all(needAlgorithm(TOTP, a, 8), func(p Profile) string {
 			if !p.SupportsPeriod(vectors.TOTPPeriod) {
 				return fmt.Sprintf("the Appendix B vectors use a %d s step, which the profile's totp.periods exclude", vectors.TOTPPeriod)
@@ -60,6 +62,10 @@ func totpVectorCase(a token.Algorithm) *caseDef {
 			if err != nil {
 				t.abort("harness: %v", err)
 			}
+			if t.run.realTime() {
+				realVectors(t, a, rows)
+				return
+			}
 			s := t.totp(tokOpts{alg: a, digits: vectors.TOTPDigits, period: vectors.TOTPPeriod, t0: vectors.TOTPT0, secret: vectors.RFC6238Secret(a.String())})
 			for _, r := range rows {
 				if r.Algorithm != a.String() {
@@ -68,6 +74,38 @@ func totpVectorCase(a token.Algorithm) *caseDef {
 				s.checkAt(r.Code, time.Unix(r.Time, 0), true, fmt.Sprintf("the Appendix B code for time %d (step %#x)", r.Time, r.Step), "RFC 6238 Appendix B lists it for that time")
 			}
 		},
+	}
+}
+
+// realVectors judges the Appendix B rows of algorithm a on real time: one
+// token per row, its t0 chosen so that the verifier's now is in the middle
+// of the row's step, then the row's code, which must be accepted. A row
+// whose t0 is negative and refused is not judged (a verifier may keep t0
+// unsigned and still compute every step right); the case says so, and
+// SKIPs when no row is left.
+func realVectors(t *ct, a token.Algorithm, rows []vectors.TOTP) {
+	var unjudged []string
+	judged := 0
+	for _, r := range rows {
+		if r.Algorithm != a.String() {
+			continue
+		}
+		t0, at := t.placeStep(r.Step, vectors.TOTPPeriod)
+		s, refused := t.totpNegT0(tokOpts{alg: a, digits: vectors.TOTPDigits, period: vectors.TOTPPeriod, t0: t0, secret: vectors.RFC6238Secret(a.String())})
+		if s == nil {
+			unjudged = append(unjudged, fmt.Sprintf("time %d (t0 %d refused: %s)", r.Time, t0, refused))
+			continue
+		}
+		s.checkAt(r.Code, at, true, fmt.Sprintf("the Appendix B code for time %d (step %#x), on real time: t0 = %d puts the verifier's now (%d) in the middle of step %#x", r.Time, r.Step, t0, at.Unix(), r.Step),
+			"RFC 6238 Appendix B lists it for that step, and the code depends on the step alone")
+		judged++
+	}
+	if len(unjudged) > 0 {
+		msg := fmt.Sprintf("not judged on real time: the verifier refused the negative t0 that places the step of %s; a clock the harness sets (--clock fake, exec verifiers) judges those rows", strings.Join(unjudged, ", "))
+		if judged == 0 {
+			t.skip("%s", msg)
+		}
+		t.note("%s", msg)
 	}
 }
 
@@ -186,11 +224,21 @@ func totpCases() []*caseDef {
 			id:          "rfc6238/4.2/year-2603",
 			level:       MUST,
 			requirement: "the implementation of this algorithm MUST support a time value T larger than a 32-bit integer when it is beyond the year 2038",
-			what:        "Submits the code of the current step at Unix time 20000000000 (the year 2603); it must be accepted.",
+			what:        "Submits the code of the current step at Unix time 20000000000 (the year 2603); it must be accepted. On real time (a verifier on its own clock that claims totp.t0) the token's t0 is chosen, negative, so that the verifier's now is in the middle of that step (now - t0 beyond 32 bits); a refused negative t0 SKIPs the case with the reason.",
 			needs:       needTOTPClock,
 			fixedClock:  "Unix time 20000000000 (the year 2603)",
+			realtime:    true,
 			body: func(t *ct) {
 				at, st := midStep(20_000_000_000, 0, t.period())
+				if t.run.realTime() {
+					t0, now := t.placeStep(st, t.period())
+					s, refused := t.totpNegT0(tokOpts{t0: t0})
+					if s == nil {
+						t.skip("not judged on real time: the verifier refused t0 %d, the negative t0 that puts its now in step %d (%s): %s; a clock the harness sets (--clock fake, exec verifiers) judges it", t0, st, at.UTC().Format(time.RFC3339), refused)
+					}
+					s.checkAt(s.code(st), now, true, fmt.Sprintf("the code of step %d (the step of %s), on real time: t0 = %d puts the verifier's now (%d) in the middle of that step, now - t0 = %d", st, at.UTC().Format(time.RFC3339), t0, now.Unix(), now.Unix()-t0), "it is the code the token shows then")
+					return
+				}
 				s := t.totp(tokOpts{})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d at %s", st, at.UTC().Format(time.RFC3339)), "it is the code the token shows then")
 			},

@@ -378,11 +378,17 @@ func (r *run) skipReason(c *caseDef) string {
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
 	}
-	if c.fixedClock != "" && r.realTime() && c.needs != nil {
+	// A fixed-clock case that is also realtime places its steps with a
+	// chosen t0: it is judged on real time when the profile claims t0.
+	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.realtime && r.p.SupportsT0(-1)) {
 		q := r.p
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
-			return "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
+			why := "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
+			if c.realtime {
+				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
+			}
+			return why
 		}
 	}
 	if c.realtime && r.realTime() {

@@ -38,10 +38,18 @@ func propertyCases() []*caseDef {
 			id:          "otplab/model/totp-sequences",
 			level:       PROFILE,
 			requirement: "every reply to a random sequence of time-token events agrees with the declared profile (skew window, no reuse, lockout, concurrency)",
-			what:        "Plays random sequences of C200/app events (time passing, codes of steps around now, replays, wrong codes, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script.",
+			what:        "Plays random sequences of C200/app events (time passing, codes of steps around now, replays, wrong codes, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script. On real time each sequence is played inside one step of the verifier's clock, clear of its boundaries (a chosen t0 places it when totp.t0 is claimed, else it waits for the next step), at the verifier's now, without the events that move the clock.",
 			property:    true,
 			needs:       needTOTP,
-			body:        func(t *ct) { t.property(TOTP) },
+			realtime:    true,
+			body: func(t *ct) {
+				if t.run.realTime() {
+					if why := realPropertyReason(t.profile(), t.period()); why != "" {
+						t.skip("%s", why)
+					}
+				}
+				t.property(TOTP)
+			},
 		},
 	}
 }
@@ -317,12 +325,17 @@ type driver struct {
 	err    error
 	// refused is set when the verifier refused to enroll the token.
 	refused bool
-	// real is set for a HOTP sequence judged on real time under a profile
-	// with time rules: second start is the real instant rtStart, and each
-	// request waits for its second (realclock.go).
-	real    bool
-	rtStart time.Time
-	onFail  func() // records the failure and stops the sequence
+	// real is set when the sequence is played on real time, inside one
+	// step of the verifier's clock that ends (boundaryGuard s early) at
+	// end, a verifier's Unix second.
+	real bool
+	end  int64
+	// realHOTP is set for a HOTP sequence judged on real time under a
+	// profile with time rules: second start is the real instant rtStart,
+	// and each request waits for its second (realclock.go).
+	realHOTP bool
+	rtStart  time.Time
+	onFail   func() // records the failure and stops the sequence
 }
 
 func (d *driver) say(format string, a ...any) {
@@ -361,8 +374,8 @@ func (d *driver) play() {
 	key, _ := token.NewKey(secret, o.alg, o.digits)
 	d.key = key
 	d.start = simEpoch + int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
-	d.real = d.kind == HOTP && d.t.run.realTime() && d.p.hasTimeRules()
-	if d.real {
+	d.realHOTP = d.kind == HOTP && d.t.run.realTime() && d.p.hasTimeRules()
+	if d.realHOTP {
 		d.rtStart = d.t.run.now()
 		d.start = d.rtStart.Unix()
 	}
@@ -377,9 +390,12 @@ func (d *driver) play() {
 		d.dev = dev
 	} else {
 		d.tok = Token{Serial: d.t.run.nextSerial('2'), Kind: TOTP, Algorithm: o.alg, Digits: o.digits, Secret: secret, Period: o.period, T0: 0}
+		if d.t.run.realTime() {
+			d.placeReal()
+		}
 	}
 	d.tr = newTracker(newModel(d.p, d.tok, key, d.q))
-	if d.real {
+	if d.realHOTP {
 		d.tr.fuzz = realFuzz
 	}
 	ctx, cancel := d.t.reqCtx()
@@ -398,6 +414,9 @@ func (d *driver) play() {
 		d.onFail()
 	}
 	d.say("enroll %s", d.tok)
+	if d.real {
+		d.say("(real time: the verifier's now %d s into step %d, its clock %+d s off the local one)", d.now-token.StepStart(d.step(), d.tok.T0, d.tok.Period), d.step(), d.t.run.offset)
+	}
 
 	// Action names sort in the order rapid shrinks toward: a failing
 	// sequence ends up told with plain submits where it can be.
@@ -458,14 +477,14 @@ func waits(p Profile) []int64 {
 // codes, arbitrary codes and time passing.
 func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 	a["4-replay"] = func(rt *rapid.T) {
-		if len(d.used) == 0 || !d.mayReject() {
+		if len(d.used) == 0 || !d.mayReject() || !d.tick() {
 			return
 		}
 		c := rapid.SampledFrom(d.used).Draw(rt, "replayed")
 		d.check(c, fmt.Sprintf("replay the earlier code %q", c))
 	}
 	a["3-wrong"] = func(rt *rapid.T) {
-		if !d.mayReject() {
+		if !d.mayReject() || !d.tick() {
 			return
 		}
 		v := rapid.Uint64Range(0, pow10(d.tok.Digits)-1).Draw(rt, "wrong")
@@ -474,9 +493,12 @@ func (d *driver) commonActions(a map[string]func(*rapid.T)) {
 	}
 	// Time passes for HOTP tokens too, even under a profile without time
 	// rules: it is what tells an undeclared throttle from a burnt counter.
+	if d.real {
+		return // real time passes by itself, inside one step
+	}
 	edges := waits(d.p)
 	long := int64(100)
-	if d.real {
+	if d.realHOTP {
 		// Real seconds: only the edges of the rules, and short ones.
 		edges = slices.DeleteFunc(edges, func(e int64) bool { return e > maxPropWait })
 		long = 3
@@ -507,7 +529,7 @@ const realChecks = 10
 // second, after moving it on to the real now when the sequence has fallen
 // behind (realclock.go); on simulated time it does nothing.
 func (d *driver) place() {
-	if !d.real {
+	if !d.realHOTP {
 		return
 	}
 	late := d.t.run.now().Sub(d.rtStart) - placeSlack
@@ -611,13 +633,11 @@ func (d *driver) hotpActions(a map[string]func(*rapid.T)) {
 func (d *driver) totpActions(a map[string]func(*rapid.T)) {
 	b, ahead := skew(d.p)
 	a["8-reenroll"] = func(rt *rapid.T) { d.reenroll() }
-	a["9-clock-back"] = func(rt *rapid.T) {
-		k := rapid.Int64Range(1, 5).Draw(rt, "steps-back")
-		d.now -= k * d.tok.Period
-		d.say("set the clock back %d step%s (now %s, step %d)", k, plural(int(k)), d.stamp(), d.step())
-	}
 	a["1-submit"] = func(rt *rapid.T) {
 		off := rapid.Int64Range(-int64(b)-1, int64(ahead)+1).Draw(rt, "offset")
+		if !d.tick() {
+			return
+		}
 		st := int64(d.step()) + off
 		if st < 0 || (off != 0 && !d.mayReject()) {
 			return
@@ -630,9 +650,81 @@ func (d *driver) totpActions(a map[string]func(*rapid.T)) {
 			return
 		}
 		k := rapid.IntRange(2, 4).Draw(rt, "copies")
+		if !d.tick() {
+			return
+		}
 		st := d.step()
 		d.parallel(slicesRepeat(d.key.HOTP(st), k), fmt.Sprintf("submit the code of step %d %d times at once", st, k))
 	}
+	if d.real {
+		return // no clock set back on real time
+	}
+	a["9-clock-back"] = func(rt *rapid.T) {
+		k := rapid.Int64Range(1, 5).Draw(rt, "steps-back")
+		d.now -= k * d.tok.Period
+		d.say("set the clock back %d step%s (now %s, step %d)", k, plural(int(k)), d.stamp(), d.step())
+	}
+}
+
+// seqSpan is how long (in seconds) a sequence on real time is given at
+// least inside its step when it waits for a step to begin: sequences take
+// milliseconds per request, and the rest of a step that runs out is played
+// as no-ops.
+const seqSpan = 3
+
+// realPropertyReason says why the TOTP property cannot be played on real
+// time under profile p with period-second steps, or "" when it can: a time
+// rule (throttle, rate limit, lockout release) that could end inside one
+// step would be judged on seconds the verifier and the harness may read
+// one apart.
+func realPropertyReason(p Profile, period int64) string {
+	q := p
+	q.Resync = nil // resync.auto is a HOTP rule
+	for _, d := range waits(q) {
+		if d <= period {
+			return fmt.Sprintf("on real time each sequence is played inside one %d s step, and the profile's time rules (throttle, rate limit, lockout release) have an edge at %d s, inside one: the verifier's second and the harness's may differ there, so it would be judged on a coin toss; the request's clock, or a clock the harness sets (--clock fake, exec verifiers), judges it", period, d)
+		}
+	}
+	if period < 2*boundaryGuard+seqSpan+1 {
+		return fmt.Sprintf("on real time a sequence needs a step of at least %d s, longer than the %d s step the profile claims", 2*boundaryGuard+seqSpan+1, period)
+	}
+	return ""
+}
+
+// placeReal places a TOTP sequence on real time: when the profile claims
+// totp.t0 the token's t0 puts the verifier's now boundaryGuard s into a
+// step, else the driver waits until the step has at least seqSpan s left
+// clear of its end. Every request is then sent at the verifier's now, and
+// the sequence's requests end boundaryGuard s before the step does.
+func (d *driver) placeReal() {
+	t := d.t
+	per := d.tok.Period
+	if t.profile().SupportsT0(1) {
+		now, _ := t.realNow(0, 1)
+		d.tok.T0 = floorMod(now.Unix()-boundaryGuard, per)
+	} else if err := t.run.awayFromBoundary(t.ctx, t.def.id, -t.run.offset, per, boundaryGuard, boundaryGuard+seqSpan); err != nil {
+		d.err = fmt.Errorf("%w: %w", errTransport, err)
+		d.onFail()
+	}
+	at, st := t.realNow(d.tok.T0, per)
+	d.real, d.now, d.start = true, at.Unix(), at.Unix()
+	d.end = token.StepStart(st+1, d.tok.T0, per) - boundaryGuard
+}
+
+// tick moves a sequence on real time to the verifier's now and reports
+// whether a request may still go, clear of the step's end (the rest of the
+// sequence is then played as no-ops). On the simulated clock it does
+// nothing.
+func (d *driver) tick() bool {
+	if !d.real {
+		return true
+	}
+	at, _ := d.t.realNow(0, 1)
+	if at.Unix() >= d.end {
+		return false
+	}
+	d.now = at.Unix()
+	return true
 }
 
 // pressN presses the C100 n times and returns the codes shown, unless the

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -222,4 +223,190 @@ func (t *ct) realStep60() (t0 int64, at time.Time, st uint64) {
 	}
 	at, st = t.realNow(0, 60)
 	return 0, at, st
+}
+
+// minRealPeriod is the shortest step a case judged on real time gives a
+// token when a shorter step makes the steps it needs pass sooner.
+const minRealPeriod = 10
+
+// floorMod is a mod b in [0, b) for b > 0.
+func floorMod(a, b int64) int64 { return (a%b + b) % b }
+
+// steps places a case's checks on the steps of one token: on the simulated
+// clock in the middle of each step, at once; on real time at the
+// verifier's now (the local clock moved by the measured offset), at least
+// boundaryGuard seconds from a step boundary, waiting for each step to
+// begin.
+type steps struct {
+	t      *ct
+	t0     int64
+	period int64
+	real   bool
+}
+
+// realWaitBound is the longest a case waits on real time for k step
+// boundaries of period-second steps to pass (a case staying span seconds
+// in its step when k is 0): with a chosen t0 the first boundary comes
+// 2*boundaryGuard+1 s after the first check, else the case may first wait
+// to be clear of a boundary and then a whole step.
+func realWaitBound(k, span, period int64, chosenT0 bool) int64 {
+	switch {
+	case k == 0 && chosenT0:
+		return 0
+	case k == 0:
+		return 2*boundaryGuard + span
+	case chosenT0:
+		return 2*boundaryGuard + 1 + (k-1)*period
+	}
+	return 2*boundaryGuard + k*period
+}
+
+// realPeriod is the step a case judged on real time gives its token when
+// it needs steps to pass: the shortest the profile claims of at least
+// minRealPeriod seconds, else the usual one.
+func (t *ct) realPeriod() int64 {
+	p := t.profile()
+	if p.TOTP == nil || len(p.TOTP.Periods) == 0 {
+		return minRealPeriod
+	}
+	best := int64(0)
+	for _, per := range p.TOTP.Periods {
+		if per >= minRealPeriod && (best == 0 || per < best) {
+			best = per
+		}
+	}
+	if best == 0 {
+		return t.period()
+	}
+	return best
+}
+
+// planSteps prepares a case whose checks visit the steps st, st+1, ...,
+// st+k of one token (k step boundaries pass between its first and its
+// last check; with k 0 the case stays span seconds in one step) and
+// returns the plan and st. On the simulated clock the token has t0 0 and
+// the usual period. On real time a case that needs steps to pass takes
+// the shortest claimed step of at least minRealPeriod s; when the profile
+// claims totp.t0 the token's t0 is chosen to put the verifier's now
+// boundaryGuard s into a step (k 0) or boundaryGuard+1 s before its end,
+// so that no wait comes first; otherwise the case waits to be clear of a
+// boundary. The case SKIPs when the waits could exceed maxRealWait, and
+// says so.
+func (t *ct) planSteps(k, span int64) (*steps, uint64) {
+	if !t.run.realTime() {
+		per := t.period()
+		_, st := midStep(t.simNow, 0, per)
+		return &steps{t: t, period: per}, st
+	}
+	per := t.period()
+	if k > 0 {
+		per = t.realPeriod()
+	}
+	chosen := t.profile().SupportsT0(1)
+	if per < 2*boundaryGuard+2+span {
+		t.skip("on real time the case needs a step of at least %d s (%d s clear of either boundary), longer than the %d s step the profile claims", 2*boundaryGuard+2+span, boundaryGuard, per)
+	}
+	if w := realWaitBound(k, span, per, chosen); w > maxRealWait {
+		how := "the profile claims no t0 other than 0 (totp.t0), so no t0 can move the steps"
+		if chosen {
+			how = "even with a t0 chosen to put a boundary right after the first check"
+		}
+		t.skip("on real time the case needs %d step boundaries of the verifier's clock to pass: up to %d s with %d s steps (the shortest the profile claims of at least %d s), more than the %d s a case waits on real time; %s. The request's clock, or a clock the harness sets (--clock fake, exec verifiers), judges it",
+			k, w, per, minRealPeriod, maxRealWait, how)
+	}
+	s := &steps{t: t, period: per, real: true}
+	if chosen {
+		pos := int64(boundaryGuard)
+		if k > 0 {
+			pos = per - boundaryGuard - 1
+		}
+		now, _ := t.realNow(0, 1)
+		s.t0 = floorMod(now.Unix()-pos, per)
+	} else if err := t.run.awayFromBoundary(t.ctx, t.def.id, -t.run.offset, per, boundaryGuard, boundaryGuard+span); err != nil {
+		t.abort("%v", err)
+	}
+	at, st := t.realNow(s.t0, per)
+	passing := ""
+	if k > 0 {
+		passing = fmt.Sprintf("; %d step boundaries pass for real", k)
+	}
+	t.note("judged on real time: %d s steps, t0 %d (the verifier's now %d s into step %d, its clock %+d s off the local one)%s",
+		per, s.t0, at.Unix()-token.StepStart(st, s.t0, per), st, t.run.offset, passing)
+	return s, st
+}
+
+// at returns the time of a check in step st: its middle on the simulated
+// clock; on real time the verifier's now, after waiting until it is
+// boundaryGuard s into step st. The case ends as ERROR when the verifier's
+// clock is already past step st or too near its end (replies too slow, or
+// a local clock that jumped).
+func (s *steps) at(st uint64) time.Time {
+	start := token.StepStart(st, s.t0, s.period)
+	if !s.real {
+		return time.Unix(start+s.period/2, 0)
+	}
+	t := s.t
+	now, _ := t.realNow(s.t0, s.period)
+	if d := time.Unix(start+boundaryGuard, 0).Sub(now); d > 0 {
+		t.run.waiting(t.def.id, int64((d+time.Second-1)/time.Second), fmt.Sprintf("step %d to begin", st))
+		select {
+		case <-time.After(d):
+		case <-t.ctx.Done():
+			t.abort("interrupted while waiting for step %d", st)
+		}
+	}
+	at, cur := t.realNow(s.t0, s.period)
+	if into := at.Unix() - token.StepStart(cur, s.t0, s.period); cur != st || into > s.period-boundaryGuard {
+		t.abort("harness: a check meant for step %d of the verifier's clock would come %d s into step %d (too slow replies, or a local clock that jumped): not judged", st, into, cur)
+	}
+	return at
+}
+
+// placeStep returns a t0 that puts the verifier's now in the middle of
+// step st of a token with the given period, and that now (real time). A
+// step later than the verifier's now needs a negative t0.
+func (t *ct) placeStep(st uint64, period int64) (int64, time.Time) {
+	now, _ := t.realNow(0, 1)
+	return now.Unix() - int64(st)*period - period/2, now
+}
+
+// totpNegT0 enrolls a TOTP token like t.totp (o.secret, when set, is the
+// secret; no clean predicate), except that a verifier refusing a negative
+// t0 does not end the case: the refusal's message is returned with a nil
+// sim. A refusal of any other token the profile claims is a FAIL, as for
+// t.totp.
+func (t *ct) totpNegT0(o tokOpts) (*sim, string) {
+	o.kind = TOTP
+	o = t.defaults(o)
+	if !t.profile().SupportsKind(TOTP) {
+		t.skip("the profile does not claim totp tokens")
+	}
+	secret := o.secret
+	if secret == nil {
+		secret = make([]byte, o.alg.Size())
+		for i := range secret {
+			secret[i] = byte(t.rng.Uint32())
+		}
+	}
+	key, err := token.NewKey(secret, o.alg, o.digits)
+	if err != nil {
+		t.abort("harness: %v", err)
+	}
+	tok := Token{Serial: t.run.nextSerial('2'), Kind: TOTP, Algorithm: o.alg, Digits: o.digits, Secret: key.Secret(), Period: o.period, T0: o.t0}
+	ctx, cancel := t.reqCtx()
+	err = t.run.v.Enroll(ctx, tok)
+	cancel()
+	if err != nil {
+		var refused *RefusedError
+		if o.t0 < 0 && errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+			return nil, refused.Message
+		}
+		t.enrollErr(tok, err)
+	}
+	s := &sim{t: t, tok: tok, key: key, tr: newTracker(newModel(t.profile(), tok, key, t.quirks))}
+	t.mu.Lock()
+	t.sims = append(t.sims, s)
+	t.mu.Unlock()
+	s.tell("enrolled %s", tok)
+	return s, ""
 }

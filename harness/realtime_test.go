@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -21,8 +22,8 @@ import (
 var realTimeCases = regexp.MustCompile(`^rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-)`)
 
 // shortRealTime are the cases the default test judges on real time: none
-// waits more than 5 s (and a few for a step boundary).
-var shortRealTime = regexp.MustCompile(`^rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-|5\.2/reuse-(older|same)-step|4\.1/t0-nonzero|4\.2/appendix-b-sha1|4\.2/year-2603)`)
+// waits more than 7 s (and a few for a step boundary).
+var shortRealTime = regexp.MustCompile(`^(rfc6238/(4\.2/current-step|5\.2/skew-(back|ahead)-|5\.2/reuse-|4\.1/t0-nonzero|4\.2/appendix-b-|4\.2/year-2603|6/drift-)|otplab/model/totp-sequences)`)
 
 // wallProfile is the reference default on the verifier's own clock.
 func wallProfile() harness.Profile {
@@ -129,6 +130,12 @@ func serveWall(t *testing.T, p harness.Profile) *wire.HTTP {
 	t.Helper()
 	v, err := reference.New(p)
 	require.NoError(t, err)
+	return serveHTTP(t, v)
+}
+
+// serveHTTP serves v over HTTP and returns a client for it.
+func serveHTTP(t *testing.T, v harness.Verifier) *wire.HTTP {
+	t.Helper()
 	srv := httptest.NewServer(wire.NewHandler(v, "/otp", wire.ServeOptions{}))
 	t.Cleanup(srv.Close)
 	c, err := wire.NewHTTP(srv.URL+"/otp/", wire.HTTPOptions{})
@@ -137,14 +144,34 @@ func serveWall(t *testing.T, p harness.Profile) *wire.HTTP {
 	return c
 }
 
-// compareRealTime runs the cases run selects against the reference on
-// the request's clock and on real time (over HTTP): a case that does not
-// SKIP on the request's clock PASSes on real time, unless it needs the
-// clock at fixed dates, or is not judged on real time yet (notYet).
-func compareRealTime(t *testing.T, run, notYet *regexp.Regexp, t0 bool) {
+// rtProfile is the reference default with any period and t0 as given,
+// and totp as set by with.
+func rtProfile(t0 bool, with func(*harness.TOTPPolicy)) harness.Profile {
 	p := reference.Default()
 	p.TOTP.Periods = nil // any period, 60 s included
 	p.TOTP.T0 = &t0
+	if with != nil {
+		with(p.TOTP)
+	}
+	return p
+}
+
+// driftRT claims bounded drift; skewRT claims skew learning.
+func driftRT(tp *harness.TOTPPolicy) { tp.Drift = &harness.DriftPolicy{Max: harness.Uint64(3)} }
+func skewRT(tp *harness.TOTPPolicy)  { tp.Resync = &harness.TOTPResync{Codes: 2, Range: 50} }
+
+// tooLong is how a case that needs more real time than a case waits
+// SKIPs.
+const tooLong = "more than the 40 s a case waits on real time"
+
+// compareRealTime runs the cases run selects against the reference with
+// profile p on the request's clock and on real time (over HTTP): a case
+// that does not SKIP on the request's clock gets the same verdict on real
+// time (PASS, or a declared departure), except reuse-clock-back (a clock
+// set back), the fixed-date cases when p claims no t0, the cases that
+// need more real time than a case waits when long is set, and the cases
+// not judged on real time yet (notYet).
+func compareRealTime(t *testing.T, run, notYet *regexp.Regexp, p harness.Profile, long bool) *harness.Report {
 	req, err := reference.New(p)
 	require.NoError(t, err)
 	base, err := harness.Execute(t.Context(), req, harness.Options{Seed: 9, Checks: 5, Run: run})
@@ -160,20 +187,24 @@ func compareRealTime(t *testing.T, run, notYet *regexp.Regexp, t0 bool) {
 	}})
 	require.NoError(t, err)
 	require.NotNil(t, rep.ClockOffset, rep.ClockNote)
-	// reuse-same-step waits its 5 s for real, and says so.
-	var saw bool
-	for _, w := range waits {
-		if w.ID == "rfc6238/5.2/reuse-same-step" && w.For == 5*time.Second {
-			saw = true
-			assert.GreaterOrEqual(t, w.InFlight, 1)
-			assert.Equal(t, "time to pass", w.Why)
-		}
-	}
-	assert.True(t, saw, "no wait reported for reuse-same-step: %v", waits)
 	got := map[string]harness.Result{}
 	for _, r := range rep.Results {
 		got[r.ID] = r
 	}
+	// reuse-same-step waits its 5 s for real, and says so.
+	if r, ok := got["rfc6238/5.2/reuse-same-step"]; ok && r.Verdict == harness.Pass {
+		var saw bool
+		for _, w := range waits {
+			if w.ID == "rfc6238/5.2/reuse-same-step" && w.For == 5*time.Second {
+				saw = true
+				assert.GreaterOrEqual(t, w.InFlight, 1)
+				assert.Equal(t, "time to pass", w.Why)
+			}
+		}
+		assert.True(t, saw, "no wait reported for reuse-same-step: %v", waits)
+	}
+	fixedDates := regexp.MustCompile(`^rfc6238/4\.2/(appendix-b-|year-2603)`)
+	decl := declared(p)
 	for _, b := range base.Results {
 		if b.Verdict == harness.Skip {
 			continue
@@ -181,41 +212,241 @@ func compareRealTime(t *testing.T, run, notYet *regexp.Regexp, t0 bool) {
 		r := got[b.ID]
 		msg := strings.Join(r.Messages, "\n")
 		switch {
-		case r.Verdict == harness.Skip && strings.HasPrefix(msg, "needs the verifier's clock at "):
+		case b.ID == "rfc6238/5.2/reuse-clock-back":
+			assert.Equal(t, harness.Skip, r.Verdict, msg)
+			assert.Contains(t, msg, "a clock that goes back")
+		case r.Verdict == harness.Skip && strings.HasPrefix(msg, "needs the verifier's clock at ") && !p.SupportsT0(-1) && fixedDates.MatchString(b.ID):
+			assert.Contains(t, msg, "claiming totp.t0 would judge it on real time")
+		case r.Verdict == harness.Skip && long && strings.Contains(msg, tooLong):
 		case r.Verdict == harness.Skip && notYet != nil && notYet.MatchString(b.ID):
 		default:
-			assert.Equal(t, harness.Pass, r.Verdict, "%s: %s", b.ID, msg)
+			want := harness.Pass
+			if v, ok := decl[b.ID]; ok {
+				want = v
+			}
+			assert.Equal(t, want, r.Verdict, "%s: %s", b.ID, msg)
 		}
 	}
+	return rep
 }
 
 func TestRealTimeShortAgainstRequestClock(t *testing.T) {
 	t.Parallel()
-	compareRealTime(t, shortRealTime, nil, true)
+	rep := compareRealTime(t, shortRealTime, nil, rtProfile(true, driftRT), false)
+	// Every case of the short set is judged: none SKIPs but reuse-clock-back.
+	for _, r := range rep.Results {
+		if r.ID != "rfc6238/5.2/reuse-clock-back" {
+			assert.NotEqual(t, harness.Skip, r.Verdict, "%s: %s", r.ID, r.Messages)
+		}
+	}
+	assert.Len(t, rep.Results, 16)
 }
 
-// TestRealTimeLong judges the whole catalogue on real time; it waits for
-// real time to pass, so it runs only with OTPLAB_REALTIME=1.
+// TestRealTimeLong judges the whole catalogue on real time, with profiles
+// that claim drift and skew learning; it waits for real time to pass
+// (up to about 40 s), so it runs only with OTPLAB_REALTIME=1.
 func TestRealTimeLong(t *testing.T) {
 	if os.Getenv("OTPLAB_REALTIME") == "" {
 		t.Skip("set OTPLAB_REALTIME=1 to judge the whole catalogue on real time (it waits in real time)")
 	}
-	compareRealTime(t, nil, notYetRealTime, true)
+	t.Parallel()
+	for name, p := range map[string]harness.Profile{
+		"default": rtProfile(true, nil),
+		"drift":   rtProfile(true, driftRT),
+		"skew":    rtProfile(true, skewRT),
+		"skew3-drift-once": rtProfile(true, func(tp *harness.TOTPPolicy) {
+			tp.Resync = &harness.TOTPResync{Codes: 3, Range: 200}
+			tp.Drift = &harness.DriftPolicy{Max: harness.Uint64(10)}
+			tp.Reuse = harness.ReuseOnce
+		}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			rep := compareRealTime(t, nil, notYetRealTime, p, false)
+			if name != "skew3-drift-once" {
+				return
+			}
+			// This profile claims every TOTP rule: every TOTP case is
+			// judged on real time but reuse-clock-back.
+			for _, r := range rep.Results {
+				if strings.HasPrefix(r.ID, "rfc6238/") && r.ID != "rfc6238/5.2/reuse-clock-back" || r.ID == "otplab/model/totp-sequences" {
+					assert.NotEqual(t, harness.Skip, r.Verdict, "%s: %s", r.ID, r.Messages)
+				}
+			}
+		})
+	}
 }
 
-// TestRealTimeLongNoT0: period-60 waits for the second half of a step
-// when no t0 can be chosen (up to 36 s); with OTPLAB_REALTIME=1 only.
+// TestRealTimeLongNoT0: without a t0 to choose, the cases wait for the
+// steps they need (period-60 for the second half of a step, up to 36 s;
+// skew learning up to 40 s, else SKIP with the reason) and the fixed-date
+// cases SKIP; with OTPLAB_REALTIME=1 only.
 func TestRealTimeLongNoT0(t *testing.T) {
 	if os.Getenv("OTPLAB_REALTIME") == "" {
 		t.Skip("set OTPLAB_REALTIME=1 to judge the TOTP cases on real time without t0 (it waits in real time)")
 	}
-	compareRealTime(t, regexp.MustCompile(`^rfc6238/`), notYetRealTime, false)
+	t.Parallel()
+	for name, with := range map[string]func(*harness.TOTPPolicy){"drift": driftRT, "skew": skewRT} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			compareRealTime(t, regexp.MustCompile(`^(rfc6238/|otplab/model/totp)`), notYetRealTime, rtProfile(false, with), true)
+		})
+	}
 }
 
 // notYetRealTime are the time-dependent cases that still SKIP on real
-// time: they need time to pass between steps beyond one wait, or rules
-// (throttle, rate limit, release) not yet scheduled on the real clock.
-var notYetRealTime = regexp.MustCompile(`^(rfc6238/6/|rfc6238/5\.2/skew-learning-|rfc4226/7\.3/(throttle|rate|lockout-release)|otplab/)`)
+// time: rules (throttle, rate limit, release) not yet scheduled on the
+// real clock, and the HOTP sequences with time passing.
+var notYetRealTime = regexp.MustCompile(`^(rfc4226/7\.3/(throttle|rate|lockout-release)|otplab/(flows|model/hotp))`)
+
+// runBug runs the cases run selects against the mutant with bug, on its
+// own clock ("wall") behind HTTP, claiming p.
+func runBug(t *testing.T, bug string, p harness.Profile, run *regexp.Regexp) map[string]harness.Result {
+	t.Helper()
+	w := p
+	w.Clock = harness.ClockWall
+	rep, err := harness.Execute(t.Context(), serveHTTP(t, newMutant(bug, w)), harness.Options{Profile: &w, Seed: 13, Checks: 20, Run: run})
+	require.NoError(t, err)
+	require.NotNil(t, rep.ClockOffset, rep.ClockNote)
+	out := map[string]harness.Result{}
+	for _, r := range rep.Results {
+		out[r.ID] = r
+	}
+	return out
+}
+
+// TestRealTimeBugsCaught plants wall-clock bugs in the mutant and judges
+// it on real time: each is caught by the cases named, which the clean
+// mutant passes.
+func TestRealTimeBugsCaught(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		bug    string
+		p      harness.Profile
+		caught []string
+	}{
+		{"totp-reuse", rtProfile(true, nil), []string{"rfc6238/5.2/reuse-same-step", "otplab/model/totp-sequences"}},
+		{"t0-ignored", rtProfile(true, nil), []string{"rfc6238/4.2/appendix-b-sha1", "rfc6238/4.2/appendix-b-sha256", "rfc6238/4.2/appendix-b-sha512", "rfc6238/4.2/year-2603"}},
+		{"digits-8-as-6", rtProfile(true, nil), []string{"rfc6238/4.2/appendix-b-sha1"}},
+		{"drift-not-followed", rtProfile(true, driftRT), []string{"rfc6238/6/drift-follows"}},
+		{"drift-unbounded", rtProfile(true, driftRT), []string{"rfc6238/6/drift-walk"}},
+	} {
+		for _, bug := range []string{"", tc.bug} {
+			t.Run(tc.bug+"/"+map[bool]string{true: "clean", false: "planted"}[bug == ""], func(t *testing.T) {
+				t.Parallel()
+				run := regexp.MustCompile("^(" + strings.Join(quoteAll(tc.caught), "|") + ")$")
+				got := runBug(t, bug, tc.p, run)
+				want := harness.Fail
+				if bug == "" {
+					want = harness.Pass
+				}
+				for _, id := range tc.caught {
+					assert.Equal(t, want, got[id].Verdict, "mutant %q, %s on real time: %s", bug, id, got[id].Messages)
+				}
+			})
+		}
+	}
+}
+
+// TestRealTimeSkewLearningBugsCaught: skew-learning bugs caught on real
+// time (the steps pass for real: up to about 30 s); OTPLAB_REALTIME=1 only.
+func TestRealTimeSkewLearningBugsCaught(t *testing.T) {
+	if os.Getenv("OTPLAB_REALTIME") == "" {
+		t.Skip("set OTPLAB_REALTIME=1 to judge skew learning on real time (it waits in real time)")
+	}
+	t.Parallel()
+	// Skew learning from 3 codes for skew-early: with 2, the bug learns
+	// from one code, so the offset measurement's first rejected probe
+	// already moves its window (the offset looks 2 steps off and the
+	// cases SKIP).
+	skew3 := rtProfile(true, func(tp *harness.TOTPPolicy) { tp.Resync = &harness.TOTPResync{Codes: 3, Range: 50} })
+	for _, tc := range []struct {
+		bug, id string
+		p       harness.Profile
+	}{
+		{"skew-never", "rfc6238/5.2/skew-learning-accepts", rtProfile(true, skewRT)},
+		{"skew-early", "rfc6238/5.2/skew-learning-accepts", skew3},
+		{"skew-replay", "rfc6238/5.2/skew-learning-replay-rejected", rtProfile(true, skewRT)},
+		{"skew-not-successive", "rfc6238/5.2/skew-learning-not-successive", rtProfile(true, skewRT)},
+	} {
+		for _, bug := range []string{"", tc.bug} {
+			t.Run(tc.bug+"/"+map[bool]string{true: "clean", false: "planted"}[bug == ""], func(t *testing.T) {
+				t.Parallel()
+				run := regexp.MustCompile("^" + regexp.QuoteMeta(tc.id) + "$")
+				r := runBug(t, bug, tc.p, run)[tc.id]
+				want := harness.Fail
+				if bug == "" {
+					want = harness.Pass
+				}
+				assert.Equal(t, want, r.Verdict, "mutant %q, %s on real time: %s", bug, tc.id, r.Messages)
+			})
+		}
+	}
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = regexp.QuoteMeta(s)
+	}
+	return out
+}
+
+// negT0Refuser is the reference, except that it refuses a negative t0 (a
+// verifier keeping t0 unsigned).
+type negT0Refuser struct{ *reference.Verifier }
+
+func (v negT0Refuser) Enroll(ctx context.Context, tok harness.Token) error {
+	if tok.Kind == harness.TOTP && tok.T0 < 0 {
+		return &harness.RefusedError{Op: "enroll", Message: "t0 must not be negative"}
+	}
+	return v.Verifier.Enroll(ctx, tok)
+}
+
+func TestRealTimeNegativeT0Refused(t *testing.T) {
+	t.Parallel()
+	p := rtProfile(true, nil)
+	p.Clock = harness.ClockWall
+	ref, err := reference.New(p)
+	require.NoError(t, err)
+	rep, err := harness.Execute(t.Context(), serveHTTP(t, negT0Refuser{ref}), harness.Options{Seed: 3, Run: regexp.MustCompile(`^rfc6238/4\.2/(appendix-b-sha1|year-2603)$`)})
+	require.NoError(t, err)
+	got := wallVerdicts(rep)
+	msgs := map[string]string{}
+	for _, r := range rep.Results {
+		msgs[r.ID] = strings.Join(r.Messages, "\n")
+	}
+	// The rows before now are judged; the two after now are not, and the
+	// case says so without accusing anybody.
+	assert.Equal(t, harness.Pass, got["rfc6238/4.2/appendix-b-sha1"], msgs["rfc6238/4.2/appendix-b-sha1"])
+	assert.Contains(t, msgs["rfc6238/4.2/appendix-b-sha1"], "not judged on real time")
+	assert.Contains(t, msgs["rfc6238/4.2/appendix-b-sha1"], "time 2000000000 (t0 -")
+	assert.Contains(t, msgs["rfc6238/4.2/appendix-b-sha1"], "time 20000000000 (t0 -")
+	assert.NotContains(t, msgs["rfc6238/4.2/appendix-b-sha1"], "time 1234567890 (")
+	assert.Equal(t, harness.Skip, got["rfc6238/4.2/year-2603"], msgs["rfc6238/4.2/year-2603"])
+	assert.Contains(t, msgs["rfc6238/4.2/year-2603"], "refused t0 -")
+}
+
+// TestRealTimeFixedDatesNeedT0: without a t0 to choose, the fixed-date
+// cases SKIP on real time and say what would judge them.
+func TestRealTimeFixedDatesNeedT0(t *testing.T) {
+	t.Parallel()
+	p := rtProfile(false, nil)
+	p.Clock = harness.ClockWall
+	rep, err := harness.Execute(t.Context(), serveWall(t, p), harness.Options{Seed: 3, Run: regexp.MustCompile(`^rfc6238/4\.2/(appendix-b-sha1|year-2603)$|^rfc6238/5\.2/reuse-clock-back$`)})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 3)
+	for _, r := range rep.Results {
+		msg := strings.Join(r.Messages, "\n")
+		assert.Equal(t, harness.Skip, r.Verdict, "%s: %s", r.ID, msg)
+		assert.True(t, strings.HasPrefix(msg, "needs the verifier's clock at "), msg)
+		if r.ID == "rfc6238/5.2/reuse-clock-back" {
+			assert.Contains(t, msg, "a clock that goes back")
+		} else {
+			assert.Contains(t, msg, "claiming totp.t0 would judge it on real time")
+		}
+	}
+}
 
 func TestRealTimeOffsetUnderPerTokenRules(t *testing.T) {
 	t.Parallel()
@@ -240,6 +471,39 @@ func TestRealTimeOffsetUnderPerTokenRules(t *testing.T) {
 			assert.Equal(t, int64(30), *rep.ClockOffset)
 			require.Len(t, rep.Results, 1)
 			assert.Equal(t, harness.Pass, rep.Results[0].Verdict, rep.Results[0].Messages)
+		})
+	}
+}
+
+// TestRealTimeShiftedClock: the cases that choose a t0 or a period place
+// their steps on the verifier's clock, not the local one: a verifier 30 s
+// ahead passes them all, and so does one 2 s off either way (measured as
+// 0, inside the boundary guard; drift-follows then puts its first check
+// 4 s before a boundary of the local clock, 2 s or 6 s before the
+// verifier's).
+func TestRealTimeShiftedClock(t *testing.T) {
+	t.Parallel()
+	for _, shift := range []time.Duration{30 * time.Second, 2 * time.Second, -2 * time.Second} {
+		t.Run(shift.String(), func(t *testing.T) {
+			t.Parallel()
+			p := rtProfile(true, driftRT)
+			p.Clock = harness.ClockWall
+			v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(shift) }))
+			require.NoError(t, err)
+			run := `^(rfc6238/4\.2/(appendix-b-sha1|year-2603)|rfc6238/6/drift-walk|otplab/model/totp-sequences)$`
+			n := 4
+			if shift%(30*time.Second) != 0 {
+				run = `^(rfc6238/4\.2/(appendix-b-sha1|year-2603)|rfc6238/6/drift-(walk|follows)|otplab/model/totp-sequences)$`
+				n = 5
+			}
+			rep, err := harness.Execute(t.Context(), serveHTTP(t, v), harness.Options{Seed: 21, Checks: 10, Run: regexp.MustCompile(run)})
+			require.NoError(t, err)
+			require.NotNil(t, rep.ClockOffset, rep.ClockNote)
+			assert.Equal(t, int64(shift/(30*time.Second))*30, *rep.ClockOffset)
+			require.Len(t, rep.Results, n)
+			for _, r := range rep.Results {
+				assert.Equal(t, harness.Pass, r.Verdict, "%s: %s", r.ID, r.Messages)
+			}
 		})
 	}
 }
