@@ -218,13 +218,13 @@ const maxEarly = 16
 // startsEarly reports whether case c runs on real time concurrently with
 // the others, so that its waits overlap theirs: the time-step cases once
 // the clock offset is known, and, when the profile claims time rules that
-// any case may have to wait out, every case but the property ones (each
-// case has its own tokens).
+// any case may have to wait out, every case (each has its own tokens; the
+// property cases take turns, rapid being one per process).
 func (r *run) startsEarly(c *caseDef) bool {
 	if c.realtime {
 		return r.offsetKnown
 	}
-	return r.p.hasTimeRules() && !c.property
+	return r.p.hasTimeRules()
 }
 
 // anyRealTime reports whether a case can be judged on the real clock.
