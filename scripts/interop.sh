@@ -91,6 +91,56 @@ echo "== reference verifier on its own clock, as an exec wrapper, under the cloc
 bin/conformance run --verifier 'exec:bin/conformance serve --stdio --clock wall' --clock file \
   --report-dir "$out/reference-wall"
 
+echo "== Python vendor shim on its own clock, on real time (--clock wall: its clock is left alone)"
+bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py --clock wall' --clock wall \
+  --report-dir "$out/pyshim-realtime"
+python3 scripts/same-skips.py "$out/pyshim/report.json" "$out/pyshim-realtime/report.json" "pyshim --clock wall on real time"
+
+echo "== Python vendor shim on its own clock: planted bugs must be caught on real time too"
+for bug in "skew-ahead:rfc6238/5.2/skew-ahead-beyond:^rfc6238/" "totp-reuse:rfc6238/5.2/reuse-same-step:^rfc6238/" \
+           "throttle-forever:rfc4226/7.3/throttle-refuses:^rfc4226/7\.3/throttle-"; do
+  name=${bug%%:*} rest=${bug#*:}
+  case=${rest%%:*} sel=${rest#*:}
+  extra=""
+  [ "$name" = throttle-forever ] && extra="--throttle"
+  if bin/conformance run --verifier "exec:python3 examples/pyshim/verifier.py --clock wall $extra --bug $name" \
+      --clock wall --run "$sel" --seed 1 --report-dir "$out/pyshim-rt-bug-$name" >"$out/pyshim-rt-bug-$name.txt" 2>&1; then
+    echo "interop: pyshim --bug $name passed on real time: the suite does not catch it" >&2
+    exit 1
+  fi
+  python3 - "$out/pyshim-rt-bug-$name/report.json" "$case" "$name" <<'PY'
+import json, sys
+doc, case, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+if case not in doc["failing"]:
+    print("interop: pyshim --bug %s on real time: %s does not fail (failing: %s)" % (name, case, doc["failing"]), file=sys.stderr)
+    sys.exit(1)
+print("  --bug %-17s caught on real time: %s" % (name, ", ".join(doc["failing"])))
+PY
+done
+
+echo "== reference verifier on its own clock over HTTP, on real time (the whole default suite)"
+ref_log=$(mktemp)
+bin/conformance serve --clock wall --addr 127.0.0.1:0 >"$ref_log" 2>&1 &
+ref_pid=$!
+trap 'kill "$ref_pid" 2>/dev/null || true; rm -f "$ref_log"' EXIT
+ref_url=""
+for _ in $(seq 100); do
+  ref_url=$(sed -n 's/^serving the otplab reference verifier (protocol v1) at //p' "$ref_log")
+  [ -n "$ref_url" ] && break
+  kill -0 "$ref_pid" 2>/dev/null || { cat "$ref_log" >&2; echo "interop: conformance serve did not start" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$ref_url" ] || { echo "interop: conformance serve did not listen within 10 s" >&2; exit 1; }
+bin/conformance run --report-dir "$out/reference-request"
+started=$(date +%s)
+bin/conformance run --verifier "$ref_url" --report-dir "$out/reference-realtime"
+echo "  the default suite on real time over HTTP took $(( $(date +%s) - started )) s"
+python3 scripts/same-skips.py "$out/reference-request/report.json" "$out/reference-realtime/report.json" "the reference over HTTP on real time"
+kill "$ref_pid"
+wait "$ref_pid" 2>/dev/null || true
+trap - EXIT
+rm -f "$ref_log"
+
 bash examples/node/setup.sh
 echo "== Node.js verifier: self-test"
 node --test examples/node/test/verifier.test.js
