@@ -37,6 +37,9 @@ func hotpTimeRules() map[string]harness.Profile {
 	p = base()
 	p.Lockout = &harness.LockoutPolicy{After: 3, ReleaseAfter: 3}
 	out["release"] = p
+	p = reference.Default()
+	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 1}
+	out["totp-and-throttle"] = p
 	p = base()
 	r := *p.Resync
 	r.Auto = &harness.AutoResync{Within: 2}
@@ -77,8 +80,8 @@ func TestRealTimeHOTPRules(t *testing.T) {
 			}
 			judged := 0
 			for _, b := range base.Results {
-				if b.Verdict == harness.Skip {
-					continue
+				if b.Verdict == harness.Skip || b.ID == "rfc6238/5.2/reuse-clock-back" {
+					continue // the one case real time cannot judge: its clock never goes back
 				}
 				r := got[b.ID]
 				assert.Equal(t, harness.Pass, r.Verdict, "%s: %s", b.ID, strings.Join(r.Messages, "\n"))
