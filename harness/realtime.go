@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -30,13 +31,17 @@ const measurePeriod = 30
 // clock may be when a code is placed: closer, the harness waits.
 const boundaryGuard = 3
 
-// measureOffset submits, on fresh TOTP tokens (period 30) one code each,
-// the codes of the steps around the local now in ascending order: the
-// first accepted step is the lower edge of the verifier's window, T-B,
-// which gives the verifier's step. One check per token keeps the probes
-// clear of every per-token rule (throttle, rate limit, lockout, reuse).
-// It sets r.offset (seconds, a multiple of the period) and r.offsetKnown,
-// and returns a note for the report.
+// measureOffset measures the verifier's clock against the local one, on
+// fresh TOTP tokens (period 30) with one check each, which keeps the
+// probes clear of every per-token rule (throttle, rate limit, lockout,
+// reuse). First the step: the codes of the steps around the local now, in
+// ascending order; the first accepted is the lower edge of the verifier's
+// window, T-B, which gives its step T. Then, when the profile claims t0,
+// the second within the step: a token with t0 = k is a step behind exactly
+// when k is past the verifier's second in its step, which a code of step
+// T-B-1 (accepted only a step behind) tells; a bisection over k finds that
+// second. It sets r.offset (seconds) and r.offsetKnown, and returns a note
+// for the report.
 func (r *run) measureOffset(ctx context.Context) string {
 	p := r.p
 	switch {
@@ -45,68 +50,147 @@ func (r *run) measureOffset(ctx context.Context) string {
 	case !p.SupportsPeriod(measurePeriod):
 		return fmt.Sprintf("clock offset not measured: the profile's totp.periods exclude %d s", measurePeriod)
 	}
-	alg := token.SHA1
-	if !p.SupportsAlgorithm(alg) {
-		alg, _ = token.ParseAlgorithm(p.Algorithms[0])
+	m := &offsetProbe{r: r, ctx: ctx, rng: rand.New(rand.NewPCG(r.seed, 0xc10c)), alg: token.SHA1, digits: 6}
+	if !p.SupportsAlgorithm(m.alg) {
+		m.alg, _ = token.ParseAlgorithm(p.Algorithms[0])
 	}
-	digits := 6
 	if !p.SupportsDigits(6) {
-		digits = p.Digits[0]
+		m.digits = p.Digits[0]
 	}
-	rng := rand.New(rand.NewPCG(r.seed, 0xc10c))
-	call := func(f func(context.Context) error) error {
-		c, cancel := context.WithTimeout(ctx, r.timeout)
-		defer cancel()
-		return f(c)
-	}
-	// The first accepted step is T'-B for T' within offsetReach steps of
-	// the local step: at most 2*offsetReach rejections come first.
-	const tries = 2*offsetReach + 1
-	toks := make([]Token, tries)
-	keys := make([]*token.Key, tries)
-	for i := range toks {
-		secret := make([]byte, alg.Size())
-		for j := range secret {
-			secret[j] = byte(rng.Uint32())
-		}
-		key, err := token.NewKey(secret, alg, digits)
-		if err != nil {
-			return fmt.Sprintf("clock offset not measured: %v", err)
-		}
-		keys[i] = key
-		toks[i] = Token{Serial: r.nextSerial('3'), Kind: TOTP, Algorithm: alg, Digits: digits, Secret: key.Secret(), Period: measurePeriod}
-		if err := call(func(c context.Context) error { return r.v.Enroll(c, toks[i]) }); err != nil {
-			return fmt.Sprintf("clock offset not measured: enroll of a measuring token: %v", err)
+	var note string
+	for range 2 {
+		var again bool
+		note, again = r.measureOnce(m)
+		if !again {
+			break
 		}
 	}
-	if err := r.awayFromBoundary(ctx, "", 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
-		return fmt.Sprintf("clock offset not measured: %v", err)
+	return note
+}
+
+// measureOnce is one measurement; again is set when the verifier's step
+// changed while the second was being measured (it is then repeated once).
+func (r *run) measureOnce(m *offsetProbe) (note string, again bool) {
+	b := r.p.TOTP.SkewBack
+	if err := r.awayFromBoundary(m.ctx, "", 0, measurePeriod, boundaryGuard, 3*boundaryGuard); err != nil {
+		return fmt.Sprintf("clock offset not measured: %v", err), false
 	}
-	now := r.now()
-	local, _ := token.Step(now.Unix(), 0, measurePeriod)
-	b := p.TOTP.SkewBack
+	local, _ := token.Step(r.now().Unix(), 0, measurePeriod)
 	lo := local - min(local, b+offsetReach)
-	for i := range toks {
-		s := lo + uint64(i)
-		var rep Reply
-		err := call(func(c context.Context) error {
-			var e error
-			rep, e = r.v.Check(c, CheckRequest{Serial: toks[i].Serial, Code: keys[i].HOTP(s), Time: r.now()})
-			return e
-		})
+	// The first accepted step is T-B for T within offsetReach steps of
+	// the local step: at most 2*offsetReach rejections come first.
+	var step uint64
+	found := false
+	for s := lo; s <= lo+2*offsetReach; s++ {
+		ok, err := m.probe(0, s)
 		if err != nil {
-			return fmt.Sprintf("clock offset not measured: check: %v", err)
+			return fmt.Sprintf("clock offset not measured: %v", err), false
 		}
-		if rep.Accepted {
-			d := int64(s+b) - int64(local)
-			if d < -offsetReach || d > offsetReach {
-				break
-			}
-			r.offset, r.offsetKnown = d*measurePeriod, true
-			return fmt.Sprintf("clock offset %+d s (the verifier's clock against the local clock, to one %d s step)", r.offset, measurePeriod)
+		if ok {
+			step, found = s+b, true
+			break
 		}
 	}
-	return fmt.Sprintf("clock offset unknown: the verifier accepted no code of the steps within %d steps of the local clock", offsetReach)
+	if d := int64(step) - int64(local); !found || d < -offsetReach || d > offsetReach {
+		return fmt.Sprintf("clock offset unknown: the verifier accepted no code of the steps within %d steps of the local clock", offsetReach), false
+	}
+	if !r.p.SupportsT0(1) {
+		return r.watchStep(m, step)
+	}
+	// The verifier's second in step T, sec: a token with t0 = k is at step
+	// T-1 exactly when k > sec, where the code of T-B-1 is accepted.
+	start := r.now()
+	lo2, hi2 := int64(0), int64(measurePeriod) // sec in [lo2, hi2)
+	for hi2-lo2 > 1 {
+		k := (lo2 + hi2) / 2
+		behind, err := m.probe(k, step-b-1)
+		if err != nil {
+			return fmt.Sprintf("clock offset not measured: %v", err), false
+		}
+		if behind {
+			hi2 = k
+		} else {
+			lo2 = k
+		}
+	}
+	// The step must not have moved on meanwhile: the code of T-B is still
+	// accepted at t0 0.
+	still, err := m.probe(0, step-b)
+	if err != nil {
+		return fmt.Sprintf("clock offset not measured: %v", err), false
+	}
+	if !still {
+		return "clock offset unknown: the verifier's step moved on while its second was measured", true
+	}
+	verifier := float64(int64(step)*measurePeriod+lo2) + 0.5
+	off := verifier - float64(start.UnixNano())/1e9
+	r.offset, r.offsetKnown = int64(math.Round(off)), true
+	return fmt.Sprintf("clock offset %+d s (the verifier's clock against the local clock, to about a second: its step, then its second within the step found with tokens of t0 0 to 29)", r.offset), false
+}
+
+// watchStep finds the verifier's second without t0: it checks the code of
+// T-B on a fresh token each second until it is rejected, which says the
+// verifier's step has become T+1 since the check before (at most one step
+// and a few probes of waiting).
+func (r *run) watchStep(m *offsetProbe, step uint64) (string, bool) {
+	b := r.p.TOTP.SkewBack
+	before := r.now()
+	r.waiting("", measurePeriod, "the verifier's step to change, which gives its second (the profile claims no t0)")
+	for range measurePeriod + 2 {
+		select {
+		case <-time.After(time.Second):
+		case <-m.ctx.Done():
+			return fmt.Sprintf("clock offset not measured: interrupted: %v", m.ctx.Err()), false
+		}
+		at := r.now()
+		still, err := m.probe(0, step-b)
+		if err != nil {
+			return fmt.Sprintf("clock offset not measured: %v", err), false
+		}
+		if !still {
+			// The boundary 30(T+1) came between before and at.
+			mid := float64(before.UnixNano()+at.UnixNano()) / 2e9
+			r.offset, r.offsetKnown = int64(math.Round(float64(int64(step+1)*measurePeriod)-mid)), true
+			return fmt.Sprintf("clock offset %+d s (the verifier's clock against the local clock, to about a second: its step, then the moment that step ended, watched once a second)", r.offset), false
+		}
+		before = at
+	}
+	return "clock offset unknown: the verifier's step did not change within one step of watching", false
+}
+
+// offsetProbe makes the measuring tokens: each is fresh, with its own
+// secret, and is checked once.
+type offsetProbe struct {
+	r      *run
+	ctx    context.Context
+	rng    *rand.Rand
+	alg    token.Algorithm
+	digits int
+}
+
+// probe enrolls a fresh token with t0 and reports whether the verifier
+// accepts the code of step s at once.
+func (m *offsetProbe) probe(t0 int64, s uint64) (bool, error) {
+	r := m.r
+	secret := make([]byte, m.alg.Size())
+	for j := range secret {
+		secret[j] = byte(m.rng.Uint32())
+	}
+	key, err := token.NewKey(secret, m.alg, m.digits)
+	if err != nil {
+		return false, err
+	}
+	tok := Token{Serial: r.nextSerial('3'), Kind: TOTP, Algorithm: m.alg, Digits: m.digits, Secret: key.Secret(), Period: measurePeriod, T0: t0}
+	c, cancel := context.WithTimeout(m.ctx, r.timeout)
+	defer cancel()
+	if err := r.v.Enroll(c, tok); err != nil {
+		return false, fmt.Errorf("enroll of a measuring token: %w", err)
+	}
+	rep, err := r.v.Check(c, CheckRequest{Serial: tok.Serial, Code: key.HOTP(s), Time: r.now()})
+	if err != nil {
+		return false, fmt.Errorf("check: %w", err)
+	}
+	return rep.Accepted, nil
 }
 
 // awayFromBoundary waits until the local clock is at least before seconds
