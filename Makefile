@@ -22,9 +22,10 @@ vet:
 
 ## unit: every package under the race detector (the harness's many-seed
 ## collision guards with a few seeds there), then those guards in full
-## without it, where they run several times faster.
+## without it, where they run several times faster. -parallel 8: the
+## real-time tests mostly wait, and their waits should overlap.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -parallel 8 ./...
 	$(GO) test -count=1 -run 'NeverAccuse|Crosscheck' ./harness/
 
 lint: fmt-check vet

@@ -691,7 +691,10 @@ type tracker struct {
 }
 
 // outcomes are the model's outcomes for r in state s, at every time the
-// verifier may have read for it.
+// verifier may have read for it. An outcome found at a time other than
+// the request's records the request's own time in its state (see
+// atRequestTime), so that the uncertainty stays one second between any
+// two requests rather than growing with each.
 func (tr *tracker) outcomes(s State, r Request) []Outcome {
 	if tr.fuzz == 0 || r.Op != opCheck && r.Op != opResync {
 		return tr.m.Outcomes(s, r)
@@ -701,6 +704,7 @@ func (tr *tracker) outcomes(s State, r Request) []Outcome {
 		q := r
 		q.Time = at
 		for _, o := range tr.m.Outcomes(s, q) {
+			o.State = atRequestTime(s, o.State, at, r.Time)
 			if !slices.Contains(out, o) {
 				out = append(out, o)
 			}
@@ -709,15 +713,46 @@ func (tr *tracker) outcomes(s State, r Request) []Outcome {
 	return out
 }
 
-// step is [Model.Step] at the request's time, or, when the reply cannot
-// be given then, at the other times the verifier may have read for r.
-// The states keep the request's own time where they can: the uncertainty
-// is about the time between two requests, and the next request's fuzz
-// covers it.
-func (tr *tracker) step(s State, r Request, accepted bool) []State {
-	if exact := tr.m.Step(s, r, Reply{Accepted: accepted}); len(exact) > 0 || tr.fuzz == 0 {
-		return exact
+// atRequestTime rewrites the times that next recorded as read, from old,
+// to the request's time: the failure, lock and remembered-code times, and
+// the rate limit's newest entry.
+func atRequestTime(old, next State, read, req int64) State {
+	if read == req {
+		return next
 	}
+	fix := func(was, now int64) int64 {
+		if now == read && now != was {
+			return req
+		}
+		return now
+	}
+	next.tFail = fix(old.tFail, next.tFail)
+	next.tLock = fix(old.tLock, next.tLock)
+	next.autoAt = fix(old.autoAt, next.autoAt)
+	if next.rate != old.rate {
+		if ts := unpackInts(next.rate); len(ts) > 0 && ts[len(ts)-1] == read {
+			ts[len(ts)-1] = req
+			next.rate = packInts(ts)
+		}
+	}
+	return next
+}
+
+func newTracker(m *Model) *tracker { return &tracker{m: m, states: m.Init()} }
+
+// oneNext reports whether the reply accepted to r leaves each possible
+// state one next state: the request's time uncertainty does not branch.
+func (tr *tracker) oneNext(r Request, accepted bool) bool {
+	for _, s := range tr.states {
+		if len(tr.step(s, r, accepted)) > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// step is [Model.Step] at every time the verifier may have read for r.
+func (tr *tracker) step(s State, r Request, accepted bool) []State {
 	var out []State
 	for _, o := range tr.outcomes(s, r) {
 		if o.Accepted == accepted && !slices.Contains(out, o.State) {
@@ -726,8 +761,6 @@ func (tr *tracker) step(s State, r Request, accepted bool) []State {
 	}
 	return out
 }
-
-func newTracker(m *Model) *tracker { return &tracker{m: m, states: m.Init()} }
 
 // expect returns the replies a correct verifier may give to r, without
 // changing the tracker: one entry means the verdict is certain.

@@ -79,11 +79,20 @@ func (s *sim) place(r *Request, want *bool) bool {
 	planned := t.simNow
 	certain := false
 	if want != nil {
-		for _, c := range nearby(planned, floor) {
-			q := *r
-			q.Time = c
-			if exp := s.tr.expect(q); len(exp) == 1 && exp[0] == *want {
-				t.simNow, certain = c, true
+		// The nearest second where the answer is certain and the state it
+		// leaves too (a wrong code a second early may be refused by the
+		// throttle, uncounted, instead of compared: the same answer, not
+		// the same state); failing that, where the answer is.
+		for _, strict := range []bool{true, false} {
+			for _, c := range nearby(planned, floor) {
+				q := *r
+				q.Time = c
+				if exp := s.tr.expect(q); len(exp) == 1 && exp[0] == *want && (!strict || s.tr.oneNext(q, *want)) {
+					t.simNow, certain = c, true
+					break
+				}
+			}
+			if certain {
 				break
 			}
 		}
