@@ -409,6 +409,7 @@ func (p *prober) resyncUnblock(build func() (*blockTok, error), lo int64) (int64
 		if err != nil {
 			return 0, false, err
 		}
+		p.announce(time.Duration(p.horizon()-lo) * time.Second)
 		for x := lo + 1; x <= p.horizon(); x++ {
 			u := bt.last + x
 			rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), u)

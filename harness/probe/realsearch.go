@@ -1,6 +1,9 @@
 package probe
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // The searches on real time. Time passing is what costs there, not
 // requests: a refusal is scanned second by second on one token (a refused
@@ -27,6 +30,7 @@ func (p *prober) scanUnblock(bt *blockTok, build func() (*blockTok, error), lo i
 	}
 	h := p.horizon()
 	prev := lo
+	p.announce(time.Duration(h-lo) * time.Second)
 	for x := lo + 1; x <= h; {
 		at := p.rateFree(bt, bt.last+x)
 		if at-bt.last > h {

@@ -169,6 +169,18 @@ func (p *prober) sleep(d time.Duration) error {
 	}
 }
 
+// announce tells Options.Waiting of a wait of up to d made of many short
+// ones (a scan, second by second).
+func (p *prober) announce(d time.Duration) {
+	if p.o.Waiting == nil || d <= 0 {
+		return
+	}
+	p.mu.Lock()
+	w := Waiting{Finding: p.waitFor, For: d, Why: p.waitWhy}
+	p.mu.Unlock()
+	p.o.Waiting(w)
+}
+
 // waiting names what the coming waits are for, for Options.Waiting.
 func (p *prober) waiting(finding, why string) {
 	p.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,9 @@ import (
 // (time.Now), behind the wire HTTP server, so that the probe cannot set
 // its clock and has to wait for the time rules. The rules are short, and
 // MaxWait keeps every search to a few seconds.
+
+// secs matches a duration in a finding's value.
+var secs = regexp.MustCompile(`\d+ s\b`)
 
 // realProfile is an HOTP policy on the verifier's own clock with the
 // given time rules.
@@ -86,7 +90,7 @@ func realCases() []realCase {
 		name:    "throttle-3-3-1",
 		start:   realProfile(func(p *harness.Profile) { p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 3, Factor: 1} }),
 		unlock:  true,
-		maxWait: 12 * time.Second,
+		maxWait: 8 * time.Second,
 		check: func(t *testing.T, res *probe.Result) {
 			th := res.Profile.Throttle
 			require.NotNil(t, th)
@@ -160,7 +164,7 @@ func TestProbeOnRealTime(t *testing.T) {
 			res, err := probe.Probe(t.Context(), c, probe.Options{Seed: 21, IgnoreClaim: true, Clock: harness.ClockWall,
 				MaxWait: tc.maxWait, Trials: -1, Waiting: func(w probe.Waiting) { mu.Lock(); waits = append(waits, w); mu.Unlock() }})
 			require.NoError(t, err, table(res))
-			t.Logf("probe on real time: %v, %d requests", time.Since(began).Round(100*time.Millisecond), res.Requests)
+			t.Logf("probe on real time: %v, %d requests\n%s", time.Since(began).Round(100*time.Millisecond), res.Requests, table(res))
 			tc.check(t, res)
 			for name, part := range tc.findings {
 				f, ok := res.Finding(name)
@@ -171,7 +175,7 @@ func TestProbeOnRealTime(t *testing.T) {
 			for _, f := range res.Findings {
 				assert.False(t, f.Departs, "%+v", f)
 				assert.NotContains(t, f.Evidence, "108000000", "Wait is never waited for on real time: %+v", f)
-				if strings.Contains(f.Value, " s") && f.Certainty == probe.Exact {
+				if secs.MatchString(f.Value) && f.Certainty == probe.Exact {
 					t.Errorf("a duration measured on real time is not exact: %+v", f)
 				}
 			}
@@ -192,8 +196,12 @@ func TestProbeOnRealTime(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("suite on real time: %v, %s", time.Since(began).Round(100*time.Millisecond), rep.Counts())
 			for _, r := range rep.Results {
-				assert.NotEqual(t, harness.Fail, r.Verdict, "%s: %s", r.ID, strings.Join(r.Messages, " | "))
-				assert.NotEqual(t, harness.Error, r.Verdict, "%s: %s", r.ID, strings.Join(r.Messages, " | "))
+				msg := strings.Join(r.Messages, " | ")
+				assert.NotEqual(t, harness.Fail, r.Verdict, "%s: %s", r.ID, msg)
+				if r.Verdict == harness.Error && !tc.unlock && strings.Contains(msg, "refused unlock") {
+					continue // the suite needs unlock there, which no profile can say is missing
+				}
+				assert.NotEqual(t, harness.Error, r.Verdict, "%s: %s", r.ID, msg)
 			}
 		})
 	}
