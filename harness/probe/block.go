@@ -37,6 +37,12 @@ import (
 // A refusal that the rate limit could also explain is never taken as
 // evidence: probes are placed where the rate limit lets a check through,
 // and what could only be seen under it is reported as "could not tell".
+//
+// On real time (realtime.go) the same steps run with real seconds: the
+// refusals are scanned second by second on one token (scanUnblock), the
+// failures under a rate limit go at the first second it lets through
+// rather than Wait apart, every check meant to be past a delay goes a
+// second past it (margin), and nothing waits longer than MaxWait.
 
 // blockTok is a fresh token of the primary kind for the block family,
 // with the times of every check sent to it.

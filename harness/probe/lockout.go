@@ -342,7 +342,12 @@ func (p *prober) classify(f int, first *blockTok) error {
 		p.add(p.res.Requests, lf)
 		return nil
 	}
-	if finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16 {
+	third := finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16
+	unchecked := false // on real time the third delay is longer than MaxWait
+	if third && p.realTime() && b2*(b2/b)+1 > p.horizon() {
+		third, unchecked = false, true
+	}
+	if third {
 		// A third point on the curve: a lock that releases after one more
 		// failure would give any second delay, but not the third.
 		k := b2 / b
@@ -461,6 +466,9 @@ func (p *prober) classify(f int, first *blockTok) error {
 	if p.realTime() {
 		tf.Certainty = CouldNotTell
 		tf.Evidence += fmt.Sprintf("; the delays are known to a second (the first %d s or %d s, the next %d s or %d s)", b, b+1, b2, b2+1) + p.realNote()
+		if unchecked {
+			tf.Evidence += fmt.Sprintf("; the third delay (%d s) is longer than MaxWait and was not checked: a lock after %d failures released after %d s fits as well", b2*k, f+1, b2)
+		}
 	}
 	p.add(since, tf)
 	i := len(p.res.Findings) - 1
