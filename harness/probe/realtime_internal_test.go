@@ -28,9 +28,9 @@ func TestPhasePoint(t *testing.T) {
 	for _, tt := range []struct {
 		frac, want time.Duration
 	}{
-		{0, rtPhase},                                   // before the phase: the one a second ago is too old
-		{rtPhase, rtPhase},                             // at it
-		{rtPhase + rtSlack, rtPhase},                   // as late as allowed
+		{0, rtPhase},                 // before the phase: the one a second ago is too old
+		{rtPhase, rtPhase},           // at it
+		{rtPhase + rtSlack, rtPhase}, // as late as allowed
 		{rtPhase + rtSlack + 1, rtPhase + time.Second}, // later: the next one
 	} {
 		now := base.Add(tt.frac)
