@@ -78,15 +78,16 @@ shown on standard error.`,
 //	waiting 4 s for the throttle's delays to pass (lockout)
 //
 // one when what the probe waits for changes, and otherwise at most one
-// every probeWaitEvery, for the longest wait reported since: many tokens
-// wait at once, and a scan waits every second.
+// every probeWaitEvery, counting down to the end of the longest wait for
+// the same thing: many tokens wait at once, and a scan waits every
+// second.
 type probeWaits struct {
 	mu      sync.Mutex
 	w       io.Writer
 	now     func() time.Time
 	last    time.Time // when the last line was written
 	lastWhy string
-	end     time.Time // the end of the longest wait not yet shown
+	end     time.Time // the end of the longest wait for lastWhy
 }
 
 // probeWaitEvery is the least time between two wait lines about the same
@@ -98,16 +99,21 @@ func (l *probeWaits) report(w probe.Waiting) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if end := now.Add(w.For); end.After(l.end) {
-		l.end = end
-	}
 	why := w.Why + " (" + w.Finding + ")"
-	if why == l.lastWhy && now.Sub(l.last) < probeWaitEvery {
-		return
+	end := now.Add(w.For)
+	if why == l.lastWhy {
+		if end.After(l.end) {
+			l.end = end
+		}
+		if now.Sub(l.last) < probeWaitEvery {
+			return
+		}
+	} else {
+		l.end = end
 	}
 	secs := int64((l.end.Sub(now) + time.Second - 1) / time.Second)
 	fmt.Fprintf(l.w, "waiting %d s for %s\n", secs, why)
-	l.last, l.lastWhy, l.end = now, why, time.Time{}
+	l.last, l.lastWhy = now, why
 }
 
 // clockAfterHello greets an exec verifier under --clock auto, which

@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/otplab/otplab/harness"
 )
@@ -569,6 +570,9 @@ func (p *prober) lockBeyondThrottle(f int) error {
 		var ns []int
 		for n := f + 2; n <= min(top, f+11); n++ {
 			ns = append(ns, n)
+		}
+		if len(ns) > 0 {
+			p.announce(time.Duration(p.buildSpan(ns[len(ns)-1])) * time.Second)
 		}
 		res := make([][2]bool, len(ns))
 		jobs := make([]func() error, len(ns))

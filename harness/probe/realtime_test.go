@@ -136,6 +136,24 @@ func realCases() []realCase {
 			assert.Contains(t, f.Evidence, "could not tell on real time: longer than 5 s")
 		},
 		findings: map[string]string{"lockout": "after 3 failures, no release within 5 s", "throttle": "none"},
+	}, {
+		name: "auto-resync-3-lockout-resync-unlocks",
+		start: realProfile(func(p *harness.Profile) {
+			p.Resync = &harness.ResyncPolicy{Codes: 2, Window: 20, Auto: &harness.AutoResync{Within: 3}}
+			p.Lockout = &harness.LockoutPolicy{After: 3, ResyncUnlocks: true}
+		}),
+		unlock:  true,
+		maxWait: 6 * time.Second,
+		check: func(t *testing.T, res *probe.Result) {
+			r := res.Profile.Resync
+			require.NotNil(t, r)
+			require.NotNil(t, r.Auto, table(res))
+			within(t, 3, r.Auto.Within, "within")
+			require.NotNil(t, res.Profile.Lockout)
+			assert.Equal(t, 3, res.Profile.Lockout.After)
+			assert.True(t, res.Profile.Lockout.ResyncUnlocks)
+		},
+		findings: map[string]string{"resync-auto": "within", "resync-unlocks": "yes", "throttle-under-lockout": "none", "counts-resync": "no"},
 	}}
 }
 
