@@ -246,8 +246,14 @@ func (p *prober) classify(f int, first *blockTok) error {
 		p.lockAfter = f
 		curve(int64(f), false)
 		p.res.Series[len(p.res.Series)-1].Points[0].Y = p.horizon()
-		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, no release within %d s", f, plural(f, "failure"), p.horizon()), Certainty: LowerBound,
-			Evidence: fmt.Sprintf("after %d failures the correct code was refused at every second up to %d s later: a lock, or a throttle or release longer than that, which %s (MaxWait); the profile says a lock that does not release", f, p.horizon(), p.tooLong())})
+		ev := fmt.Sprintf("after %d failures the correct code was refused at every second up to %d s later: a lock, or a throttle or release longer than that, which %s (MaxWait); the profile says a lock that does not release", f, p.horizon(), p.tooLong())
+		p.mu.Lock()
+		said := first.locked || p.lockedSeen
+		p.mu.Unlock()
+		if said {
+			ev += "; a reply said locked"
+		}
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, no release within %d s", f, plural(f, "failure"), p.horizon()), Certainty: LowerBound, Evidence: ev})
 		p.add(p.res.Requests, p.throttleNone(f, x0))
 		return nil
 	}
