@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,6 +28,7 @@ type probeFlags struct {
 	seed      uint64
 	vf        verifierFlags
 	ignore    bool
+	maxWait   time.Duration
 }
 
 func newProbeCmd() *cobra.Command {
@@ -46,7 +49,14 @@ probe measures"). It prints the measured profile as JSON (ready for
 'conformance run --profile'), to --out or standard output, and a table of
 findings on standard error. With --report-dir it also writes probe.svg, a
 chart of the searches and the throttle curve, profile.json, and report.html,
-the findings and the chart on one self-contained page.`,
+the findings and the chart on one self-contained page.
+
+A verifier on its own clock that the probe cannot set (clock "wall" over
+HTTP, or exec with --clock wall) is probed on real time: the throttle,
+rate limit, lockout release and automatic resync are measured by waiting
+for them, each search at most --max-wait, each edge known to a second
+(such findings say "could not tell" and name both values). The waits are
+shown on standard error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.execute(cmd) },
 	}
@@ -58,7 +68,52 @@ the findings and the chart on one self-contained page.`,
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for serials and secrets (0: random, printed in the table)")
 	f.vf.add(cmd)
 	fl.BoolVar(&f.ignore, "ignore-claim", false, "measure as if the verifier claimed nothing in its hello")
+	fl.DurationVar(&f.maxWait, "max-wait", probe.DefaultMaxWait, "verifiers on real time (clock \"wall\" over HTTP): the longest one search waits for a time rule (throttle, rate limit, release, automatic resync) to run out; a refusal that lasts longer is reported as longer than this")
 	return cmd
+}
+
+// probeWaits shows the probe's waits for real time on standard error, as
+// plain lines such as
+//
+//	waiting 4 s for the throttle's delays to pass (lockout)
+//
+// one when what the probe waits for changes, and otherwise at most one
+// every probeWaitEvery, counting down to the end of the longest wait for
+// the same thing: many tokens wait at once, and a scan waits every
+// second.
+type probeWaits struct {
+	mu      sync.Mutex
+	w       io.Writer
+	now     func() time.Time
+	last    time.Time // when the last line was written
+	lastWhy string
+	end     time.Time // the end of the longest wait for lastWhy
+}
+
+// probeWaitEvery is the least time between two wait lines about the same
+// thing.
+const probeWaitEvery = 5 * time.Second
+
+// report is the probe.Options.Waiting callback.
+func (l *probeWaits) report(w probe.Waiting) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	why := w.Why + " (" + w.Finding + ")"
+	end := now.Add(w.For)
+	if why == l.lastWhy {
+		if end.After(l.end) {
+			l.end = end
+		}
+		if now.Sub(l.last) < probeWaitEvery {
+			return
+		}
+	} else {
+		l.end = end
+	}
+	secs := int64((l.end.Sub(now) + time.Second - 1) / time.Second)
+	fmt.Fprintf(l.w, "waiting %d s for %s\n", secs, why)
+	l.last, l.lastWhy = now, why
 }
 
 // clockAfterHello greets an exec verifier under --clock auto, which
@@ -75,6 +130,9 @@ func clockAfterHello(ctx context.Context, c *wire.Exec, timeout time.Duration) b
 func (f *probeFlags) execute(cmd *cobra.Command) error {
 	if f.vf.timeout <= 0 {
 		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	}
+	if f.maxWait < time.Second {
+		return usagef("--max-wait %v: want a duration of a second or more", f.maxWait)
 	}
 	if f.out != "" {
 		if err := checkOutFile(f.out); err != nil {
@@ -113,7 +171,8 @@ func (f *probeFlags) execute(cmd *cobra.Command) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
-	opts := probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore}
+	waits := &probeWaits{w: cmd.ErrOrStderr(), now: time.Now}
+	opts := probe.Options{Seed: f.seed, Timeout: f.vf.timeout, IgnoreClaim: f.ignore, MaxWait: f.maxWait, Waiting: waits.report}
 	if f.vf.clock == "wall" {
 		opts.Clock = harness.ClockWall
 	}

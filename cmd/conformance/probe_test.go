@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/assert"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/probe"
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 // probeProfiles are the policies `conformance probe` must recover
@@ -99,4 +103,70 @@ func TestProbeThenRun(t *testing.T) {
 	r = cli(t, context.Background(), "run", "--profile", out, "--seed", "3", "--checks", "20")
 	assert.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
 	assert.NotContains(t, r.stdout, "FAIL ")
+}
+
+// TestProbeWallClockOverHTTP: django-otp's policy served over HTTP on the
+// verifier's own clock is probed on real time: the throttle is measured
+// (not taken for a lockout), the waits are shown on standard error, and
+// --max-wait bounds them.
+func TestProbeWallClockOverHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits on real time")
+	}
+	t.Parallel()
+	p, err := harness.ParseProfile([]byte(`{"kinds":["hotp","totp"],"digits":[6,8],"counters":{"min":0,"max":9223372036854775806},"look_ahead":5,"input":"lenient",
+		"throttle":{"after":1,"delay":1,"factor":2},"totp":{"skew_back":1,"skew_ahead":1,"drift":{"max":null}},"clock":"wall"}`))
+	require.NoError(t, err)
+	v, err := reference.New(p)
+	require.NoError(t, err)
+	srv := httptest.NewServer(wire.NewHandler(v, "/", wire.ServeOptions{}))
+	t.Cleanup(srv.Close)
+	out := filepath.Join(t.TempDir(), "probed.json")
+	r := cli(t, t.Context(), "probe", "--verifier", srv.URL+"/", "--seed", "5", "--max-wait", "6s", "--out", out)
+	require.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	got, err := harness.ParseProfile(b)
+	require.NoError(t, err, string(b))
+	require.NotNil(t, got.Throttle, r.stderr)
+	assert.Equal(t, harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2}, *got.Throttle, r.stderr)
+	assert.Zero(t, got.LockoutAfter(), "a throttle is not a lockout: %s", r.stderr)
+	assert.Equal(t, harness.ClockWall, got.Clock)
+	assert.Regexp(t, `waiting \d+ s for .*\(lockout/throttle\)`, r.stderr)
+	assert.Regexp(t, `throttle\s+after 1, delay 1 s, factor 2\s+could not tell`, r.stderr)
+	assert.Less(t, r.took, 90*time.Second)
+}
+
+// fakeNow is a clock the test moves.
+type fakeNow struct{ t time.Time }
+
+func (f *fakeNow) now() time.Time { return f.t }
+
+// TestProbeWaitLines: one line when what the probe waits for changes, at
+// most one every 5 s otherwise, for the longest wait reported since.
+func TestProbeWaitLines(t *testing.T) {
+	var buf strings.Builder
+	clk := &fakeNow{t: time.Unix(1_000_000, 0)}
+	l := &probeWaits{w: &buf, now: clk.now}
+	w := func(d time.Duration, why string) { l.report(probe.Waiting{Finding: "throttle", For: d, Why: why}) }
+	w(3*time.Second, "a delay to pass")
+	clk.t = clk.t.Add(time.Second)
+	w(time.Second, "a delay to pass") // too soon: gathered
+	w(9*time.Second, "a delay to pass")
+	clk.t = clk.t.Add(4 * time.Second)
+	w(time.Second, "a delay to pass") // 5 s after the first: shows the longest since
+	w(2*time.Second, "the window to pass")
+	assert.Equal(t, "waiting 3 s for a delay to pass (throttle)\n"+
+		"waiting 5 s for a delay to pass (throttle)\n"+
+		"waiting 2 s for the window to pass (throttle)\n", buf.String())
+}
+
+// TestProbeMaxWaitFlag: --max-wait wants a second or more.
+func TestProbeMaxWaitFlag(t *testing.T) {
+	for _, arg := range []string{"0s", "500ms", "-1m"} {
+		r := cli(t, t.Context(), "probe", "--max-wait", arg)
+		assert.Equal(t, exitUsage, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "--max-wait "+strings.TrimPrefix(arg, "+"))
+		assert.Contains(t, r.stderr, "want a duration of a second or more")
+	}
 }

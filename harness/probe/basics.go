@@ -148,8 +148,19 @@ func (p *prober) kinds() error {
 	if p.totp != nil {
 		p.res.Findings[len(p.res.Findings)-1].Requests = totpStart - since
 		p.add(totpStart, Finding{Name: "clock", Value: p.clock, Certainty: Exact, Evidence: clockEv})
+	} else if given, claimed := p.o.Clock == harness.ClockWall, p.claim != nil && !p.o.IgnoreClaim && p.claim.Clock == harness.ClockWall; given || claimed {
+		// No time token to measure the clock with; the time rules of HOTP
+		// tokens still depend on it. On real time a verifier that takes
+		// the request's time is measured as well, only more slowly.
+		p.clock = harness.ClockWall
+		why := "given (Options.Clock, --clock wall)"
+		if !given {
+			why = "as the hello claims"
+		}
+		p.add(p.res.Requests, Finding{Name: "clock", Value: harness.ClockWall, Certainty: NotMeasured,
+			Evidence: "no totp tokens to measure it with: " + why + "; the time rules are measured on real time"})
 	} else {
-		p.add(p.res.Requests, Finding{Name: "clock", Value: "-", Certainty: NotMeasured, Evidence: "no totp tokens: time plays no part"})
+		p.add(p.res.Requests, Finding{Name: "clock", Value: "-", Certainty: NotMeasured, Evidence: "no totp tokens: the time rules are measured on simulated time (give --clock wall for a verifier on its own clock)"})
 	}
 	return nil
 }

@@ -37,6 +37,12 @@ import (
 // A refusal that the rate limit could also explain is never taken as
 // evidence: probes are placed where the rate limit lets a check through,
 // and what could only be seen under it is reported as "could not tell".
+//
+// On real time (realtime.go) the same steps run with real seconds: the
+// refusals are scanned second by second on one token (scanUnblock), the
+// failures under a rate limit go at the first second it lets through
+// rather than Wait apart, every check meant to be past a delay goes a
+// second past it (margin), and nothing waits longer than MaxWait.
 
 // blockTok is a fresh token of the primary kind for the block family,
 // with the times of every check sent to it.
@@ -94,6 +100,8 @@ func (bt *blockTok) wrongAt(u int64) string {
 		}
 		return false
 	}
+	bt.p.rngMu.Lock()
+	defer bt.p.rngMu.Unlock()
 	for {
 		var v uint32
 		if bt.key.Digits() > 9 {
@@ -108,8 +116,12 @@ func (bt *blockTok) wrongAt(u int64) string {
 	}
 }
 
-// send submits code at Unix second u and records the check.
+// send submits code at Unix second u and records the check. On real time
+// it waits for u first; a late request moves the earlier ones back.
 func (bt *blockTok) send(code string, u int64) (harness.Reply, error) {
+	if err := bt.placeAt(u); err != nil {
+		return harness.Reply{}, err
+	}
 	rep, err := bt.checkUnix(code, u)
 	if err != nil {
 		return rep, err
@@ -163,6 +175,26 @@ func (bt *blockTok) goodAt(u int64) (bool, error) {
 	return rep.Accepted, nil
 }
 
+// placeAt waits on real time for second u of bt's clock; when the
+// request is late and the clock moves on, the checks before it (and the
+// last failure) are that much further back than planned.
+func (bt *blockTok) placeAt(u int64) error {
+	moved, err := bt.place(u)
+	if err != nil {
+		return err
+	}
+	if moved > 0 {
+		for i := range bt.hist {
+			bt.hist[i] -= moved
+		}
+		bt.last -= moved
+		if bt.probes >= 0 {
+			bt.probes += moved
+		}
+	}
+	return nil
+}
+
 // rateFree returns the earliest moment at or after u at which the
 // measured rate limit lets a check of bt through.
 func (p *prober) rateFree(bt *blockTok, u int64) int64 {
@@ -170,10 +202,11 @@ func (p *prober) rateFree(bt *blockTok, u int64) int64 {
 	if r == nil {
 		return u
 	}
+	per := r.Per + p.margin()
 	for {
 		n, oldest := 0, int64(0)
 		for _, h := range bt.hist {
-			if d := u - h; d >= 0 && d < r.Per {
+			if d := u - h; d >= 0 && d < per {
 				if n == 0 || h < oldest {
 					oldest = h
 				}
@@ -183,7 +216,7 @@ func (p *prober) rateFree(bt *blockTok, u int64) int64 {
 		if n < r.Attempts {
 			return u
 		}
-		u = oldest + r.Per
+		u = oldest + per
 	}
 }
 
@@ -205,6 +238,10 @@ func (p *prober) build(f int, gap func(i int) int64) (*blockTok, error) {
 	for i := 1; i <= f; i++ {
 		if i > 1 {
 			u += gap(i - 1)
+		}
+		if p.realTime() {
+			// As early as the rate limit lets the failure be compared.
+			u = p.rateFree(bt, u)
 		}
 		if err := bt.failAt(u); err != nil {
 			return nil, err
@@ -229,6 +266,9 @@ func (p *prober) initialGap(int) int64 {
 // measured throttle and rate limit.
 func (p *prober) throttleGap(i int) int64 {
 	g := p.delay(i)
+	if g > 0 {
+		g += p.margin()
+	}
 	if p.rate != nil && p.rate.Per > g {
 		g = p.rate.Per
 	}
@@ -272,6 +312,9 @@ func (p *prober) blocked(f int, gap func(int) int64, wait func(int) int64) (bool
 // bt is a token just built (or nil); build makes another. lo is an offset
 // known to be refused.
 func (p *prober) unblock(bt *blockTok, build func() (*blockTok, error), lo int64, hint int64, name string) (int64, bool, error) {
+	if p.realTime() {
+		return p.scanUnblock(bt, build, lo)
+	}
 	var pts []Point
 	probe := func(x int64) (bool, error) {
 		if bt == nil || bt.used || x <= bt.probes || p.rateFree(bt, bt.last+x) != bt.last+x {
@@ -324,6 +367,9 @@ func (p *prober) unblock(bt *blockTok, build func() (*blockTok, error), lo int64
 // resyncAt submits the codes of counters c+shift+k .. on bt at u.
 func (bt *blockTok) resyncAt(codes []string, u int64) (harness.Reply, error) {
 	p := bt.p
+	if err := bt.placeAt(u); err != nil {
+		return harness.Reply{}, err
+	}
 	ctx, cancel := p.reqCtx()
 	defer cancel()
 	rep, err := p.v.Resync(ctx, harness.ResyncRequest{Serial: bt.t.Serial, Codes: codes, Time: time.Unix(u, 0)})
@@ -363,6 +409,27 @@ func pow(k int64, n int) int64 {
 // and bisecting on fresh ones. ok is false when it is refused at Wait.
 func (p *prober) resyncUnblock(build func() (*blockTok, error), lo int64) (int64, bool, error) {
 	k := p.resyncLo()
+	if p.realTime() {
+		// A refused resync changes nothing: one token, every second.
+		bt, err := build()
+		if err != nil {
+			return 0, false, err
+		}
+		p.announce(time.Duration(p.horizon()-lo) * time.Second)
+		for x := lo + 1; x <= p.horizon(); x++ {
+			u := bt.last + x
+			rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), u)
+			if err != nil {
+				return 0, false, err
+			}
+			if rep.Accepted {
+				bt.used = true
+				return u - bt.last, true, nil
+			}
+			x = u - bt.last
+		}
+		return 0, false, nil
+	}
 	var bt *blockTok
 	probe := func(x int64) (bool, error) {
 		if bt == nil || bt.used {

@@ -25,7 +25,7 @@ func (p *prober) lockedToken() (*blockTok, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return bt, p.rateFree(bt, bt.last+p.delay(f)), nil
+	return bt, p.rateFree(bt, bt.last+p.past(p.delay(f))), nil
 }
 
 // lockExtras measures, for a lockout, whether unlock works, whether a
@@ -92,6 +92,11 @@ func (p *prober) lockoutReset(f int) error {
 		p.add(since, Finding{Name: "lockout-reset", Value: "-", Certainty: NotMeasured, Evidence: "a token accepts one code only (last used counter, window 0)"})
 		return nil
 	}
+	if p.primary().kind == harness.TOTP && p.realTime() && p.totp != nil && int64(token.DefaultPeriod) > p.horizon() {
+		p.add(since, Finding{Name: "lockout-reset", Value: "-", Certainty: NotMeasured,
+			Evidence: fmt.Sprintf("on real time the next code of a time token comes with the next step, %d s later, longer than MaxWait (%d s)", token.DefaultPeriod, p.horizon())})
+		return nil
+	}
 	gap := p.initialGap
 	if p.throttle != nil {
 		gap = p.throttleGap
@@ -100,7 +105,7 @@ func (p *prober) lockoutReset(f int) error {
 	if err != nil {
 		return err
 	}
-	u := p.rateFree(bt, bt.last+p.delay(f-1))
+	u := p.rateFree(bt, bt.last+p.past(p.delay(f-1)))
 	ok, err := bt.goodAt(u)
 	if err != nil {
 		return err
@@ -115,6 +120,9 @@ func (p *prober) lockoutReset(f int) error {
 		period = bt.t.Period
 	}
 	v := u + period // a later step for TOTP; nothing for HOTP
+	if p.realTime() && bt.t.Kind == harness.HOTP {
+		v = u // no need to wait for nothing
+	}
 	for i := 1; i < f; i++ {
 		if i > 1 {
 			v += gap(i - 1)
@@ -126,7 +134,7 @@ func (p *prober) lockoutReset(f int) error {
 			return err
 		}
 	}
-	w := p.rateFree(bt, bt.last+p.delay(f-1))
+	w := p.rateFree(bt, bt.last+p.past(p.delay(f-1)))
 	if bt.t.Kind == harness.TOTP && bt.stepAt(w) <= bt.stepAt(u) {
 		w = u + period
 	}
@@ -158,10 +166,13 @@ func (p *prober) resyncUnlocks() error {
 	}
 	// Late enough that a throttle hidden under the lock has passed, early
 	// enough that a lock which releases still holds.
-	if p.release == 0 {
+	switch {
+	case p.realTime() && p.release == 0:
+		// Wait is never waited for: past the throttle's delay only.
+	case p.release == 0:
 		u = bt.last + Wait
-	} else {
-		u = max(u, bt.last+p.release-1)
+	default:
+		u = max(u, bt.last+p.release-1-p.margin())
 	}
 	k := p.resyncLo()
 	rep, err := bt.resyncAt(bt.genuine(k, p.resyncN), u)
@@ -244,10 +255,11 @@ func (p *prober) throttleUnderLock() error {
 			for i := range codes {
 				codes[i] = b.wrongAt(b.last + d)
 			}
-			if _, err := b.resyncAt(codes, b.last+d); err != nil {
+			u := b.last + p.past(d)
+			if _, err := b.resyncAt(codes, u); err != nil {
 				return nil, err
 			}
-			b.last += d
+			b.last = u
 			return b, nil
 		}
 		d2, finite2, err := p.resyncUnblock(build2, 0)
@@ -283,7 +295,7 @@ func (p *prober) resyncCounts() error {
 	if err != nil {
 		return err
 	}
-	u := bt.last + p.delay(f-1)
+	u := bt.last + p.past(p.delay(f-1))
 	if f == 1 {
 		u = bt.unix()
 	}

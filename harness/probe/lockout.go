@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/otplab/otplab/harness"
 )
@@ -36,7 +37,57 @@ func (p *prober) block() error {
 	}
 	var ev []string
 	fStar := 0
-	if p.rate != nil && p.request() {
+	if p.rate != nil && p.realTime() {
+		p.waiting("lockout", "the rate limit's window, between failures")
+		ev = append(ev, "on real time, each failure as early as the rate limit lets it be compared")
+		const linear = 10
+		// One token per count, all waiting together; counts whose
+		// failures take longer than MaxWait are not tried.
+		var fs []int
+		for f := 1; f <= min(linear, max) && p.failSpan(f) <= p.horizon(); f++ {
+			fs = append(fs, f)
+		}
+		if len(fs) < min(linear, max) {
+			ev = append(ev, fmt.Sprintf("more than %d failures take longer than %d s on real time (MaxWait) and were not tried", len(fs), p.horizon()))
+		}
+		type out struct {
+			b  bool
+			bt *blockTok
+		}
+		outs := make([]out, len(fs))
+		jobs := make([]func() error, len(fs))
+		for i, f := range fs {
+			jobs[i] = func() error {
+				b, bt, err := p.blocked(f, p.initialGap, zero)
+				outs[i] = out{b, bt}
+				return err
+			}
+		}
+		if err := p.together(jobs); err != nil {
+			return err
+		}
+		for i, f := range fs {
+			memo[f] = outs[i].b
+			rec(int64(f), !outs[i].b)
+			if outs[i].b {
+				fStar, firstBlocked = f, outs[i].bt
+				break
+			}
+		}
+		if top := min(max, p.maxFailures()); fStar == 0 && top > linear {
+			b, err := isBlocked(top)
+			if err != nil {
+				return err
+			}
+			if b {
+				x, _, err := edge(linear, uint64(top), nil, func(x uint64) (bool, error) { b, err := isBlocked(int(x)); return !b, err })
+				if err != nil {
+					return err
+				}
+				fStar = int(x) + 1
+			}
+		}
+	} else if p.rate != nil {
 		ev = append(ev, fmt.Sprintf("failures %d s apart, so that the rate limit refuses none of them", int64(Wait)))
 		const linear = 10
 		for f := 1; f <= min(linear, max) && fStar == 0; f++ {
@@ -168,20 +219,13 @@ func (p *prober) counterAfterFailure() {
 // a lockout beyond a throttle.
 func (p *prober) classify(f int, first *blockTok) error {
 	since := p.res.Requests
-	if !p.request() {
-		cert, why := CouldNotTell, "the verifier reads its own clock, so the probe cannot let time pass: a lock and a throttle look alike"
-		if first.locked || p.lockedSeen {
-			cert, why = Exact, "a reply said locked; the verifier reads its own clock, so release and throttle delays are not measured"
-		}
-		p.lockAfter = f
-		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: cert, Evidence: why})
-		p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: NotMeasured, Evidence: "the verifier reads its own clock"})
-		return nil
+	if p.realTime() {
+		p.waiting("lockout/throttle", "a refusal after failures to end")
 	}
 	x0 := p.x0(first)
 	build := func() (*blockTok, error) { return p.build(f, p.initialGap) }
 	var hint int64
-	if c := p.claim; c != nil && !p.o.IgnoreClaim {
+	if c := p.claim; c != nil && !p.o.IgnoreClaim && p.request() {
 		switch {
 		case c.Throttle != nil && c.Throttle.After == f:
 			hint = c.Throttle.Delay
@@ -198,6 +242,21 @@ func (p *prober) classify(f int, first *blockTok) error {
 	}
 	curve := p.series("refusal after f failures", "seconds the correct code is refused")
 	p.res.Series[len(p.res.Series)-1].Curve = true
+	if !finite && p.realTime() {
+		p.lockAfter = f
+		curve(int64(f), false)
+		p.res.Series[len(p.res.Series)-1].Points[0].Y = p.horizon()
+		ev := fmt.Sprintf("after %d failures the correct code was refused at every second up to %d s later: a lock, or a throttle or release longer than that, which %s (MaxWait); the profile says a lock that does not release", f, p.horizon(), p.tooLong())
+		p.mu.Lock()
+		said := first.locked || p.lockedSeen
+		p.mu.Unlock()
+		if said {
+			ev += "; a reply said locked"
+		}
+		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, no release within %d s", f, plural(f, "failure"), p.horizon()), Certainty: LowerBound, Evidence: ev})
+		p.add(p.res.Requests, p.throttleNone(f, x0))
+		return nil
+	}
 	if !finite {
 		p.lockAfter = f
 		curve(int64(f), false)
@@ -219,7 +278,7 @@ func (p *prober) classify(f int, first *blockTok) error {
 		if err != nil {
 			return nil, err
 		}
-		return bt, bt.failAt(p.freeTwice(bt, bt.last+b))
+		return bt, bt.failAt(p.freeTwice(bt, bt.last+b+p.margin()))
 	}
 	bt, err := build2()
 	if err != nil {
@@ -239,16 +298,25 @@ func (p *prober) classify(f int, first *blockTok) error {
 	}
 	if ok {
 		p.lockAfter, p.release = f, b
-		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, released after %d s", f, plural(f, "failure"), b), Certainty: Exact,
-			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s; one more failure then, and the correct code was accepted at once: the count restarted, as after a release", f, b)})
+		lf := Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s, released after %d s", f, plural(f, "failure"), b), Certainty: Exact,
+			Evidence: fmt.Sprintf("after %d failures the correct code was refused for %d s; one more failure then, and the correct code was accepted at once: the count restarted, as after a release", f, b)}
+		if p.realTime() {
+			lf.Certainty = CouldNotTell
+			lf.Evidence += fmt.Sprintf("; release_after %d s or %d s", b, b+1) + p.realNote()
+		}
+		p.add(since, lf)
 		p.add(p.res.Requests, p.throttleNone(f, x0))
 		return nil
 	}
 	var hint2 int64
-	if c := p.claim; c != nil && c.Throttle != nil && !p.o.IgnoreClaim {
+	if c := p.claim; c != nil && c.Throttle != nil && !p.o.IgnoreClaim && p.request() {
 		hint2 = b * c.Throttle.Factor
 	}
-	b2, finite2, err := p.unblock(nil, build2, x1, hint2, "throttle")
+	var again *blockTok // on real time the token just refused goes on: no second wait for build2
+	if p.realTime() {
+		again = bt
+	}
+	b2, finite2, err := p.unblock(again, build2, x1, hint2, "throttle")
 	if err != nil {
 		return err
 	}
@@ -271,11 +339,22 @@ func (p *prober) classify(f int, first *blockTok) error {
 		p.lockAfter = f + 1
 		p.add(since, Finding{Name: "throttle", Value: fmt.Sprintf("after %d, delay %d s, factor 1", f, b), Certainty: CouldNotTell,
 			Evidence: fmt.Sprintf("the correct code was refused for %d s after %d failures, and for good after one more: the lockout after %d failures hides the factor (written as 1)", b, f, f+1)})
-		p.add(p.res.Requests, Finding{Name: "lockout", Value: fmt.Sprintf("after %d failures", f+1), Certainty: Exact,
-			Evidence: fmt.Sprintf("one failure after the throttle's delay of %d s, the correct code was refused still %d s later", b, int64(Wait))})
+		lf := Finding{Name: "lockout", Value: fmt.Sprintf("after %d failures", f+1), Certainty: Exact,
+			Evidence: fmt.Sprintf("one failure after the throttle's delay of %d s, the correct code was refused still %d s later", b, int64(Wait))}
+		if p.realTime() {
+			lf.Value += fmt.Sprintf(", no release within %d s", p.horizon())
+			lf.Certainty = LowerBound
+			lf.Evidence = fmt.Sprintf("one failure after the throttle's delay of %d s, the correct code was refused at every second up to %d s later: whether the lock releases later %s (MaxWait)", b, p.horizon(), p.tooLong())
+		}
+		p.add(p.res.Requests, lf)
 		return nil
 	}
-	if finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16 {
+	third := finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16
+	unchecked := false // on real time the third delay is longer than MaxWait
+	if third && p.realTime() && b2*(b2/b)+1 > p.horizon() {
+		third, unchecked = false, true
+	}
+	if third {
 		// A third point on the curve: a lock that releases after one more
 		// failure would give any second delay, but not the third.
 		k := b2 / b
@@ -284,32 +363,59 @@ func (p *prober) classify(f int, first *blockTok) error {
 			if err != nil {
 				return nil, err
 			}
-			return bt, bt.failAt(p.freeTwice(bt, bt.last+b2))
+			return bt, bt.failAt(p.freeTwice(bt, bt.last+b2+p.margin()))
 		}
 		b3 := b2 * k
 		ok3 := true
-		for _, x := range []int64{b3 - 1, b3} {
-			bt, err := build3()
-			if err != nil {
+		// Just before the third delay ends, and once it has: on real time
+		// a second further either way, and both tokens wait together.
+		early, late := b3-1, b3
+		if p.realTime() {
+			early, late = b3-2, b3+1
+		}
+		xs := []int64{late}
+		if early > 0 {
+			xs = []int64{early, late}
+		}
+		toks := make([]*blockTok, len(xs))
+		jobs := make([]func() error, len(xs))
+		accs := make([]bool, len(xs))
+		skip := make([]bool, len(xs))
+		for i, x := range xs {
+			jobs[i] = func() error {
+				bt, err := build3()
+				if err != nil {
+					return err
+				}
+				toks[i] = bt
+				at := p.rateFree(bt, bt.last+x)
+				if at-bt.last > x && x < b3 {
+					skip[i] = true // the rate limit keeps the early probe out
+					return nil
+				}
+				xs[i] = at - bt.last
+				accs[i], err = bt.goodAt(at)
 				return err
 			}
-			at := p.rateFree(bt, bt.last+x)
-			if at-bt.last > x && x < b3 {
-				continue // the rate limit keeps the early probe out
-			}
-			x = at - bt.last
-			acc, err := bt.goodAt(at)
-			if err != nil {
-				return err
+		}
+		if err := p.together(jobs); err != nil {
+			return err
+		}
+		for i, x := range xs {
+			if skip[i] {
+				continue
 			}
 			// Accepted early: the count restarted, so the second refusal
 			// was a lock's release. Refused at b3: a lockout after f+2
 			// failures, which the scan below finds.
-			if acc && x < b3 {
+			if accs[i] && x < b3 {
 				ok3 = false
 			}
-			if acc && x >= b3 {
+			if accs[i] && x >= b3 {
 				setY(int64(f)+2, b3)
+			}
+			if toks[i].locked {
+				bt.locked = true
 			}
 		}
 		if !ok3 {
@@ -364,12 +470,19 @@ func (p *prober) classify(f int, first *blockTok) error {
 		tf.Certainty = CouldNotTell
 		tf.Evidence += "; the observations fit as well: " + strings.Join(alts, "; ")
 	}
+	if p.realTime() {
+		tf.Certainty = CouldNotTell
+		tf.Evidence += fmt.Sprintf("; the delays are known to a second (the first %d s or %d s, the next %d s or %d s)", b, b+1, b2, b2+1) + p.realNote()
+		if unchecked {
+			tf.Evidence += fmt.Sprintf("; the third delay (%d s) is longer than MaxWait and was not checked: a lock after %d failures released after %d s fits as well", b2*k, f+1, b2)
+		}
+	}
 	p.add(since, tf)
 	i := len(p.res.Findings) - 1
 	if err := p.lockBeyondThrottle(f); err != nil {
 		return err
 	}
-	if lockAlt && len(alts) == 1 && p.lockAfter > 1 {
+	if lockAlt && len(alts) == 1 && p.lockAfter > 1 && p.request() {
 		// A lockout after more failures rules out "lockout after 1".
 		p.res.Findings[i].Certainty = Exact
 		p.res.Findings[i].Evidence += fmt.Sprintf("; ruled out by the lockout after %d failures", p.lockAfter)
@@ -396,38 +509,49 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	max := p.o.MaxLockout
 	rec := p.series("lockout beyond the throttle", "failures, spaced by the throttle's delays")
 	early := 0 // a count after which the correct code came in before the delay
-	blockedAt := func(n int) (bool, error) {
+	// probeAt builds n failures and reports whether the correct code is
+	// refused once the delay has passed, and whether it was accepted
+	// just before (a lock that released and restarted the count). It
+	// records nothing, so that tokens can be probed together.
+	probeAt := func(n int) (blocked, before bool, err error) {
 		bt, err := p.build(n, p.throttleGap)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		d := p.delay(n)
 		// Just before the delay: refused, unless a lock released and
 		// the count restarted.
 		// (Only for delays a profile can state: longer ones may be capped.)
-		if at := p.rateFree(bt, bt.last+d-1); d <= Wait && at < bt.last+d && d-1 >= p.x0(bt) {
+		pre := d - 1 - p.margin()
+		if at := p.rateFree(bt, bt.last+pre); d <= Wait && pre >= 0 && at < bt.last+d && pre >= p.x0(bt) {
 			ok, err := bt.goodAt(at)
 			if err != nil {
-				return false, err
+				return false, false, err
 			}
 			if ok {
-				early = n
-				rec(int64(n), false)
-				return true, nil
+				return true, true, nil
 			}
 		}
-		if p.rateFree(bt, bt.last+d) != bt.last+d {
+		post := d + p.margin()
+		if p.rateFree(bt, bt.last+post) != bt.last+post {
 			// The early probe keeps the rate limit busy: a fresh token.
 			if bt, err = p.build(n, p.throttleGap); err != nil {
-				return false, err
+				return false, false, err
 			}
 		}
-		ok, err := bt.goodAt(p.rateFree(bt, bt.last+d))
+		ok, err := bt.goodAt(p.rateFree(bt, bt.last+post))
+		return !ok, false, err
+	}
+	blockedAt := func(n int) (bool, error) {
+		b, before, err := probeAt(n)
 		if err != nil {
 			return false, err
 		}
-		rec(int64(n), ok)
-		return !ok, nil
+		if before {
+			early = n
+		}
+		rec(int64(n), !b) // accepted early is drawn as refused
+		return b, nil
 	}
 	top := max
 	for n := f + 1; n <= max; n++ {
@@ -436,8 +560,53 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			break
 		}
 	}
+	cut := false // on real time, more failures than top need longer than MaxWait
+	if p.realTime() {
+		p.waiting("lockout", "the throttle's delays to pass, for a lockout beyond them")
+		for n := f + 1; n <= top; n++ {
+			if p.buildSpan(n) > p.horizon() {
+				top, cut = n-1, true
+				break
+			}
+		}
+	}
 	found := 0
-	for n := f + 2; n <= min(top, f+11) && found == 0; n++ {
+	if p.realTime() {
+		// Every count on its own token, all waiting together.
+		var ns []int
+		for n := f + 2; n <= min(top, f+11); n++ {
+			ns = append(ns, n)
+		}
+		if len(ns) > 0 {
+			p.announce(time.Duration(p.buildSpan(ns[len(ns)-1])) * time.Second)
+		}
+		res := make([][2]bool, len(ns))
+		jobs := make([]func() error, len(ns))
+		for i, n := range ns {
+			jobs[i] = func() error {
+				b, before, err := probeAt(n)
+				res[i] = [2]bool{b, before}
+				return err
+			}
+		}
+		if err := p.together(jobs); err != nil {
+			return err
+		}
+		for i, n := range ns {
+			rec(int64(n), !res[i][0])
+			if res[i][0] {
+				if res[i][1] {
+					early = n
+				}
+				found = n
+				break
+			}
+		}
+		if top > f+11 {
+			cut = true // a scout at MaxLockout would wait too long
+		}
+	}
+	for n := f + 2; n <= min(top, f+11) && found == 0 && p.request(); n++ {
 		b, err := blockedAt(n)
 		if err != nil {
 			return err
@@ -446,7 +615,7 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			found = n
 		}
 	}
-	if found == 0 && top > f+11 {
+	if found == 0 && top > f+11 && p.request() {
 		b, err := blockedAt(top)
 		if err != nil {
 			return err
@@ -458,6 +627,12 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			}
 			found = int(x) + 1
 		}
+	}
+	if found == 0 && cut {
+		p.lockAfter = 0
+		p.add(since, Finding{Name: "lockout", Value: "none", Certainty: NotObserved,
+			Evidence: fmt.Sprintf("with failures spaced by the throttle's delays, the correct code was accepted once each delay had passed, up to %d failures; more failures would wait longer than %d s on real time (MaxWait): a lockout after more could not be told", min(top, f+11), p.horizon())})
+		return nil
 	}
 	if found == 0 {
 		p.lockAfter = 0
@@ -474,7 +649,7 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			hint = Wait
 		}
 	}
-	from := p.delay(found)
+	from := p.past(p.delay(found))
 	if early == found { // the lock released before the delay
 		bt, err := build()
 		if err != nil {
@@ -502,6 +677,9 @@ func (p *prober) lockBeyondThrottle(f int) error {
 		p.release = r
 		v += fmt.Sprintf(", released after %d s", r)
 		ev += fmt.Sprintf(", and accepted %d s after the last failure", r)
+	} else if p.realTime() {
+		v += fmt.Sprintf(", no release within %d s", p.horizon())
+		ev += fmt.Sprintf(", still at every second up to %d s later: whether it releases later %s (MaxWait)", p.horizon(), p.tooLong())
 	} else {
 		ev += fmt.Sprintf(", still %d s later", int64(Wait))
 	}
@@ -515,6 +693,17 @@ func (p *prober) lockBeyondThrottle(f int) error {
 			cert = CouldNotTell
 			ev += fmt.Sprintf("; or a lock after %d failures released within the throttle's delay of %d s, so that the count restarted (the observations fit both)", found-1, p.delay(found-1))
 		}
+	}
+	if p.realTime() {
+		if cert == Exact {
+			cert = CouldNotTell
+		}
+		if !finite {
+			cert = LowerBound
+		} else {
+			ev += fmt.Sprintf("; release_after %d s or %d s", r, r+1)
+		}
+		ev += p.realNote()
 	}
 	p.add(since, Finding{Name: "lockout", Value: v, Certainty: cert, Evidence: ev})
 	return nil
@@ -558,4 +747,22 @@ func (p *prober) throttleByResync(f int) (int, int64, bool, error) {
 	}
 	d, ok, err := p.resyncUnblock(func() (*blockTok, error) { return p.build(ft, p.initialGap) }, 0)
 	return ft, d, ok, err
+}
+
+// buildSpan is how many seconds n failures spaced by the throttle's
+// delays take, with the wait for the delay after the last (past the rate
+// limit's window, if any, too).
+func (p *prober) buildSpan(n int) int64 {
+	var s int64
+	for i := 1; i < n; i++ {
+		s += p.throttleGap(i)
+		if s > Wait {
+			return s
+		}
+	}
+	d := p.delay(n) + p.margin()
+	if p.rate != nil {
+		d = max(d, p.rate.Per+p.margin())
+	}
+	return s + d
 }

@@ -31,6 +31,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/otplab/otplab/harness"
@@ -121,6 +122,15 @@ type Options struct {
 	// By default a claimed value is tried first, which confirms a truthful
 	// claim with the fewest requests; the result is measured either way.
 	IgnoreClaim bool
+	// MaxWait bounds, on real time (a verifier that reads its own clock,
+	// which the probe cannot set), how long one search lets time pass: a
+	// refusal that lasts longer is reported as lasting more than MaxWait.
+	// Zero means DefaultMaxWait.
+	MaxWait time.Duration
+	// Waiting, when set, is told of every wait of a second or more for
+	// real time to pass. Waits of several tokens overlap, so calls may
+	// come from several goroutines at once.
+	Waiting func(Waiting)
 }
 
 // Certainty says how far a finding can be trusted.
@@ -297,6 +307,14 @@ type prober struct {
 	unlockOK     int    // 0 unknown, 1 works, -1 refused
 	lockedSeen   bool   // some reply said locked
 	knownCounter uint64 // a HOTP counter that was enrolled
+
+	// On real time several tokens wait at once: mu guards the request
+	// count, lockedSeen and the fields below, rngMu the seeded sources.
+	mu      sync.Mutex
+	rngMu   sync.Mutex
+	waitFor string // the measurement that waits, for Options.Waiting
+	waitWhy string // what it waits for
+	late    int64  // seconds the tokens' real-time clocks moved on
 }
 
 // config is a token configuration the verifier accepts.
@@ -345,6 +363,9 @@ func newProber(ctx context.Context, v harness.Verifier, o Options) *prober {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
 	}
 	p := &prober{
 		ctx:    ctx,
@@ -405,6 +426,8 @@ func (p *prober) profile() harness.Profile {
 		pr.TOTP = &harness.TOTPPolicy{SkewBack: p.back, SkewAhead: p.ahead, Reuse: p.reuse,
 			Drift: p.driftPol, Resync: p.learn, Periods: p.periodList, T0: p.t0OK}
 		pr.Clock = p.clock
+	} else if p.clock == harness.ClockWall {
+		pr.Clock = p.clock // the HOTP time rules run on the verifier's clock
 	}
 	pr.Flows = p.flowList
 	return pr

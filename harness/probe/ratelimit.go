@@ -14,8 +14,8 @@ import (
 // moment the refusal ends, on fresh tokens.
 func (p *prober) rateLimit() error {
 	since := p.res.Requests
-	if p.hotp == nil || p.lBound || !p.request() {
-		why := "needs hotp tokens, an exact look-ahead and the request clock"
+	if p.hotp == nil || p.lBound {
+		why := "needs hotp tokens and an exact look-ahead"
 		p.add(since, Finding{Name: "rate-limit", Value: "-", Certainty: NotMeasured, Evidence: why})
 		return nil
 	}
@@ -27,6 +27,9 @@ func (p *prober) rateLimit() error {
 	}
 	t, err := fresh()
 	if err != nil {
+		return err
+	}
+	if _, err := t.place(t.unix()); err != nil {
 		return err
 	}
 	n := int64(-1)
@@ -44,6 +47,9 @@ func (p *prober) rateLimit() error {
 		p.add(since, Finding{Name: "rate-limit", Value: "none", Certainty: NotObserved,
 			Evidence: fmt.Sprintf("%d correct codes in a row at one moment were all accepted (MaxRate)", max+1)})
 		return nil
+	}
+	if p.realTime() && n > 0 {
+		return p.rateLimitReal(since, n, fresh)
 	}
 	// A refusal that time does not end is no rate limit.
 	rep, err := t.checkAt(t.code(lo+n), t.at.Add(Wait*time.Second))
@@ -100,4 +106,50 @@ func seq(from, n int64) []int64 {
 		out[i] = from + int64(i)
 	}
 	return out
+}
+
+// rateLimitReal measures the rate limit's window on real time, once n
+// correct codes at one moment were accepted and the next refused: fresh
+// tokens take n correct codes at their start, and the next one x s later
+// (firstTrue's rounds, waiting together).
+func (p *prober) rateLimitReal(since int, n int64, fresh func() (*tok, error)) error {
+	lo := p.lower
+	p.waiting("rate-limit", "the rate limit's window to pass")
+	rec := p.series("rate limit", "seconds after the checks")
+	rec(0, false)
+	prepare := func(x int64) (func() (bool, error), error) {
+		t, err := fresh()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := t.place(t.unix()); err != nil {
+			return nil, err
+		}
+		for i := int64(0); i < n; i++ {
+			if _, err := t.check(t.code(lo + i)); err != nil {
+				return nil, err
+			}
+		}
+		return func() (bool, error) {
+			u := t.unix() + x
+			if _, err := t.place(u); err != nil {
+				return false, err
+			}
+			rep, err := t.checkAt(t.code(lo+n), time.Unix(u, 0))
+			return rep.Accepted, err
+		}, nil
+	}
+	x, ok, err := p.firstTrue(0, prepare, func(x int64, v bool) { rec(x, v) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		p.add(since, Finding{Name: "rate-limit", Value: fmt.Sprintf("%d per more than %d s", n, p.horizon()), Certainty: LowerBound,
+			Evidence: fmt.Sprintf("%d correct codes at one moment accepted, the next refused, and still %d s later: %s (MaxWait); a rate limit with a longer window, or a refusal that never ends, which the profile cannot state", n, p.horizon(), p.tooLong())})
+		return nil
+	}
+	p.rate = &harness.RateLimitPolicy{Attempts: int(n), Per: x}
+	p.add(since, Finding{Name: "rate-limit", Value: fmt.Sprintf("%d per %d s", n, x), Certainty: CouldNotTell,
+		Evidence: fmt.Sprintf("%d correct codes at one moment accepted, the next refused; after %d correct codes, a check %d s later was still refused and one %d s later accepted; the window is %d s or %d s", n, n, x-1, x, x, x+1) + p.realNote()})
+	return nil
 }

@@ -139,28 +139,33 @@ func (p *prober) resyncLo() uint64 {
 // measured throttle and rate limit.
 func (p *prober) autoResync() error {
 	since := p.res.Requests
-	if p.hotp == nil || p.resyncN != 2 || p.resyncR <= p.l || p.lBound || p.lower != 0 || !p.request() {
+	if p.hotp == nil || p.resyncN != 2 || p.resyncR <= p.l || p.lBound || p.lower != 0 {
 		p.add(since, Finding{Name: "resync-auto", Value: "-", Certainty: NotMeasured,
-			Evidence: "needs a two-code resync wider than the look-ahead and the request clock"})
+			Evidence: "needs a two-code resync wider than the look-ahead"})
 		return nil
 	}
 	k := int64(p.l) + 1
 	rec := p.series("HOTP automatic resync", "seconds between the two codes")
 	confounded := false
-	try := func(x uint64) (bool, error) {
+	// prepare sends the code of c+k on a fresh token (and unlocks it) and
+	// returns the check of the code of c+k+1 x s later.
+	prepare := func(x int64) (func() (bool, error), error) {
 		t, err := p.enroll(*p.hotp, time.Time{}, distinct(0, int64(p.resyncR)+2, k, k+1))
 		if err != nil {
-			return false, err
+			return nil, err
+		}
+		if _, err := t.place(t.unix()); err != nil {
+			return nil, err
 		}
 		if _, err := t.check(t.code(k)); err != nil {
-			return false, err
+			return nil, err
 		}
 		at := t.at.Add(time.Duration(x) * time.Second)
 		if p.unlockOK >= 0 {
 			if err := t.unlock(); err == nil {
 				p.unlockOK = 1
 			} else if !errors.Is(err, errRefused) {
-				return false, err
+				return nil, err
 			} else {
 				p.unlockOK = -1
 			}
@@ -170,16 +175,29 @@ func (p *prober) autoResync() error {
 			if p.rate != nil && p.rate.Attempts == 1 {
 				wait = max(wait, p.rate.Per)
 			}
-			if int64(x) < wait || p.lockAfter == 1 {
+			if x < wait || p.lockAfter == 1 {
 				confounded = true
 			}
 		}
-		rep, err := t.checkAt(t.code(k+1), at)
+		return func() (bool, error) {
+			if _, err := t.place(at.Unix()); err != nil {
+				return false, err
+			}
+			rep, err := t.checkAt(t.code(k+1), at)
+			return rep.Accepted, err
+		}, nil
+	}
+	try := func(x uint64) (bool, error) {
+		pr, err := prepare(int64(x))
 		if err != nil {
 			return false, err
 		}
-		rec(int64(x), rep.Accepted)
-		return rep.Accepted, nil
+		ok, err := pr()
+		if err != nil {
+			return false, err
+		}
+		rec(int64(x), ok)
+		return ok, nil
 	}
 	var h *uint64
 	if c := p.claim; c != nil && c.Resync != nil && c.Resync.Auto != nil && !p.o.IgnoreClaim {
@@ -199,6 +217,9 @@ func (p *prober) autoResync() error {
 		p.add(since, f)
 		return nil
 	}
+	if p.realTime() {
+		return p.autoResyncReal(since, k, prepare, rec, &confounded)
+	}
 	w, atMax, err := edge(0, Wait, h, try)
 	if err != nil {
 		return err
@@ -213,6 +234,38 @@ func (p *prober) autoResync() error {
 		Evidence: fmt.Sprintf("the code of c+%d (beyond the look-ahead), then the code of c+%d: accepted %d s later, rejected %d s later", k, k+1, w, w+1)}
 	if confounded {
 		f.Certainty = CouldNotTell
+		f.Evidence += "; without unlock, the failure's throttle or lock may have refused the early second codes"
+	}
+	p.add(since, f)
+	return nil
+}
+
+// autoResyncReal measures resync.auto's window on real time, once the
+// second code was accepted at once: the first x at which it is rejected
+// (firstTrue's rounds), so that the window is x-1 s.
+func (p *prober) autoResyncReal(since int, k int64, prepare func(int64) (func() (bool, error), error), rec func(int64, bool), confounded *bool) error {
+	p.waiting("resync-auto", "the automatic resync's window to pass")
+	rejected := func(x int64) (func() (bool, error), error) {
+		pr, err := prepare(x)
+		if err != nil {
+			return nil, err
+		}
+		return func() (bool, error) { ok, err := pr(); return !ok, err }, nil
+	}
+	x, found, err := p.firstTrue(0, rejected, func(x int64, v bool) { rec(x, !v) })
+	if err != nil {
+		return err
+	}
+	if !found {
+		p.add(since, Finding{Name: "resync-auto", Value: fmt.Sprintf(">= %d s", p.horizon()), Certainty: LowerBound,
+			Evidence: fmt.Sprintf("the code of c+%d, then the code of c+%d: accepted up to %d s later; a longer window %s (MaxWait)", k, k+1, p.horizon(), p.tooLong())})
+		return nil
+	}
+	w := x - 1
+	p.auto = &harness.AutoResync{Within: w}
+	f := Finding{Name: "resync-auto", Value: fmt.Sprintf("within %d s", w), Certainty: CouldNotTell,
+		Evidence: fmt.Sprintf("the code of c+%d (beyond the look-ahead), then the code of c+%d: accepted %d s later, rejected %d s later; the window is %d s or %d s", k, k+1, w, x, w, x) + p.realNote()}
+	if *confounded {
 		f.Evidence += "; without unlock, the failure's throttle or lock may have refused the early second codes"
 	}
 	p.add(since, f)

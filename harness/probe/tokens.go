@@ -29,6 +29,8 @@ type tok struct {
 	c uint64
 	// at is when checks are made: for TOTP, a moment inside step c.
 	at time.Time
+	// rt is the token's clock on real time.
+	rt rtClock
 }
 
 // fatal reports whether err must end the probe: a cancelled context or a
@@ -51,12 +53,16 @@ func (p *prober) refusal(op string, err error) error {
 
 // reqCtx counts a request and bounds it with the per-request timeout.
 func (p *prober) reqCtx() (context.Context, context.CancelFunc) {
+	p.mu.Lock()
 	p.res.Requests++
+	p.mu.Unlock()
 	return context.WithTimeout(p.ctx, p.o.Timeout)
 }
 
 // nextSerial returns a serial no other token of this probe has.
 func (p *prober) nextSerial(kind harness.Kind) string {
+	p.rngMu.Lock()
+	defer p.rngMu.Unlock()
 	if p.o.Serial != nil {
 		return p.o.Serial(kind)
 	}
@@ -70,6 +76,8 @@ func (p *prober) nextSerial(kind harness.Kind) string {
 
 // newKey draws a secret for cfg whose key satisfies clean (nil: any).
 func (p *prober) newKey(alg token.Algorithm, digits int, clean func(*token.Key) bool) (*token.Key, error) {
+	p.rngMu.Lock()
+	defer p.rngMu.Unlock()
 	for range maxDraws {
 		secret := make([]byte, alg.Size())
 		for i := range secret {
@@ -112,7 +120,9 @@ func (p *prober) enrollWith(cfg config, at time.Time, s spec, clean func(k *toke
 		period = s.period
 	}
 	if cfg.kind == harness.HOTP {
+		p.rngMu.Lock()
 		t.c = p.counterBase() + p.rng.Uint64N(1<<20)
+		p.rngMu.Unlock()
 		if s.counter != nil {
 			t.c = *s.counter
 		}
@@ -201,7 +211,7 @@ func (t *tok) check(code string) (harness.Reply, error) {
 
 func (t *tok) checkAt(code string, at time.Time) (harness.Reply, error) {
 	p := t.p
-	if t.t.Kind == harness.TOTP && p.clock == harness.ClockWall {
+	if t.t.Kind == harness.TOTP && p.ownClock() {
 		at = p.o.Now()
 	}
 	if err := p.ctx.Err(); err != nil {
@@ -393,13 +403,28 @@ func (t *tok) codeAt(u int64, i int64) string { return t.key.HOTP(uint64(int64(t
 func (t *tok) checkUnix(code string, u int64) (harness.Reply, error) {
 	rep, err := t.checkAt(code, time.Unix(u, 0))
 	if rep.Locked {
+		t.p.mu.Lock()
 		t.p.lockedSeen = true
+		t.p.mu.Unlock()
 	}
 	return rep, err
 }
 
-// request reports whether the probe controls the verifier's time.
-func (p *prober) request() bool { return p.clock != harness.ClockWall }
+// request reports whether the probe controls the verifier's time: the
+// verifier takes the request's time, or reads a clock that is set to it
+// (an exec verifier under the fake clock, a harness.ClockSetter).
+func (p *prober) request() bool { return p.clock != harness.ClockWall || p.setsClock() }
+
+// setsClock reports whether the verifier's own clock is set to each
+// request's time.
+func (p *prober) setsClock() bool {
+	cs, ok := p.v.(harness.ClockSetter)
+	return ok && cs.SetsClock()
+}
+
+// ownClock reports whether a check is judged at the verifier's own time,
+// which the probe does not set: then the probe sends its real time.
+func (p *prober) ownClock() bool { return p.clock == harness.ClockWall && !p.setsClock() }
 
 // quiet makes the next check of t meet no rate limit, throttle or lock
 // that the probe's own earlier checks caused: it unlocks t (which also

@@ -172,7 +172,7 @@ func (p *prober) bounded() bool { return p.back >= p.o.MaxSkew || p.ahead >= p.o
 // unlocked (or time passes) so that no failure count interferes.
 func (p *prober) drift() error {
 	since := p.res.Requests
-	if p.totp == nil || !p.request() || p.bounded() || (p.ahead == 0 && p.back == 0) {
+	if p.totp == nil || p.clock == harness.ClockWall || p.bounded() || (p.ahead == 0 && p.back == 0) {
 		p.add(since, Finding{Name: "totp-drift", Value: "-", Certainty: NotMeasured,
 			Evidence: "needs the request clock and a window of more than one step"})
 		return nil
@@ -400,7 +400,7 @@ func (p *prober) cutSkew(d int64) error {
 // throttle it.
 func (p *prober) skewLearning() error {
 	since := p.res.Requests
-	if p.totp == nil || !p.request() || p.bounded() {
+	if p.totp == nil || p.clock == harness.ClockWall || p.bounded() {
 		p.add(since, Finding{Name: "totp-skew-learning", Value: "-", Certainty: NotMeasured, Evidence: "needs the request clock and an exact skew"})
 		return nil
 	}

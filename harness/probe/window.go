@@ -346,7 +346,10 @@ func (p *prober) onFailure() error {
 		return err
 	}
 	how := "an unlock"
-	if !sure {
+	switch {
+	case !sure && p.realTime():
+		how = "no unlock (on real time no time passed)"
+	case !sure:
 		how = fmt.Sprintf("%d s", int64(Wait))
 	}
 	if adv {
