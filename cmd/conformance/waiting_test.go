@@ -230,22 +230,25 @@ func TestWaitLineFinish(t *testing.T) {
 // reference on its own clock over HTTP: the text output shows the wait;
 // with --output json standard output is the JSON report alone.
 func TestRunShowsWaits(t *testing.T) {
-	p := reference.Default()
-	p.Clock = harness.ClockWall
-	v, err := reference.New(p)
-	require.NoError(t, err)
-	srv := httptest.NewServer(wire.NewHandler(v, "/", wire.ServeOptions{}))
-	t.Cleanup(srv.Close)
-	args := []string{"run", "--verifier", srv.URL + "/", "--run", `^rfc6238/5\.2/reuse-same-step$`, "--seed", "1"}
+	// One verifier per run: two runs with one seed enroll the same serials.
+	argsFor := func(t *testing.T) []string {
+		p := reference.Default()
+		p.Clock = harness.ClockWall
+		v, err := reference.New(p)
+		require.NoError(t, err)
+		srv := httptest.NewServer(wire.NewHandler(v, "/", wire.ServeOptions{}))
+		t.Cleanup(srv.Close)
+		return []string{"run", "--verifier", srv.URL + "/", "--run", `^rfc6238/5\.2/reuse-same-step$`, "--seed", "1"}
+	}
 	t.Run("text", func(t *testing.T) {
 		t.Parallel()
-		r := cli(t, t.Context(), args...)
+		r := cli(t, t.Context(), argsFor(t)...)
 		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		assert.Regexp(t, regexp.MustCompile(`(?m)^waiting 5 s for time to pass; 1 case in flight$`), r.stdout)
 	})
 	t.Run("json", func(t *testing.T) {
 		t.Parallel()
-		r := cli(t, t.Context(), append(args, "--output", "json")...)
+		r := cli(t, t.Context(), append(argsFor(t), "--output", "json")...)
 		require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 		assert.NotContains(t, r.stdout, "waiting")
 		assert.NotContains(t, r.stderr, "waiting")
