@@ -140,7 +140,7 @@ func totpPolicyCases() []*caseDef {
 			id:          "rfc6238/5.2/skew-learning-accepts",
 			level:       PROFILE,
 			requirement: "totp {resync {codes N, range R}}: N rejected checks in successive steps whose codes are those of steps T_i+s for one offset s, |s| <= R: the N-th is accepted and the window moves by s",
-			what:        "In N successive steps submits the code of the step s ahead (s beyond the window): the first N-1 rejected, the N-th accepted; in the next step the code s ahead is accepted at once. On real time the steps pass for real, on a token with the shortest claimed step of at least 10 s (and a chosen t0 when claimed); it SKIPs, with the reason, when that needs more than 40 s.",
+			what:        "In N successive steps submits the code of the step s ahead (s beyond the window): the first N-1 rejected, the N-th accepted; in the next step the code s ahead is accepted at once. On real time the steps pass for real, on a token with the shortest claimed step of at least 10 s (and a chosen t0 when claimed); it SKIPs, with the reason, when that needs more than --max-wait (10 min by default).",
 			needs:       needSkewLearning,
 			realtime:    true,
 			body: func(t *ct) {

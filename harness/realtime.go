@@ -261,8 +261,16 @@ func (t *ct) realNow(t0, period int64) (time.Time, uint64) {
 	return at, st
 }
 
-// maxRealWait is the longest a case judged on real time waits.
-const maxRealWait = 40
+// maxRealWait is the longest a case judged on real time waits for steps
+// to pass, in seconds: Options.MaxWait (--max-wait), by default
+// DefaultMaxWait. The time-step cases wait at once, so a run takes about
+// its longest case.
+func (t *ct) maxRealWait() int64 {
+	if w := t.run.opts.MaxWait; w > 0 {
+		return int64(w / time.Second)
+	}
+	return int64(DefaultMaxWait / time.Second)
+}
 
 // later returns at moved on by d seconds: on the simulated clock at once,
 // and in real-time mode after waiting d seconds (a case SKIPs when d is
@@ -271,8 +279,8 @@ func (t *ct) later(at time.Time, d int64) time.Time {
 	if !t.run.realTime() {
 		return at.Add(time.Duration(d) * time.Second)
 	}
-	if d > maxRealWait {
-		t.skip("the case needs %d s to pass, more than the %d s a case waits on real time", d, maxRealWait)
+	if d > t.maxRealWait() {
+		t.skip("the case needs %d s to pass, more than the %d s a case waits on real time (--max-wait)", d, t.maxRealWait())
 	}
 	t.run.waiting(t.def.id, d, "time to pass")
 	select {
@@ -390,13 +398,13 @@ func (t *ct) planSteps(k, span int64) (*steps, uint64) {
 	if per < 2*boundaryGuard+2+span {
 		t.skip("on real time the case needs a step of at least %d s (%d s clear of either boundary), longer than the %d s step the profile claims", 2*boundaryGuard+2+span, boundaryGuard, per)
 	}
-	if w := realWaitBound(k, span, per, chosen); w > maxRealWait {
+	if w := realWaitBound(k, span, per, chosen); w > t.maxRealWait() {
 		how := "the profile claims no t0 other than 0 (totp.t0), so no t0 can move the steps"
 		if chosen {
 			how = "even with a t0 chosen to put a boundary right after the first check"
 		}
-		t.skip("on real time the case needs %d step boundaries of the verifier's clock to pass: up to %d s with %d s steps (the shortest the profile claims of at least %d s), more than the %d s a case waits on real time; %s. The request's clock, or a clock the harness sets (--clock fake, exec verifiers), judges it",
-			k, w, per, minRealPeriod, maxRealWait, how)
+		t.skip("on real time the case needs %d step boundaries of the verifier's clock to pass: up to %d s with %d s steps (the shortest the profile claims of at least %d s), more than the %d s a case waits on real time (--max-wait); %s. The request's clock, or a clock the harness sets (--clock fake, exec verifiers), judges it",
+			k, w, per, minRealPeriod, t.maxRealWait(), how)
 	}
 	s := &steps{t: t, period: per, real: true}
 	if chosen {
