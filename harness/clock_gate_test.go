@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otplab/otplab/internal/timegate"
 )
 
 // gateProbe is a verifier that reads a ManualClock and records what it
@@ -72,13 +74,10 @@ func (p *gateProbe) Resync(ctx context.Context, req ResyncRequest) (Reply, error
 func (p *gateProbe) Unlock(context.Context, string) error { return nil }
 
 // queued waits until the gate has n requests waiting.
-func queued(t *testing.T, g *timeGate, n int) {
+func queued(t *testing.T, g *timegate.Gate[instant], n int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		g.mu.Lock()
-		q := len(g.queue)
-		g.mu.Unlock()
-		if q == n {
+		if g.Waiting() == n {
 			return
 		}
 		runtime.Gosched()

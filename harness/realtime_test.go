@@ -294,7 +294,6 @@ func TestRealTimeLongNoT0(t *testing.T) {
 	}
 }
 
-
 // runBug runs the cases run selects against the mutant with bug, on its
 // own clock ("wall") behind HTTP, claiming p.
 func runBug(t *testing.T, bug string, p harness.Profile, run *regexp.Regexp) map[string]harness.Result {

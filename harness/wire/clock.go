@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/internal/timegate"
 )
 
 // ClockControl says whether and how an [Exec] client sets the clock of a
@@ -197,56 +198,54 @@ func fakeEnv(env []string, file, lib string) []string {
 		"FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1")
 }
 
-// clockGate owns the clock file of one Exec client and admits requests so
-// that those in flight together all have the file's time: a request at
-// another time waits until the ones in flight are answered, then the file
-// is replaced and it goes. Waiting requests go in arrival order, and a
-// request at the file's time queues behind them, so none starves.
+// clockGate owns the clock file of one Exec client and admits requests
+// through a timegate.Gate, so that those in flight together all have the
+// file's time (see package timegate for the order of admission).
 type clockGate struct {
 	now  func() time.Time
 	sign bool // the fake clock cannot show times before 1970
 
-	mu    sync.Mutex
-	dir   string // the temporary directory of the file; "" before init
-	cur   int64  // the time the file holds
-	busy  int    // requests admitted and not done
-	queue []*clockWaiter
-	sets  int // times the file was written
-}
-
-type clockWaiter struct {
-	at    int64
-	ready chan struct{}
-	err   error // set before ready is closed when the file could not be written
-	in    bool  // admitted
+	mu   sync.Mutex
+	dir  string // the temporary directory of the file; "" before init
+	sets int    // times the file was written
+	gate *timegate.Gate[int64]
 }
 
 // file returns the clock file's path, creating it (with the current time)
 // the first time.
 func (g *clockGate) file() (string, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if err := g.initLocked(); err != nil {
+	if _, err := g.init(); err != nil {
 		return "", err
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return filepath.Join(g.dir, "now"), nil
 }
 
-func (g *clockGate) initLocked() error {
+// init creates the clock file, with the current time, and the gate, the
+// first time; it returns the gate.
+func (g *clockGate) init() (*timegate.Gate[int64], error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.dir != "" {
-		return nil
+		return g.gate, nil
 	}
 	dir, err := os.MkdirTemp(clockBase(), "otplab-clock-")
 	if err != nil {
-		return fmt.Errorf("%w: the clock file: %w", ErrTransport, err)
+		return nil, fmt.Errorf("%w: the clock file: %w", ErrTransport, err)
 	}
 	g.dir = dir
-	if err := g.writeLocked(g.now().Unix()); err != nil {
+	now := g.now().Unix()
+	if err := g.writeLocked(now); err != nil {
 		_ = os.RemoveAll(dir)
 		g.dir = ""
-		return err
+		return nil, err
 	}
-	return nil
+	// No one else has the gate yet: priming it under g.mu cannot meet
+	// write, which takes g.mu under the gate's lock.
+	g.gate = timegate.New(g.write)
+	g.gate.Prime(now)
+	return g.gate, nil
 }
 
 // clockBase is where clock files go: /dev/shm (memory) on Linux when
@@ -275,6 +274,13 @@ func unixWritable(dir string) bool {
 	return true
 }
 
+// write replaces the clock file with one that says at: the gate's set.
+func (g *clockGate) write(at int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writeLocked(at)
+}
+
 // writeLocked replaces the clock file with one that says at.
 func (g *clockGate) writeLocked(at int64) error {
 	tmp, dst := filepath.Join(g.dir, "now.tmp"), filepath.Join(g.dir, "now")
@@ -285,7 +291,6 @@ func (g *clockGate) writeLocked(at int64) error {
 	if err != nil {
 		return fmt.Errorf("%w: setting the verifier's clock: %w", ErrTransport, err)
 	}
-	g.cur = at
 	g.sets++
 	return nil
 }
@@ -297,75 +302,29 @@ func (g *clockGate) enter(ctx context.Context, at int64, timed bool) error {
 	if timed && g.sign && at < 0 {
 		return fmt.Errorf("%w: the fake clock cannot be set to %d, before 1970", harness.ErrUnsupported, at)
 	}
-	g.mu.Lock()
-	if err := g.initLocked(); err != nil {
-		g.mu.Unlock()
+	gate, err := g.init()
+	if err != nil {
 		return err
 	}
-	if !timed || len(g.queue) == 0 && (at == g.cur || g.busy == 0) {
-		var err error
-		if timed && at != g.cur {
-			err = g.writeLocked(at)
+	if err := gate.Enter(ctx, at, timed); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("%w: waiting for the verifier's clock: %w", ErrTransport, err)
 		}
-		if err == nil {
-			g.busy++
-		}
-		g.mu.Unlock()
 		return err
 	}
-	w := &clockWaiter{at: at, ready: make(chan struct{})}
-	g.queue = append(g.queue, w)
-	g.mu.Unlock()
-	select {
-	case <-w.ready:
-		return w.err
-	case <-ctx.Done():
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if w.in {
-		if w.err == nil {
-			g.busy--
-			g.admitLocked()
-		}
-	} else {
-		for i, q := range g.queue {
-			if q == w {
-				g.queue = append(g.queue[:i], g.queue[i+1:]...)
-				break
-			}
-		}
-		g.admitLocked()
-	}
-	return fmt.Errorf("%w: waiting for the verifier's clock: %w", ErrTransport, ctx.Err())
+	return nil
 }
 
 // leave ends one admitted request.
-func (g *clockGate) leave() {
-	g.mu.Lock()
-	g.busy--
-	g.admitLocked()
-	g.mu.Unlock()
-}
+func (g *clockGate) leave() { g.gate.Leave() }
 
-// admitLocked lets the waiting requests at the head of the queue go: those
-// at the clock's time, and, once nothing is in flight, the next time.
-func (g *clockGate) admitLocked() {
-	for len(g.queue) > 0 {
-		w := g.queue[0]
-		if w.at != g.cur {
-			if g.busy > 0 {
-				return
-			}
-			w.err = g.writeLocked(w.at)
-		}
-		g.queue = g.queue[1:]
-		w.in = true
-		if w.err == nil {
-			g.busy++
-		}
-		close(w.ready)
+// waiting returns how many requests wait for their time.
+func (g *clockGate) waiting() int {
+	gate, err := g.init()
+	if err != nil {
+		return 0
 	}
+	return gate.Waiting()
 }
 
 // close removes the clock file and its directory.
