@@ -422,11 +422,10 @@ type ct struct {
 	rng    *rand.Rand
 	simNow int64
 	start  int64 // the case's first request time, for scripts
-	// rtStart is the real instant of the case's second rtBase on real
-	// time (realclock.go); waited is the real time waited so far, and
-	// lenient is set once a check was judged leniently.
-	rtStart time.Time
-	rtBase  int64
+	// rt maps the case's seconds onto real time, on real time
+	// (realclock.go); waited is the real time waited so far, and lenient
+	// is set once a check was judged leniently.
+	rt      realSeconds
 	waited  time.Duration
 	lenient bool
 	// quirks are model departures the case's trackers assume (set only

@@ -331,10 +331,10 @@ type driver struct {
 	real bool
 	end  int64
 	// realHOTP is set for a HOTP sequence judged on real time under a
-	// profile with time rules: second start is the real instant rtStart,
-	// and each request waits for its second (realclock.go).
+	// profile with time rules: secs maps its seconds onto real time, and
+	// each request waits for its second (realclock.go).
 	realHOTP bool
-	rtStart  time.Time
+	secs     realSeconds
 	onFail   func() // records the failure and stops the sequence
 }
 
@@ -376,8 +376,8 @@ func (d *driver) play() {
 	d.start = simEpoch + int64(rapid.IntRange(0, 86400).Draw(rt, "start"))
 	d.realHOTP = d.kind == HOTP && d.t.run.realTime() && d.p.hasTimeRules()
 	if d.realHOTP {
-		d.rtStart = d.t.run.now()
-		d.start = d.rtStart.Unix()
+		d.secs = newRealSeconds(d.t.run.now())
+		d.start = d.secs.base
 	}
 	d.now = d.start
 	if d.kind == HOTP {
@@ -532,11 +532,8 @@ func (d *driver) place() {
 	if !d.realHOTP {
 		return
 	}
-	late := d.t.run.now().Sub(d.rtStart) - placeSlack
-	if late > 0 {
-		d.now = max(d.now, d.start+int64(math.Ceil(late.Seconds())))
-	}
-	wait := d.rtStart.Add(time.Duration(d.now-d.start) * time.Second).Sub(d.t.run.now())
+	d.now = max(d.now, d.secs.floor(d.t.run.now()))
+	wait := d.secs.until(d.now, d.t.run.now())
 	if wait <= 0 {
 		return
 	}

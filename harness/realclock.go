@@ -7,8 +7,8 @@ import (
 
 // Real time for the HOTP time rules. On real time (a verifier on its own
 // clock that the adapter cannot set) a case's simulated seconds are real
-// seconds: second t.rtBase is the real instant t.rtStart, and a request
-// planned at second s goes out at rtStart + (s - rtBase). The throttle,
+// seconds (realSeconds: second base is the real instant start, and a
+// request planned at second s goes out at start + (s - base)). The throttle,
 // rate limit, release and automatic resync compare times of the same
 // token, so only differences matter and no clock offset is needed; but the
 // verifier may count whole seconds, and a request takes time to arrive, so
@@ -47,23 +47,41 @@ func (p Profile) hasTimeRules() bool {
 // realHOTP reports whether s's requests are placed on real time.
 func (s *sim) realHOTP() bool { return s.tok.Kind == HOTP && s.t.run.realTime() }
 
+// realSeconds maps the whole seconds of a case (or of a property
+// sequence) onto real time: second base is the real instant start.
+type realSeconds struct {
+	start time.Time
+	base  int64
+}
+
+// newRealSeconds starts at now: its second base is now's Unix second.
+func newRealSeconds(now time.Time) realSeconds { return realSeconds{start: now, base: now.Unix()} }
+
+// floor is the earliest second whose real instant is not already more
+// than placeSlack past at now.
+func (c realSeconds) floor(now time.Time) int64 {
+	late := now.Sub(c.start) - placeSlack
+	if late <= 0 {
+		return c.base
+	}
+	return c.base + int64(math.Ceil(late.Seconds()))
+}
+
+// until is how long after now second sec's real instant comes.
+func (c realSeconds) until(sec int64, now time.Time) time.Duration {
+	return c.start.Add(time.Duration(sec-c.base) * time.Second).Sub(now)
+}
+
 // startReal starts the case's real clock: its simulated now becomes the
 // local real second.
 func (t *ct) startReal() {
-	t.rtStart = t.run.now()
-	t.rtBase = t.rtStart.Unix()
-	t.simNow = t.rtBase
+	t.rt = newRealSeconds(t.run.now())
+	t.simNow = t.rt.base
 }
 
 // realFloor is the earliest second of the case's clock whose real instant
 // is not already more than placeSlack past.
-func (t *ct) realFloor() int64 {
-	late := t.run.now().Sub(t.rtStart) - placeSlack
-	if late <= 0 {
-		return t.rtBase
-	}
-	return t.rtBase + int64(math.Ceil(late.Seconds()))
-}
+func (t *ct) realFloor() int64 { return t.rt.floor(t.run.now()) }
 
 // place puts request r on real time. It first moves the case's clock on to
 // the real now when the case has fallen behind it; then, when want is not
@@ -121,8 +139,7 @@ func nearby(planned, floor int64) []int64 {
 // sleepUntil waits for the real instant of the case's second sec. A case
 // whose waits add up to more than Options.MaxWait SKIPs.
 func (t *ct) sleepUntil(sec int64) {
-	target := t.rtStart.Add(time.Duration(sec-t.rtBase) * time.Second)
-	d := target.Sub(t.run.now())
+	d := t.rt.until(sec, t.run.now())
 	if d <= 0 {
 		return
 	}
