@@ -13,7 +13,9 @@ import (
 )
 
 // hotpTimeRules are HOTP profiles with time rules short enough to wait
-// for in a test: a django-otp-like doubling throttle, a throttle after
+// for in a test, and long enough (3 s or more but for the 1 s throttle)
+// that each check can be placed clear of their edges even when the
+// machine is loaded: a django-otp-like doubling throttle, a throttle after
 // three failures, a rate limit, a lockout that releases itself, and an
 // automatic resync.
 func hotpTimeRules() map[string]harness.Profile {
@@ -28,21 +30,21 @@ func hotpTimeRules() map[string]harness.Profile {
 	p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2}
 	out["throttle-doubling"] = p
 	p = base()
-	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 1}
+	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 3, Factor: 1}
 	out["throttle-after-3"] = p
 	p = base()
-	p.RateLimit = &harness.RateLimitPolicy{Attempts: 4, Per: 2}
+	p.RateLimit = &harness.RateLimitPolicy{Attempts: 4, Per: 4}
 	p.Lockout = nil
 	out["rate-limit"] = p
 	p = base()
-	p.Lockout = &harness.LockoutPolicy{After: 3, ReleaseAfter: 3}
+	p.Lockout = &harness.LockoutPolicy{After: 3, ReleaseAfter: 4}
 	out["release"] = p
 	p = reference.Default()
-	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 2, Factor: 1}
+	p.Throttle = &harness.ThrottlePolicy{After: 3, Delay: 3, Factor: 1}
 	out["totp-and-throttle"] = p
 	p = base()
 	r := *p.Resync
-	r.Auto = &harness.AutoResync{Within: 2}
+	r.Auto = &harness.AutoResync{Within: 3}
 	p.Resync = &r
 	out["auto-resync"] = p
 	return out
