@@ -47,10 +47,11 @@ type Options struct {
 	// real time to pass. Cases judged on real time run concurrently, so
 	// calls may come from several goroutines at once.
 	Waiting func(Waiting)
-	// MaxWait bounds the real time one case waits, in total, for the
-	// profile's time rules (throttle, rate limit, release, automatic
-	// resync) to run out when the verifier is judged on real time; a case
-	// that needs more SKIPs. Zero means DefaultMaxWait.
+	// MaxWait bounds the real time one case waits when the verifier is
+	// judged on real time: in total for the profile's time rules
+	// (throttle, rate limit, release, automatic resync) to run out, and
+	// for the TOTP steps a case needs to pass; a case that needs more
+	// SKIPs. Zero means DefaultMaxWait.
 	MaxWait time.Duration
 	// SetClock, when set, sets the clock of an in-process verifier that
 	// reads its own time (such as a [ManualClock]'s Set for a verifier

@@ -33,8 +33,9 @@ const placeSlack = 250 * time.Millisecond
 // certain.
 const maxShift = 3
 
-// DefaultMaxWait bounds the real time one case waits, in total, for time
-// rules to run out when Options.MaxWait is zero.
+// DefaultMaxWait bounds the real time one case waits on real time, for
+// time rules to run out (in total) or for steps to pass, when
+// Options.MaxWait is zero.
 const DefaultMaxWait = 10 * time.Minute
 
 // hasTimeRules reports whether the profile claims a rule that depends on

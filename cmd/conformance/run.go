@@ -79,7 +79,7 @@ written). Failing to write the report is exit code 1.`,
 	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml, report.json and report.html into this directory (created if needed)")
 	fl.StringVar(&f.expect, "expect", "", "a file of known failures (see above)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
-	fl.DurationVar(&f.maxWait, "max-wait", harness.DefaultMaxWait, "verifiers judged on real time (clock \"wall\" over HTTP): the most one case waits, in total, for the profile's time rules (throttle, rate limit, release, automatic resync) to run out; a case that needs more SKIPs")
+	fl.DurationVar(&f.maxWait, "max-wait", harness.DefaultMaxWait, "verifiers judged on real time (clock \"wall\" over HTTP): the most one case waits, for the profile's time rules (throttle, rate limit, release, automatic resync) to run out or for the TOTP steps it needs to pass; a case that needs more SKIPs")
 	return cmd
 }
 
