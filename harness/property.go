@@ -44,7 +44,7 @@ func propertyCases() []*caseDef {
 			realtime:    true,
 			body: func(t *ct) {
 				if t.run.realTime() {
-					if why := realPropertyReason(t.profile(), t.period()); why != "" {
+					if why := realPropertyReason(t.period()); why != "" {
 						t.skip("%s", why)
 					}
 				}
@@ -673,7 +673,7 @@ const seqSpan = 3
 // time with period-second steps, or "" when it can. (Time rules are no
 // reason: their edges are judged a second either way, as in every case on
 // real time, and the sequences stay clear of step boundaries by more.)
-func realPropertyReason(p Profile, period int64) string {
+func realPropertyReason(period int64) string {
 	if period < 2*boundaryGuard+seqSpan+1 {
 		return fmt.Sprintf("on real time a sequence needs a step of at least %d s, longer than the %d s step the profile claims", 2*boundaryGuard+seqSpan+1, period)
 	}

@@ -16,6 +16,34 @@ cd "$(dirname "$0")/.."
 out=report/interop
 mkdir -p "$out" bin
 
+# serve NAME PATTERN CMD...: starts CMD in the background with its output
+# in a log, and waits (10 s at most) for a line PATTERN (a sed expression
+# that prints the URL) to name where it listens; sets srv_pid and srv_url.
+# stop_serve stops it.
+serve() {
+  local name=$1 pattern=$2
+  shift 2
+  srv_log=$(mktemp)
+  "$@" >"$srv_log" 2>&1 &
+  srv_pid=$!
+  trap 'kill "$srv_pid" 2>/dev/null || true; rm -f "$srv_log"' EXIT
+  srv_url=""
+  for _ in $(seq 100); do
+    srv_url=$(sed -n "$pattern" "$srv_log")
+    [ -n "$srv_url" ] && return 0
+    kill -0 "$srv_pid" 2>/dev/null || { cat "$srv_log" >&2; echo "interop: $name did not start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "interop: $name did not listen within 10 s" >&2
+  exit 1
+}
+stop_serve() {
+  kill "$srv_pid"
+  wait "$srv_pid" 2>/dev/null || true
+  trap - EXIT
+  rm -f "$srv_log"
+}
+
 bash examples/liboath/setup.sh
 # libfaketime (Debian's libfaketime; faketime is its command-line tool).
 if ! compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null; then
@@ -104,27 +132,14 @@ PY
 done
 
 echo "== reference verifier on its own clock over HTTP, on real time (the whole default suite)"
-ref_log=$(mktemp)
-bin/conformance serve --clock wall --addr 127.0.0.1:0 >"$ref_log" 2>&1 &
-ref_pid=$!
-trap 'kill "$ref_pid" 2>/dev/null || true; rm -f "$ref_log"' EXIT
-ref_url=""
-for _ in $(seq 100); do
-  ref_url=$(sed -n 's/^serving the otplab reference verifier (protocol v1) at //p' "$ref_log")
-  [ -n "$ref_url" ] && break
-  kill -0 "$ref_pid" 2>/dev/null || { cat "$ref_log" >&2; echo "interop: conformance serve did not start" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$ref_url" ] || { echo "interop: conformance serve did not listen within 10 s" >&2; exit 1; }
+serve "conformance serve" 's/^serving the otplab reference verifier (protocol v1) at //p' \
+  bin/conformance serve --clock wall --addr 127.0.0.1:0
 bin/conformance run --report-dir "$out/reference-request"
 started=$(date +%s)
-bin/conformance run --verifier "$ref_url" --report-dir "$out/reference-realtime"
+bin/conformance run --verifier "$srv_url" --report-dir "$out/reference-realtime"
 echo "  the default suite on real time over HTTP took $(( $(date +%s) - started )) s"
 python3 scripts/same-skips.py "$out/reference-request/report.json" "$out/reference-realtime/report.json" "the reference over HTTP on real time"
-kill "$ref_pid"
-wait "$ref_pid" 2>/dev/null || true
-trap - EXIT
-rm -f "$ref_log"
+stop_serve
 
 bash examples/node/setup.sh
 echo "== Node.js verifier: self-test"
@@ -133,23 +148,9 @@ echo "== Node.js verifier: conformance run (exec)"
 bin/conformance run --verifier 'exec:node examples/node/verifier.js' --report-dir "$out/node"
 
 echo "== Node.js verifier: conformance run (HTTP)"
-node_log=$(mktemp)
-node examples/node/verifier.js --http 127.0.0.1:0 --prefix /otp 2>"$node_log" &
-node_pid=$!
-trap 'kill "$node_pid" 2>/dev/null || true; rm -f "$node_log"' EXIT
-url=""
-for _ in $(seq 100); do
-  url=$(sed -n 's/.*listening on //p' "$node_log")
-  [ -n "$url" ] && break
-  kill -0 "$node_pid" 2>/dev/null || { cat "$node_log" >&2; echo "interop: the Node.js verifier did not start" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "interop: the Node.js verifier did not listen within 10 s" >&2; exit 1; }
-bin/conformance run --verifier "$url" --report-dir "$out/node-http"
-kill "$node_pid"
-wait "$node_pid" 2>/dev/null || true
-trap - EXIT
-rm -f "$node_log"
+serve "the Node.js verifier" 's/.*listening on //p' node examples/node/verifier.js --http 127.0.0.1:0 --prefix /otp
+bin/conformance run --verifier "$srv_url" --report-dir "$out/node-http"
+stop_serve
 
 echo "== Node.js verifier with JS-number counters: must fail the counter cases, and only those"
 if bin/conformance run --verifier 'exec:node examples/node/verifier.js --js-number-counters' --seed 1 \
