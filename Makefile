@@ -3,7 +3,7 @@ GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
 
-.PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop cases clean
+.PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop matrix cases clean
 
 all: build test
 
@@ -40,9 +40,15 @@ bench:
 oathtool-compare:
 	bash scripts/oathtool-compare.sh
 
-## interop: the suite against liboath (Debian package), the Python shim and the Node.js verifier.
+## interop: the suite against liboath, django-otp and google-authenticator-libpam
+## (Debian packages), the Python shim and the Node.js verifier; writes their matrix.
 interop:
 	bash scripts/interop.sh
+
+## matrix: run make interop, then write its matrix of verifiers × cases to
+## docs/verifiers/matrix.html (and matrix.json, which interop compares with).
+matrix: interop
+	bash scripts/matrix.sh report/interop docs/verifiers
 
 ## cases: regenerate docs/cases.md from the catalogue.
 cases:
