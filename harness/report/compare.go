@@ -51,6 +51,10 @@ type Compared struct {
 	Outcome string `json:"outcome,omitempty"`
 	// Causes are the report's causes, largest first.
 	Causes []harness.Cause `json:"causes"`
+	// Selected is the number of cases the run was asked for (0 when not
+	// recorded), and Interrupted is set when it stopped early.
+	Selected    int  `json:"selected,omitempty"`
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Results are the report's results by case ID.
 	Results map[string]ComparedResult `json:"-"`
 	// order is the order of the results in the file.
@@ -74,6 +78,9 @@ type ComparedResult struct {
 	Cause string `json:"cause,omitempty"`
 	// Replay is the command that runs the case again, when recorded.
 	Replay string `json:"replay,omitempty"`
+	// Folded marks a SKIP the report does not list: the run selected the
+	// case, and its section's SKIP said it for the whole section.
+	Folded bool `json:"folded,omitempty"`
 }
 
 // comparedFile is report.json as Compared reads it: every field optional
@@ -88,8 +95,12 @@ type comparedFile struct {
 	SeedString   string          `json:"seed_string"`
 	Started      string          `json:"started"`
 	Outcome      string          `json:"outcome"`
-	Causes       []harness.Cause `json:"causes"`
-	Results      *[]struct {
+	Interrupted  bool            `json:"interrupted"`
+	Counts       *struct {
+		Selected int `json:"selected"`
+	} `json:"counts"`
+	Causes  []harness.Cause `json:"causes"`
+	Results *[]struct {
 		ID          string        `json:"id"`
 		Section     string        `json:"section"`
 		Level       harness.Level `json:"level"`
@@ -149,6 +160,10 @@ func ParseCompared(data []byte) (*Compared, error) {
 		Causes: f.Causes, Results: map[string]ComparedResult{}}
 	if f.Schema != nil {
 		c.Schema = *f.Schema
+	}
+	c.Interrupted = f.Interrupted
+	if f.Counts != nil {
+		c.Selected = f.Counts.Selected
 	}
 	if c.Causes == nil {
 		c.Causes = []harness.Cause{}
@@ -350,7 +365,7 @@ func Compare(cols []*Compared) *Matrix {
 			for i, c := range cols {
 				cell, ok := c.Results[r.ID]
 				if !ok {
-					cell = ComparedResult{ID: r.ID, Section: r.Section}
+					cell = c.folded(r.ID, r.Section)
 				}
 				row.Cells = append(row.Cells, cell)
 				if i > 0 && CellLabel(cell) != CellLabel(row.Cells[0]) {
@@ -362,7 +377,15 @@ func Compare(cols []*Compared) *Matrix {
 		m.Sections = append(m.Sections, ms)
 	}
 	for i, c := range cols {
-		if n := len(seen) - len(c.Results); n > 0 {
+		n := 0
+		for _, sec := range m.Sections {
+			for _, row := range sec.Rows {
+				if row.Cells[i].Verdict == "" {
+					n++
+				}
+			}
+		}
+		if n > 0 {
 			m.Notes = append(m.Notes, fmt.Sprintf("[%d] %s lacks %s the other reports have", i+1, c.File, plural(n, "case", "cases")))
 		}
 	}
@@ -370,6 +393,30 @@ func Compare(cols []*Compared) *Matrix {
 		m.Diff = m.diff()
 	}
 	return m
+}
+
+// folded is the cell of a case the report does not list. The engine
+// leaves out the cases of a section whose first case SKIPs for a reason
+// they share (the flows section of a verifier that claims no flows), and
+// counts them as selected: when a run that was not interrupted selected
+// more cases than it lists, and the case's section has a SKIP, the case is
+// shown as that SKIP, folded. Otherwise it is missing.
+func (c *Compared) folded(id, section string) ComparedResult {
+	missing := ComparedResult{ID: id, Section: section}
+	if c.Interrupted || c.Selected <= len(c.Results) {
+		return missing
+	}
+	for _, oid := range c.order {
+		r := c.Results[oid]
+		if r.Section == section && r.Verdict == harness.Skip {
+			msg := "not listed in this report: the run left it out with its section, which " + oid + " SKIPs"
+			if len(r.Messages) > 0 {
+				msg += ": " + r.Messages[0]
+			}
+			return ComparedResult{ID: id, Section: section, Verdict: harness.Skip, Folded: true, Messages: []string{msg}}
+		}
+	}
+	return missing
 }
 
 // failing reports whether a verdict is a failure for the diff.

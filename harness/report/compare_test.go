@@ -73,8 +73,8 @@ const (
 	// caseConcurrent fails under the replay bug too: seven of eight
 	// copies of one code sent at once are replays of the first.
 	caseConcurrent = "rfc4226/7.2/concurrent-same-code"
-	casePlus   = "rfc4226/5.3/input-plus-sign"
-	caseEdge   = "rfc4226/7.4/look-ahead-edge"
+	casePlus       = "rfc4226/5.3/input-plus-sign"
+	caseEdge       = "rfc4226/7.4/look-ahead-edge"
 )
 
 // runTo runs the selected cases against v and writes report.json into a
@@ -413,4 +413,39 @@ func FuzzParseCompared(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestCompareFoldedSkips: the engine leaves out the cases of a section
+// that its first case SKIPs for all of them, and counts them as selected;
+// such a case is shown as a folded SKIP, not as missing, and only then.
+func TestCompareFoldedSkips(t *testing.T) {
+	full, err := report.ParseCompared([]byte(`{"results": [{"id": "otplab/flows/purposes", "verdict": "PASS"},
+		{"id": "otplab/flows/spent-for-all", "verdict": "FAIL"}, {"id": "rfc4226/5.4/appendix-d", "verdict": "PASS"}]}`))
+	require.NoError(t, err)
+	folded, err := report.ParseCompared([]byte(`{"counts": {"selected": 3}, "results": [
+		{"id": "otplab/flows/purposes", "verdict": "SKIP", "messages": ["the profile does not claim flows"]},
+		{"id": "rfc4226/5.4/appendix-d", "verdict": "PASS"}]}`))
+	require.NoError(t, err)
+	cut, err := report.ParseCompared([]byte(`{"counts": {"selected": 3}, "interrupted": true, "results": [
+		{"id": "otplab/flows/purposes", "verdict": "SKIP"}, {"id": "rfc4226/5.4/appendix-d", "verdict": "PASS"}]}`))
+	require.NoError(t, err)
+
+	m := report.Compare([]*report.Compared{full, folded})
+	assert.Equal(t, []string{"FAIL", "SKIP"}, cells(t, m, "otplab/flows/spent-for-all"))
+	for _, sec := range m.Sections {
+		for _, row := range sec.Rows {
+			if row.ID == "otplab/flows/spent-for-all" {
+				assert.True(t, row.Cells[1].Folded)
+				assert.Contains(t, row.Cells[1].Messages[0], "otplab/flows/purposes SKIPs: the profile does not claim flows")
+			}
+		}
+	}
+	assert.Empty(t, m.Diff.Removed, "a folded SKIP is not a removed case")
+	assert.Equal(t, []report.Change{{ID: "otplab/flows/purposes", Before: "PASS", After: "SKIP"},
+		{ID: "otplab/flows/spent-for-all", Before: "FAIL", After: "SKIP"}}, m.Diff.Changed)
+	assert.Empty(t, m.Notes)
+
+	// An interrupted run's absent cases are missing, not skipped.
+	m = report.Compare([]*report.Compared{full, cut})
+	assert.Equal(t, []string{"FAIL", "MISSING"}, cells(t, m, "otplab/flows/spent-for-all"))
 }
