@@ -32,8 +32,7 @@ type Compared struct {
 	// Schema is the report's schema; 0 for a report without the field.
 	Schema int `json:"schema"`
 	// Verifier is the verifier's name as the report gives it, and Version
-	// the version that name carries ("django-otp 1.1.3" gives "django-otp"
-	// and "1.1.3"), or "".
+	// the version that name carries ("1.1.3" in "django-otp 1.1.3"), or "".
 	Verifier string `json:"verifier"`
 	Version  string `json:"version,omitempty"`
 	// Spec is how the verifier was reached (--verifier), if recorded.
@@ -168,7 +167,7 @@ func ParseCompared(data []byte) (*Compared, error) {
 	if c.Causes == nil {
 		c.Causes = []harness.Cause{}
 	}
-	c.Verifier, c.Version = splitVersion(f.Verifier)
+	c.Version = versionIn(f.Verifier)
 	c.Profile = compactJSON(f.Profile)
 	c.Seed = f.SeedString
 	if c.Seed == "" {
@@ -223,21 +222,30 @@ func sectionOf(id string) string {
 	return id
 }
 
-// splitVersion splits a trailing version off a verifier's name: the last
-// word when it starts with a digit, or with "v" and a digit. Protocol v1's
-// hello has no version field, so verifiers name theirs in "name".
-func splitVersion(name string) (string, string) {
-	name = strings.TrimSpace(name)
-	i := strings.LastIndexByte(name, ' ')
-	if i < 0 {
-		return name, ""
+// versionIn finds the version a verifier's name carries: the first word
+// after the first that is a version number (a digit, or "v" and a digit,
+// then digits, letters and . + ~ : - only): "django-otp 1.1.3" and
+// "liboath 2.6.7 (window 5)" give "1.1.3" and "2.6.7". Protocol v1's hello
+// has no version field, so verifiers name theirs in "name".
+func versionIn(name string) string {
+	words := strings.Fields(name)
+	for _, w := range words[min(1, len(words)):] {
+		d := strings.TrimPrefix(w, "v")
+		if d == "" || d[0] < '0' || d[0] > '9' {
+			continue
+		}
+		ok := true
+		for _, r := range d {
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || strings.ContainsRune(".+~:-", r)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return w
+		}
 	}
-	last := strings.Trim(name[i+1:], "()")
-	w := strings.TrimPrefix(last, "v")
-	if w == "" || w[0] < '0' || w[0] > '9' {
-		return name, ""
-	}
-	return strings.TrimSpace(name[:i]), last
+	return ""
 }
 
 // compactJSON compacts a raw JSON value; absent or null gives {}.
@@ -461,19 +469,16 @@ func (m *Matrix) Regressions() []Change {
 	return m.Diff.Regressions
 }
 
-// title names a column in one line: verifier, version.
+// title names a column in one line: the verifier's name (which carries
+// its version, if any), else how it was reached.
 func (c *Compared) title() string {
-	name := c.Verifier
-	if name == "" {
-		name = c.Spec
+	switch {
+	case c.Verifier != "":
+		return c.Verifier
+	case c.Spec != "":
+		return c.Spec
 	}
-	if name == "" {
-		name = "verifier"
-	}
-	if c.Version != "" {
-		name += " " + c.Version
-	}
-	return name
+	return "verifier"
 }
 
 // profileSource says where the profile came from.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -146,7 +147,7 @@ func TestCompareMatrixOfPlantedVerifiers(t *testing.T) {
 	m := report.Compare(readAll(t, okFile, replayFile, plusFile))
 
 	require.Len(t, m.Columns, 3)
-	assert.Equal(t, []string{"correct", "replayer", "lenient"}, []string{m.Columns[0].Verifier, m.Columns[1].Verifier, m.Columns[2].Verifier})
+	assert.Equal(t, []string{"correct 1.0", "replayer v2.1", "lenient"}, []string{m.Columns[0].Verifier, m.Columns[1].Verifier, m.Columns[2].Verifier})
 	assert.Equal(t, []string{"1.0", "v2.1", ""}, []string{m.Columns[0].Version, m.Columns[1].Version, m.Columns[2].Version})
 	assert.Equal(t, "7", m.Columns[0].Seed)
 	assert.Nil(t, m.Diff, "no diff for three reports")
@@ -348,7 +349,7 @@ func TestReadComparedRejects(t *testing.T) {
 func TestCompareHTMLSelfContainedAndEscaped(t *testing.T) {
 	okFile, replayFile, _ := plantedReports(t)
 	cols := readAll(t, okFile, replayFile)
-	cols[1].Verifier = `<script>alert("x")</script>`
+	cols[1].Verifier = `<script>alert("x")</script> v2.1`
 	m := report.Compare(cols)
 	var b bytes.Buffer
 	require.NoError(t, m.WriteHTML(&b))
@@ -413,6 +414,19 @@ func FuzzParseCompared(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestVersionIn(t *testing.T) {
+	for name, want := range map[string]string{
+		"django-otp 1.1.3": "1.1.3", "liboath 2.6.7 (oath_authenticate_usersfile, window 5)": "2.6.7",
+		"google-authenticator-libpam 20191231-2": "20191231-2", "replayer v2.1": "v2.1", "pyshim": "", "": "",
+		"3.0": "", "node verifier (window 5)": "", "tool 1.2, patched": "",
+	} {
+		c, err := report.ParseCompared([]byte(`{"verifier": ` + strconv.Quote(name) + `, "results": []}`))
+		require.NoError(t, err)
+		assert.Equal(t, want, c.Version, name)
+		assert.Equal(t, name, c.Verifier)
+	}
 }
 
 // TestCompareFoldedSkips: the engine leaves out the cases of a section
