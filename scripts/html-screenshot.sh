@@ -79,20 +79,20 @@ for page in "${pages[@]}"; do
     "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --host-resolver-rules='MAP * ~NOTFOUND' \
       --window-size=1280,1600 --screenshot="${page%.html}-failures.png" "file://$PWD/$page#show=FAIL,ERROR,KNOWN" >/dev/null 2>&1
   fi
-  # A compare page: opened as #show=FAIL&differ, every row kept has a FAIL
-  # cell and differs, and every row hidden lacks one or the other.
+  # A compare page: opened as #show=FAIL,KNOWN&differ, every row kept has a
+  # FAIL or KNOWN cell and differs, and every row hidden lacks one or the other.
   rows=$(grep -o '<tr class="row[^"]*"[^>]*data-labels="[^"]*" data-differs="[01]"' <<<"$dom" || true)
   if [ -n "$rows" ]; then
     dom=$("$browser" --headless --no-sandbox --disable-gpu --host-resolver-rules='MAP * ~NOTFOUND' \
-      --dump-dom "file://$PWD/$page#show=FAIL&differ" 2>/dev/null)
+      --dump-dom "file://$PWD/$page#show=FAIL,KNOWN&differ" 2>/dev/null)
     rows=$(grep -o '<tr class="row[^"]*"[^>]*data-labels="[^"]*" data-differs="[01]"' <<<"$dom" || true)
-    if grep -v 'hidden' <<<"$rows" | grep -Eqv 'data-labels="[^"]*FAIL[^"]*" data-differs="1"'; then
-      echo "html-screenshot: $page#show=FAIL&differ shows a row without a FAIL cell or that does not differ" >&2; exit 1
+    if grep -v 'hidden' <<<"$rows" | grep -Eqv 'data-labels="[^"]*(FAIL|KNOWN)[^"]*" data-differs="1"'; then
+      echo "html-screenshot: $page#show=FAIL,KNOWN&differ shows a row without such a cell or that does not differ" >&2; exit 1
     fi
-    if grep 'hidden' <<<"$rows" | grep -Eq 'data-labels="[^"]*FAIL[^"]*" data-differs="1"'; then
-      echo "html-screenshot: $page#show=FAIL&differ hides a row with a FAIL cell that differs" >&2; exit 1
+    if grep 'hidden' <<<"$rows" | grep -Eq 'data-labels="[^"]*(FAIL|KNOWN)[^"]*" data-differs="1"'; then
+      echo "html-screenshot: $page#show=FAIL,KNOWN&differ hides a row with such a cell that differs" >&2; exit 1
     fi
-    echo "html-screenshot: $page: the filters keep $(grep -vc hidden <<<"$rows") of $(wc -l <<<"$rows") rows for #show=FAIL&differ"
+    echo "html-screenshot: $page: the filters keep $(grep -vc hidden <<<"$rows") of $(wc -l <<<"$rows") rows for #show=FAIL,KNOWN&differ"
     "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --host-resolver-rules='MAP * ~NOTFOUND' \
       --window-size=1280,1600 --screenshot="${page%.html}-differ.png" "file://$PWD/$page#differ" >/dev/null 2>&1
   fi

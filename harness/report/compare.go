@@ -365,10 +365,10 @@ func Compare(cols []*Compared) *Matrix {
 		for _, r := range sec.Results {
 			row := MatrixRow{ID: r.ID, Level: seen[r.ID].Level, Requirement: seen[r.ID].Requirement}
 			if ci, ok := known[r.ID]; ok {
-				row.Requirement = ci.Requirement
-				if row.Level == "" {
-					row.Level = ci.Level
-				}
+				// The catalogue's level and requirement: a report's may
+				// be raised by its profile (input "exact" makes the input
+				// cases PROFILE), and columns would disagree.
+				row.Requirement, row.Level = ci.Requirement, ci.Level
 			}
 			for i, c := range cols {
 				cell, ok := c.Results[r.ID]
