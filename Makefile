@@ -2,6 +2,7 @@
 GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
+TEST_TIMEOUT ?= 25m
 
 .PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop cases clean
 
@@ -24,9 +25,11 @@ vet:
 ## collision guards with a few seeds there), then those guards in full
 ## without it, where they run several times faster. -parallel 8: the
 ## real-time tests mostly wait, and their waits should overlap.
+## -timeout: go test's default of 10 min per package is too short for the
+## harness under -race on two busy cores; every package gets 25 min.
 unit:
-	$(GO) test -race -count=1 -parallel 8 ./...
-	$(GO) test -count=1 -run 'NeverAccuse|Crosscheck' ./harness/
+	$(GO) test -race -count=1 -parallel 8 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'NeverAccuse|Crosscheck' ./harness/
 
 lint: fmt-check vet
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \

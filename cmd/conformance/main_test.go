@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/wire"
+	"github.com/otplab/otplab/internal/pyexe"
 )
 
 // helperArg, as the first argument of the test binary, makes it play a
@@ -139,4 +141,22 @@ func cli(t testing.TB, ctx context.Context, args ...string) result {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// python finds the interpreter behind python3 once for the test binary.
+var python pyexe.Finder
+
+// pythonExe returns the Python interpreter itself (not a wrapper such as
+// a pyenv shim, slow to start under libfaketime), skipping the test when
+// python3 is missing.
+func pythonExe(t testing.TB) string {
+	t.Helper()
+	p, err := python.Path()
+	if errors.Is(err, pyexe.ErrNoPython) {
+		t.Skipf("%v: the Python verifiers cannot run", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

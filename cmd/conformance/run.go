@@ -105,8 +105,8 @@ func (f *runFlags) prepare() (config, error) {
 	if f.output != "text" && f.output != "json" {
 		return c, usagef("--output %q: want text or json", f.output)
 	}
-	if f.vf.timeout <= 0 {
-		return c, usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	if err := f.vf.validate(); err != nil {
+		return c, err
 	}
 	if f.maxWait <= 0 {
 		return c, usagef("--max-wait %v: want a positive duration", f.maxWait)

@@ -92,6 +92,7 @@ func parseVerifier(spec string) (verifierSpec, error) {
 type verifierFlags struct {
 	clock    string // --clock: auto, fake, file or wall
 	timeout  time.Duration
+	start    time.Duration // --start-timeout: an exec verifier's hello
 	ca       string // a PEM file of CA certificates for an https verifier
 	insecure bool   // do not check an https verifier's certificate
 }
@@ -99,9 +100,21 @@ type verifierFlags struct {
 func (v *verifierFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.DurationVar(&v.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.DurationVar(&v.start, "start-timeout", wire.DefaultStartTimeout, "exec verifiers: how long a started verifier gets to answer hello (start-up is not on --timeout's clock)")
 	fl.StringVar(&v.clock, "clock", "auto", clockHelp)
 	fl.StringVar(&v.ca, "ca", "", "https verifiers: a PEM file of the CA certificates that sign the verifier's certificate")
 	fl.BoolVar(&v.insecure, "insecure", false, "https verifiers: do not check the verifier's certificate at all (a warning is printed)")
+}
+
+// validate refuses durations that cannot be waited.
+func (v *verifierFlags) validate() error {
+	if v.timeout <= 0 {
+		return usagef("--timeout %v: want a positive duration", v.timeout)
+	}
+	if v.start <= 0 {
+		return usagef("--start-timeout %v: want a positive duration", v.start)
+	}
+	return nil
 }
 
 // tlsConfig returns the TLS configuration --ca and --insecure ask for,
@@ -161,7 +174,7 @@ func openVerifier(spec string, vf verifierFlags, profileClock string, warn io.Wr
 		if _, err := exec.LookPath(s.argv[0]); err != nil {
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
 		}
-		c, err := wire.NewExec(s.argv, wire.ExecOptions{Clock: clock})
+		c, err := wire.NewExec(s.argv, wire.ExecOptions{Clock: clock, StartTimeout: vf.start, StartOption: "--start-timeout"})
 		if err != nil {
 			if errors.Is(err, wire.ErrNoFakeTime) {
 				return nil, nil, usagef("--clock %s: %w, or give --clock wall to leave the verifier on real time", vf.clock, err)
