@@ -16,19 +16,33 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/report"
 )
 
 // TestRunReference is the README's main command: the whole suite against
-// the built-in reference verifier passes.
+// the built-in reference verifier passes. In a log (not a terminal) each
+// section is one line of counts and the skips are summed up by reason;
+// with -v every case is listed, once.
 func TestRunReference(t *testing.T) {
-	r := cli(t, t.Context(), "run")
+	r := cli(t, t.Context(), "run", "--seed", "5")
 	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	assert.Regexp(t, `^\d+ passed, 0 failed, 0 non-strict, \d+ skipped, 0 errors$`, lastLine(r.stdout))
-	assert.Regexp(t, `\[1/\d+\] PASS`, r.stdout)
 	assert.Empty(t, r.stderr)
+	assert.Regexp(t, `(?m)^rfc4226/7\.4 +\d+ passed, \d+ skipped$`, r.stdout)
+	assert.NotContains(t, r.stdout, "rfc4226/7.4/look-ahead-edge", "a passing case is not listed in a log")
+	assert.Regexp(t, `(?m)^ +\d+  the profile does not claim throttle: claim it`, r.stdout)
+	assert.Equal(t, 1, strings.Count(r.stdout, "the profile does not claim throttle"), "one line per skip reason")
+
+	dir := t.TempDir()
+	v := cli(t, t.Context(), "run", "--seed", "5", "-v", "--report-dir", dir)
+	require.Equal(t, exitOK, v.code, v.stderr)
+	doc := readReport(t, dir)
+	require.NotEmpty(t, doc.Results)
+	for _, res := range doc.Results {
+		assert.Equal(t, 1, strings.Count(v.stdout, " "+res.ID+" ("), "%s is listed once", res.ID)
+	}
+	assert.Equal(t, lastLine(r.stdout), lastLine(v.stdout))
 }
 
 // TestRunPyshim runs the suite against the Python example verifier over
@@ -437,19 +451,3 @@ func childPids(t *testing.T) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-// TestProgressKnown: a failure the expect file excuses is shown as KNOWN
-// in the progress lines, not as FAIL.
-func TestProgressKnown(t *testing.T) {
-	list, err := expect.Parse(strings.NewReader("rfc4226/5.4/appendix-d\n"), "known.txt", func(string) bool { return true })
-	require.NoError(t, err)
-	var b strings.Builder
-	p := newProgress(&b, list)
-	for _, r := range []harness.Result{
-		{ID: "rfc4226/5.4/appendix-d", Verdict: harness.Fail},
-		{ID: "rfc4226/7.2/current-code", Verdict: harness.Fail},
-	} {
-		p.update(harness.Progress{Index: 1, Total: 2, ID: r.ID, Result: &r})
-	}
-	assert.Equal(t, "[1/2] KNOWN      rfc4226/5.4/appendix-d (0s)\n[1/2] FAIL       rfc4226/7.2/current-code (0s)\n", b.String())
-}

@@ -29,8 +29,9 @@ const clockHelp = `exec verifiers that read their own clock (profile clock "wall
 the verifier under libfaketime and sets its clock to each request's time, so
 every time-dependent case runs; "file" only names the clock file in
 OTPLAB_FAKETIME_FILE, for a verifier that reads it itself (a Go program, which
-libfaketime cannot reach); "wall" leaves its clock alone (time-step cases
-SKIP); "auto" is "fake" when the profile (--profile, or else the one the
+libfaketime cannot reach); "wall" leaves its clock alone, and the time cases
+are judged on real time (codes of the real current step, waits where a case must
+see time pass, bounded by --max-wait); "auto" is "fake" when the profile (--profile, or else the one the
 verifier claims) says clock "wall", "wall" otherwise`
 
 // clockControl turns --clock into the exec client's clock control, given
@@ -93,8 +94,8 @@ type verifierFlags struct {
 	clock    string // --clock: auto, fake, file or wall
 	timeout  time.Duration
 	start    time.Duration // --start-timeout: an exec verifier's hello
-	ca       string // a PEM file of CA certificates for an https verifier
-	insecure bool   // do not check an https verifier's certificate
+	ca       string        // a PEM file of CA certificates for an https verifier
+	insecure bool          // do not check an https verifier's certificate
 }
 
 func (v *verifierFlags) add(cmd *cobra.Command) {
