@@ -55,6 +55,7 @@ func helperSpec(t testing.TB, mode string) string {
 //	buggy           look-ahead 20 while it claims 10
 //	hang            answers hello, then nothing
 //	crash-at-start  exits at once
+//	slow-start      the reference verifier after 20 s of start-up
 func helper(mode string) int {
 	var v harness.Verifier
 	switch mode {
@@ -71,6 +72,9 @@ func helper(mode string) int {
 	case "crash-at-start":
 		fmt.Fprintln(os.Stderr, "verifier: cannot connect to the token database")
 		return 1
+	case "slow-start":
+		time.Sleep(20 * time.Second)
+		v, _ = reference.New(reference.Default())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 		return 2

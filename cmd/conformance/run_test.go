@@ -202,6 +202,24 @@ func TestRunInterrupted(t *testing.T) {
 	assert.Equal(t, 1, ju.Errors)
 }
 
+// TestRunInterruptedWhileStarting: Ctrl-C while the verifier is still
+// starting is an interruption (the partial report, exit 3), not a
+// verifier that failed to answer hello.
+func TestRunInterruptedWhileStarting(t *testing.T) {
+	noLeaks(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	r := cli(t, ctx, "run", "--verifier", helperSpec(t, "slow-start"), "--report-dir", dir)
+	require.Equal(t, exitIncomplete, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Less(t, r.took, 15*time.Second, "the run waited for the start instead of stopping")
+	assert.Contains(t, r.stderr, "interrupted after 0 of")
+	assert.NotContains(t, r.stdout+r.stderr, "did not answer hello")
+	doc := readReport(t, dir)
+	assert.True(t, doc.Interrupted)
+	assert.Equal(t, "incomplete", doc.Outcome)
+}
+
 // TestRunJSON: --output json prints report.json's document and nothing
 // else on stdout.
 func TestRunJSON(t *testing.T) {
