@@ -4,7 +4,7 @@ FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
 TEST_TIMEOUT ?= 25m
 ## The harness self-tests that run reduced under the race detector.
-FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks
+FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest
 
 .PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop cases clean
 
