@@ -290,11 +290,11 @@ func TestExecOrphanKilled(t *testing.T) {
 	start := time.Now()
 	_, err := c.Check(ctx, harness.CheckRequest{Serial: testToken.Serial, Code: "123456"})
 	require.Error(t, err)
-	assert.Less(t, time.Since(start), time.Second)
+	assert.Less(t, time.Since(start), 10*time.Second, "the crash waited for the orphan's minute")
 	m := regexp.MustCompile(`child (\d+)`).FindStringSubmatch(err.Error())
 	require.NotNil(t, m, "%v", err)
 	pid, _ := strconv.Atoi(m[1])
-	require.Eventually(t, func() bool { return !alive(pid) }, 2*time.Second, 10*time.Millisecond, "the orphan %d lives on", pid)
+	require.Eventually(t, func() bool { return !alive(pid) }, 30*time.Second, 10*time.Millisecond, "the orphan %d lives on", pid)
 }
 
 // TestExecCloseStopsHungVerifier: Close does not wait for a verifier that
@@ -313,7 +313,7 @@ func TestExecCloseStopsHungVerifier(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	require.NoError(t, c.Close())
-	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, time.Since(start), 20*time.Second, "Close waited for the verifier's minute")
 	require.ErrorIs(t, <-errc, ErrTransport)
 	_, err = c.Check(ctx, harness.CheckRequest{Serial: "1", Code: "good"})
 	require.ErrorIs(t, err, ErrClosed)
