@@ -2,6 +2,9 @@
 GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
+TEST_TIMEOUT ?= 25m
+## The harness self-tests that run reduced under the race detector.
+FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest
 
 .PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop matrix cases clean
 
@@ -20,13 +23,16 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## unit: every package under the race detector (the harness's many-seed
-## collision guards with a few seeds there), then those guards in full
-## without it, where they run several times faster. -parallel 8: the
-## real-time tests mostly wait, and their waits should overlap.
+## unit: every package under the race detector (the harness's whole-suite
+## self-tests with fewer property sequences and seeds there, see
+## harness/race_on_test.go), then those self-tests in full without it, where
+## they run several times faster. -parallel 8: the real-time tests mostly
+## wait, and their waits should overlap.
+## -timeout: go test's default of 10 min per package is too short for the
+## harness under -race on two busy cores; every package gets 25 min.
 unit:
-	$(GO) test -race -count=1 -parallel 8 ./...
-	$(GO) test -count=1 -run 'NeverAccuse|Crosscheck' ./harness/
+	$(GO) test -race -count=1 -parallel 8 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(FULL_SIZE)' ./harness/
 
 lint: fmt-check vet
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \

@@ -80,7 +80,7 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 			const seed = 77
 			req, err := reference.New(p)
 			require.NoError(t, err)
-			want, err := harness.Execute(t.Context(), req, harness.Options{Seed: seed})
+			want, err := harness.Execute(t.Context(), req, harness.Options{Seed: seed, Checks: fullChecks()})
 			require.NoError(t, err)
 
 			wall := p
@@ -88,7 +88,7 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 			clk := &harness.ManualClock{}
 			v, err := reference.New(wall, reference.WithClock(clk.Now))
 			require.NoError(t, err)
-			got, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed, SetClock: clk.Set})
+			got, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed, SetClock: clk.Set, Checks: fullChecks()})
 			require.NoError(t, err)
 
 			assert.True(t, got.ClockSet, "the report says the clock was set")

@@ -123,9 +123,14 @@ func (e *RefusedError) Error() string {
 // returns an error only when the run cannot start: an invalid profile
 // (wrapping [ErrProfile]) or a verifier that does not answer hello
 // (wrapping [ErrHello]). A cancelled ctx stops the run between cases; the
-// report then has Interrupted set and holds the cases that finished.
+// report then has Interrupted set and holds the cases that finished (none
+// when ctx was cancelled while the verifier was starting).
 func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	r, err := newRun(ctx, v, opts)
+	if err != nil && errors.Is(err, ErrHello) && errors.Is(ctx.Err(), context.Canceled) {
+		// Interrupted before hello was answered: not the verifier's fault.
+		return interruptedAtStart(opts), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +241,21 @@ func anyRealTime(cases []*caseDef) bool {
 		}
 	}
 	return false
+}
+
+// interruptedAtStart is the report of a run stopped before the verifier
+// answered hello: interrupted, with no result.
+func interruptedAtStart(opts Options) *Report {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	p := Profile{}
+	if opts.Profile != nil {
+		p = *opts.Profile
+	}
+	return &Report{Schema: ReportSchema, Verifier: opts.Name, Profile: p, Seed: opts.Seed, Checks: opts.Checks,
+		Started: now(), Interrupted: true, Results: []Result{}}
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {

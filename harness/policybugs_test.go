@@ -116,7 +116,7 @@ func TestMutantCleanUnderPolicyProfiles(t *testing.T) {
 	for name, p := range policyProfiles() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := harness.Execute(context.Background(), newMutant("", p), harness.Options{Seed: 13})
+			rep, err := harness.Execute(context.Background(), newMutant("", p), harness.Options{Seed: 13, Checks: fullChecks()})
 			require.NoError(t, err)
 			excused := excusedByClaim(p)
 			for _, r := range rep.Results {

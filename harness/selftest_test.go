@@ -151,6 +151,18 @@ func summary(rep *harness.Report) string {
 	return b.String()
 }
 
+// fullChecks is the number of property sequences for the tests that run
+// the whole suite: the default under plain `go test`, a tenth under the
+// race detector (several times slower, and there for the concurrency, not
+// the count) or -short. `make test` runs these tests again in full without
+// the race detector.
+func fullChecks() int {
+	if raceEnabled || testing.Short() {
+		return harness.DefaultChecks / 10
+	}
+	return harness.DefaultChecks
+}
+
 // TestReferencePassesEveryProfile runs the whole suite, property cases
 // included, against the reference with each profile.
 func TestReferencePassesEveryProfile(t *testing.T) {
@@ -159,7 +171,7 @@ func TestReferencePassesEveryProfile(t *testing.T) {
 			t.Parallel()
 			v, err := reference.New(p)
 			require.NoError(t, err)
-			rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7})
+			rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7, Checks: fullChecks()})
 			require.NoError(t, err)
 			c := rep.Counts()
 			assert.Zero(t, accused(p, rep), "reference accused:%s", summary(rep))
@@ -198,7 +210,7 @@ func TestMutantClean(t *testing.T) {
 	for name, p := range profiles() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := harness.Execute(t.Context(), newMutant("", p), harness.Options{Seed: 11})
+			rep, err := harness.Execute(t.Context(), newMutant("", p), harness.Options{Seed: 11, Checks: fullChecks()})
 			require.NoError(t, err)
 			assert.Zero(t, accused(p, rep), "clean mutant accused:%s", summary(rep))
 		})

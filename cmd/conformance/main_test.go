@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/wire"
+	"github.com/otplab/otplab/internal/pyexe"
 )
 
 // helperArg, as the first argument of the test binary, makes it play a
@@ -53,6 +55,7 @@ func helperSpec(t testing.TB, mode string) string {
 //	buggy           look-ahead 20 while it claims 10
 //	hang            answers hello, then nothing
 //	crash-at-start  exits at once
+//	slow-start      the reference verifier after 20 s of start-up
 func helper(mode string) int {
 	var v harness.Verifier
 	switch mode {
@@ -69,6 +72,9 @@ func helper(mode string) int {
 	case "crash-at-start":
 		fmt.Fprintln(os.Stderr, "verifier: cannot connect to the token database")
 		return 1
+	case "slow-start":
+		time.Sleep(20 * time.Second)
+		v, _ = reference.New(reference.Default())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 		return 2
@@ -139,4 +145,22 @@ func cli(t testing.TB, ctx context.Context, args ...string) result {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// python finds the interpreter behind python3 once for the test binary.
+var python pyexe.Finder
+
+// pythonExe returns the Python interpreter itself (not a wrapper such as
+// a pyenv shim, slow to start under libfaketime), skipping the test when
+// python3 is missing.
+func pythonExe(t testing.TB) string {
+	t.Helper()
+	p, err := python.Path()
+	if errors.Is(err, pyexe.ErrNoPython) {
+		t.Skipf("%v: the Python verifiers cannot run", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -128,8 +128,8 @@ func clockAfterHello(ctx context.Context, c *wire.Exec, timeout time.Duration) b
 }
 
 func (f *probeFlags) execute(cmd *cobra.Command) error {
-	if f.vf.timeout <= 0 {
-		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	if err := f.vf.validate(); err != nil {
+		return err
 	}
 	if f.maxWait < time.Second {
 		return usagef("--max-wait %v: want a duration of a second or more", f.maxWait)

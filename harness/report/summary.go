@@ -127,6 +127,11 @@ type Options struct {
 	// Probe, when the verifier was probed too, is the probe's result:
 	// report.html shows its findings and chart.
 	Probe *probe.Result
+	// Brief makes the text summary list only the cases that need a look
+	// (failures, errors, NON-STRICT, and cases the expect file lists),
+	// with each section's counts in one line, as for a CI log. The zero
+	// value lists every case.
+	Brief bool
 }
 
 // Summary is a finished run judged for its outcome: the engine's report,

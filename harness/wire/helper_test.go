@@ -84,6 +84,9 @@ func helper(mode string) int {
 	case "silent":
 		_, _ = bufio.NewReader(os.Stdin).ReadString(0) // reads until EOF, answers nothing
 		return 0
+	case "slow-start":
+		// A second before the first line is read, then like "hang".
+		time.Sleep(time.Second)
 	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
@@ -235,7 +238,7 @@ func noLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			n, kids := runtime.NumGoroutine(), children(t)
 			if n <= before && len(kids) == 0 {
