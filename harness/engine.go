@@ -131,7 +131,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	}
 	cases := r.selected()
 	if r.realTime() && anyRealTime(cases) {
-		r.report.ClockNote = r.measureOffset(ctx)
+		r.report.ClockNote = joinNotes(r.report.ClockNote, r.measureOffset(ctx))
 		if r.offsetKnown {
 			off := r.offset
 			r.report.ClockOffset = &off
@@ -203,8 +203,10 @@ type run struct {
 	serials atomic.Uint64
 	base    uint64
 	// clockSet: the verifier reads its own clock, and the adapter sets it
-	// to each request's time (a ClockSetter).
+	// to each request's time (a ClockSetter); clock is what the check of
+	// that clock found (clockcheck.go).
 	clockSet bool
+	clock    *ClockCheck
 	// offset is the verifier's clock minus the local clock in seconds
 	// (real-time mode), valid when offsetKnown.
 	offset      int64
@@ -286,6 +288,7 @@ func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
 		name = opts.Name
 	}
 	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: judged, Seed: r.seed, Checks: r.checks, Started: r.now(), ClockSet: r.clockSet}
+	r.verifyClock(ctx)
 	return r, nil
 }
 
@@ -375,6 +378,9 @@ func (r *run) skipReason(c *caseDef) string {
 		if !r.info.Supports(op) {
 			return fmt.Sprintf("the verifier does not support %s (hello lists %s)", op, strings.Join(r.info.Ops, ", "))
 		}
+	}
+	if why := r.clockSkip(c); why != "" {
+		return why
 	}
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
