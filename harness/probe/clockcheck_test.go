@@ -2,6 +2,9 @@ package probe_test
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/probe"
 	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 // setClient stands for an exec client under --clock auto: it sets the
@@ -82,7 +86,8 @@ func TestProbeClockNotFollowing(t *testing.T) {
 	t.Parallel()
 	v, err := reference.New(totpWall()) // time.Now
 	require.NoError(t, err)
-	res, err := probe.Probe(t.Context(), &setClient{v: v, clk: &harness.ManualClock{}}, probe.Options{Seed: 5, Trials: -1})
+	res, err := probe.Probe(t.Context(), &setClient{v: v, clk: &harness.ManualClock{}}, probe.Options{Seed: 5, Trials: -1, MaxWait: time.Second,
+		Waiting: func(w probe.Waiting) { t.Logf("waiting %v: %s", w.For, w.Why) }})
 	require.NoError(t, err)
 	c, ok := res.Finding("clock-check")
 	require.True(t, ok)
@@ -92,4 +97,36 @@ func TestProbeClockNotFollowing(t *testing.T) {
 	require.NotNil(t, res.Profile.TOTP)
 	assert.Equal(t, uint64(1), res.Profile.TOTP.SkewBack, "measured on real time")
 	assert.Equal(t, uint64(1), res.Profile.TOTP.SkewAhead)
+}
+
+// TestProbeSlowStartUnderFakeClock: a Python verifier on its own clock
+// that takes 3 s to start, under --clock auto, whose first hello misses
+// its deadline (as the CLI's did): the probe still finds that the client
+// sets its clock, and measures "wall", never "request".
+func TestProbeSlowStartUnderFakeClock(t *testing.T) {
+	t.Parallel()
+	if _, err := wire.FindFakeTime(); err != nil {
+		t.Skipf("%v", err)
+	}
+	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		t.Skip("python3 is not installed")
+	}
+	script, err := filepath.Abs("../wire/testdata/clock/verifier.py")
+	require.NoError(t, err)
+	c, err := wire.NewExec([]string{strings.TrimSpace(string(out)), script, "gettime", "--sleep", "3"}, wire.ExecOptions{Clock: wire.ClockAuto})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	hctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	_, err = c.Describe(hctx)
+	cancel()
+	require.Error(t, err, "the first hello misses its deadline")
+	res, err := probe.Probe(t.Context(), c, probe.Options{Seed: 6, Trials: -1, MaxWait: time.Second, Timeout: 60 * time.Second})
+	require.NoError(t, err)
+	f, ok := res.Finding("clock")
+	require.True(t, ok)
+	assert.Equal(t, harness.ClockWall, f.Value, f.Evidence)
+	cc, ok := res.Finding("clock-check")
+	require.True(t, ok)
+	assert.Equal(t, harness.ClockFollows, cc.Value, cc.Evidence)
 }

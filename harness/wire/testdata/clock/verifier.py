@@ -1,13 +1,14 @@
 """A TOTP verifier on its own clock, for the clock-check tests.
 
-Usage: verifier.py CLOCK [LIB]. CLOCK says how it reads the time:
+Usage: verifier.py CLOCK [LIB] [--sleep S]. CLOCK says how it reads the time:
   datetime  datetime.now(): CPython's 64-bit nanoseconds, which saturate
             at 2262-04-11 under a fake clock past it;
   gettime   time.clock_gettime(CLOCK_REALTIME): a float, which follows;
   lib       the now() of the shared object LIB, loaded with RTLD_DEEPBIND:
             it binds libc's time() and never sees LD_PRELOAD.
 Window: one step either way; a step at or before the last accepted one is
-rejected; t0 may be any integer.
+rejected; t0 may be any integer. --sleep S waits S seconds before reading
+requests: an interpreter slow to start.
 """
 import ctypes
 import datetime
@@ -15,11 +16,16 @@ import hashlib
 import hmac
 import json
 import os
+import select
 import struct
 import sys
 import time
 
 MODE = sys.argv[1]
+if "--sleep" in sys.argv:
+    # select, not time.sleep: under libfaketime CPython's sleep fails with
+    # EINVAL (it waits for an absolute time on a clock libfaketime fakes).
+    select.select([], [], [], float(sys.argv[sys.argv.index("--sleep") + 1]))
 if MODE == "lib":
     _lib = ctypes.CDLL(sys.argv[2], mode=os.RTLD_NOW | os.RTLD_DEEPBIND)
     _lib.now.restype = ctypes.c_longlong
@@ -52,7 +58,7 @@ def check(req):
         raise ValueError("unknown serial")
     t = (now() - tok["t0"]) // tok["period"]
     for s in (t - 1, t, t + 1):
-        if s > tok["last"] and hmac.compare_digest(code(tok, s), req["code"]):
+        if s > tok["last"] and hmac.compare_digest(code(tok, s).encode(), req["code"].encode()):
             tok["last"] = s
             return True
     return False
