@@ -323,11 +323,11 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 		if ok {
 			edge := st*sentinelPeriod + sentinelPeriod/2
 			m.Reads = &edge
-			dir := "after"
+			dir := "up"
 			if !up {
-				dir = "before"
+				dir = "down"
 			}
-			m.Reason = fmt.Sprintf("the verifier's clock does not reach %s: set to any time %s about %s it reads about %s (it stops there)%s", stamp(at), dir, stamp(good), stamp(edge), s.hint(edge))
+			m.Reason = fmt.Sprintf("the verifier's clock does not reach %s: set there, it reads about %s, where it stops (it follows %s to about %s)%s", stamp(at), stamp(edge), dir, stamp(good), s.hint(edge))
 			return m, nil
 		}
 	}
@@ -342,7 +342,7 @@ func (s *sentinel) hint(edge int64) string {
 	// step up to Window steps from its own.
 	near := func(at int64) bool { return abs64(edge-at) <= (s.o.Window+1)*sentinelPeriod }
 	if near(cpythonMax) {
-		out = ": CPython's clock counts 64-bit nanoseconds, and datetime.now() saturates at 2262-04-11T23:47:16Z (time.time() may raise OverflowError) under libfaketime"
+		out = ": CPython's clock counts 64-bit nanoseconds, so under libfaketime datetime.now() saturates at 2262-04-11T23:47:16Z and time.time() may raise OverflowError; a verifier on CPython that reads time.clock_gettime(time.CLOCK_REALTIME) (a float) follows"
 	} else if near(1<<31 - 1) {
 		out = ": a 32-bit time_t stops at 2038-01-19T03:14:07Z"
 	}
@@ -512,7 +512,7 @@ func (r *run) clockSkip(c *caseDef) string {
 	var whys []string
 	for _, at := range times {
 		if why, ok := r.clock.Unreached(at); ok {
-			whys = append(whys, fmt.Sprintf("needs the verifier's clock at %s: %s", stamp(at), why))
+			whys = append(whys, why)
 		}
 	}
 	if len(whys) == 0 || c.clockRows && len(whys) < len(times) {

@@ -54,6 +54,10 @@ func runClockVerifier(t *testing.T, args ...string) *harness.Report {
 		assert.NotEqual(t, harness.Error, r.Verdict, "%s: %v", r.ID, r.Messages)
 	}
 	require.NotNil(t, rep.ClockCheck)
+	t.Logf("clock check (%d requests): %s: %s", rep.ClockCheck.Requests, rep.ClockCheck.Verdict, rep.ClockCheck.Note)
+	for _, r := range rep.Results {
+		t.Logf("%s %s: %s", r.Verdict, r.ID, strings.Join(r.Messages, " | "))
+	}
 	return rep
 }
 
