@@ -198,3 +198,19 @@ func TestClockCheckHOTPOnly(t *testing.T) {
 	assert.Contains(t, rep.ClockCheck.Note, "no totp")
 	assert.True(t, rep.ClockSet)
 }
+
+// TestClockCheckNotFollowingClockBack: judged on real time because its
+// clock does not follow, the verifier SKIPs the case that needs a clock
+// set back, and the reason says the harness did set it.
+func TestClockCheckNotFollowingClockBack(t *testing.T) {
+	t.Parallel()
+	v, err := reference.New(wallProfile()) // reads time.Now
+	require.NoError(t, err)
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 7, SetClock: (&harness.ManualClock{}).Set,
+		Run: regexp.MustCompile(`^rfc6238/5\.2/reuse-clock-back$`)})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	r := rep.Results[0]
+	assert.Equal(t, harness.Skip, r.Verdict)
+	assert.Contains(t, strings.Join(r.Messages, " "), "reads real time (clock_check)")
+}

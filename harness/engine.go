@@ -392,7 +392,14 @@ func (r *run) skipReason(c *caseDef) string {
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
 			why := "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
-			if c.realtime {
+			notSet := r.clock != nil && r.clock.Verdict == ClockRealTime
+			if notSet {
+				why = "needs the verifier's clock at " + c.fixedClock + ": the harness set the verifier's clock, but the verifier reads real time (clock_check)"
+			}
+			switch {
+			case c.realtime && notSet:
+				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step)"
+			case c.realtime:
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
 			}
 			return why
