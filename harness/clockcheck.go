@@ -238,6 +238,12 @@ func (s *sentinel) conclude() {
 		c.Note = fmt.Sprintf("warning: the verifier's clock does not follow the clock the harness sets: set to %s, it read the real time; the verifier is judged on real time (as a verifier on its own clock)", stamps(missTimes(c.Misses)))
 		return
 	}
+	found := slices.ContainsFunc(c.Misses, func(m ClockMiss) bool { return m.Reads != nil })
+	if len(c.Follows) == 0 && !found {
+		c.Verdict = ClockUnverified
+		c.Note = fmt.Sprintf("the verifier's clock was not verified: it rejected the sentinel's code at %s, and was found neither on real time nor stopped at a date; the cases run on the clock the harness sets and judge it", stamps(missTimes(c.Misses)))
+		return
+	}
 	c.Verdict = ClockPartial
 	var parts []string
 	if len(c.Follows) > 0 {

@@ -3,12 +3,14 @@ package harness_test
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
@@ -213,4 +215,106 @@ func TestClockCheckNotFollowingClockBack(t *testing.T) {
 	r := rep.Results[0]
 	assert.Equal(t, harness.Skip, r.Verdict)
 	assert.Contains(t, strings.Join(r.Messages, " "), "reads real time (clock_check)")
+}
+
+// settingClock sets clk to each check's time before v sees it, as the
+// harness's SetClock wrapper does.
+type settingClock struct {
+	v   *reference.Verifier
+	clk *harness.ManualClock
+}
+
+func (s settingClock) Enroll(ctx context.Context, tok harness.Token) error {
+	return s.v.Enroll(ctx, tok)
+}
+func (s settingClock) Check(ctx context.Context, r harness.CheckRequest) (harness.Reply, error) {
+	s.clk.Set(r.Time)
+	return s.v.Check(ctx, r)
+}
+func (s settingClock) Resync(ctx context.Context, r harness.ResyncRequest) (harness.Reply, error) {
+	s.clk.Set(r.Time)
+	return s.v.Resync(ctx, r)
+}
+func (s settingClock) Unlock(ctx context.Context, serial string) error {
+	return s.v.Unlock(ctx, serial)
+}
+
+// TestClockCheckProperty: for clocks that follow, stop at a random date
+// on the way up or down, or read real time, and random sets of times to
+// check, CheckClock finds what each clock does: the times past a stop are
+// missed with the stop as their reading (to the window), the others
+// followed; a clock on real time is "real time".
+func TestClockCheckProperty(t *testing.T) {
+	t.Parallel()
+	real := time.Unix(1_796_580_000, 0) // the tests' "real" now, fixed
+	rapid.Check(t, func(rt *rapid.T) {
+		kind := rapid.SampledFrom([]string{"follows", "stops-up", "stops-down", "real"}).Draw(rt, "clock")
+		stop := rapid.Int64Range(1_000_000_000, 30_000_000_000).Draw(rt, "stop")
+		times := rapid.SliceOfN(rapid.Int64Range(0, 40_000_000_000), 1, 6).Draw(rt, "times")
+		times = append(times, 1_767_225_600) // the simulated present
+		clk := &harness.ManualClock{}
+		read := func() time.Time {
+			at := clk.Now().Unix()
+			switch kind {
+			case "stops-up":
+				at = min(at, stop)
+			case "stops-down":
+				at = max(at, stop)
+			case "real":
+				at = real.Unix()
+			}
+			return time.Unix(at, 0)
+		}
+		v, err := reference.New(wallProfile(), reference.WithClock(read))
+		require.NoError(rt, err)
+		serial := 2_000_000_000_000
+		c, err := harness.CheckClock(context.Background(), settingClock{v, clk}, times, harness.ClockCheckOptions{
+			Seed: uint64(stop), Now: func() time.Time { return real },
+			Serial: func() string { serial++; return strconv.Itoa(serial) }})
+		require.NoError(rt, err)
+		reached := func(at int64) bool {
+			switch kind {
+			case "stops-up":
+				return at/30 <= stop/30+1
+			case "stops-down":
+				return at/30 >= stop/30-1
+			case "real":
+				return at/30 >= real.Unix()/30-1 && at/30 <= real.Unix()/30+1
+			}
+			return true
+		}
+		for _, at := range c.Follows {
+			assert.True(rt, reached(at), "followed at %d, which the clock does not reach: %s", at, c.Note)
+		}
+		for _, m := range c.Misses {
+			assert.False(rt, reached(m.Time), "missed %d, which the clock reaches: %s", m.Time, m.Reason)
+			if len(c.Follows) == 0 && kind != "real" {
+				// No time followed: no bisection can find the stop.
+				assert.Equal(rt, harness.ClockUnverified, c.Verdict, c.Note)
+				continue
+			}
+			require.NotNil(rt, m.Reads, "what the clock reads is found: %s", m.Reason)
+			want := stop
+			if kind == "real" {
+				want = real.Unix()
+				assert.True(rt, m.RealTime, m.Reason)
+			}
+			assert.InDelta(rt, want, *m.Reads, 90, m.Reason)
+		}
+		switch kind {
+		case "follows":
+			assert.Equal(rt, harness.ClockFollows, c.Verdict, c.Note)
+		case "real":
+			assert.Equal(rt, harness.ClockRealTime, c.Verdict, c.Note)
+		default:
+			switch {
+			case len(c.Misses) == 0:
+				assert.Equal(rt, harness.ClockFollows, c.Verdict, c.Note)
+			case len(c.Follows) == 0:
+				assert.Equal(rt, harness.ClockUnverified, c.Verdict, c.Note)
+			default:
+				assert.Equal(rt, harness.ClockPartial, c.Verdict, c.Note)
+			}
+		}
+	})
 }
