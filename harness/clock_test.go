@@ -92,6 +92,10 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 			require.NoError(t, err)
 
 			assert.True(t, got.ClockSet, "the report says the clock was set")
+			require.NotNil(t, got.ClockCheck, "a clock the harness sets is checked")
+			if wall.SupportsKind(harness.TOTP) && wall.SupportsPeriod(30) {
+				assert.Equal(t, harness.ClockFollows, got.ClockCheck.Verdict, got.ClockCheck.Note)
+			}
 			assert.Equal(t, harness.ClockWall, got.Profile.Clock, "the report keeps the claimed clock")
 			assert.Equal(t, "otplab reference verifier", got.Verifier, "hello reaches the verifier through the clock")
 			assert.Nil(t, got.ClockOffset, "no offset is measured on simulated time")
