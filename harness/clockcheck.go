@@ -47,6 +47,8 @@ type ClockCheck struct {
 	Note string `json:"note"`
 	// Requests is the number of requests the check sent, enrolls included.
 	Requests int `json:"requests"`
+
+	period int64 // the sentinels' step, the granularity of Unreached
 }
 
 // ClockMiss is a time at which the verifier's clock did not show what the
@@ -74,26 +76,26 @@ func (c *ClockCheck) Unreached(at int64) (string, bool) {
 	if c == nil {
 		return "", false
 	}
+	period := c.period
+	if period <= 0 {
+		period = DefaultSentinelPeriod
+	}
 	for _, m := range c.Misses {
-		if m.Reads != nil && sameStep(m.Time, at) {
+		if m.Reads != nil && floorDiv(m.Time, period) == floorDiv(at, period) {
 			return m.Reason, true
 		}
 	}
 	return "", false
 }
 
-// sameStep reports whether two times are in one 30 s step: the
-// granularity at which the check sets the clock.
-func sameStep(a, b int64) bool {
-	return floorDiv(a, sentinelPeriod) == floorDiv(b, sentinelPeriod)
-}
-
 // ClockCheckOptions configure [CheckClock].
 type ClockCheckOptions struct {
-	// Algorithm and Digits are the sentinel tokens'; they must be
-	// supported by the verifier (zero means SHA1 and 6).
+	// Algorithm, Digits and Period are the sentinel tokens'; they must
+	// be supported by the verifier (zero means SHA1, 6 and
+	// DefaultSentinelPeriod).
 	Algorithm token.Algorithm
 	Digits    int
+	Period    int64
 	// Window is how many steps either way the verifier may accept around
 	// its own step (its skew): codes of steps that close to a time the
 	// verifier's clock might read are never used as evidence. Zero means 1.
@@ -111,8 +113,9 @@ type ClockCheckOptions struct {
 	Hint string
 }
 
-// sentinelPeriod is the sentinel tokens' step.
-const sentinelPeriod = 30
+// DefaultSentinelPeriod is the sentinel tokens' step unless
+// ClockCheckOptions.Period says otherwise.
+const DefaultSentinelPeriod = 30
 
 // farSteps is how far from the step of the time it was set to the
 // sentinel's negative code lies: a verifier that accepts it accepts codes
@@ -122,9 +125,9 @@ const farSteps = 1_000_003
 // CheckClock verifies that the clock of v, which the caller sets to each
 // request's time (a [ClockSetter] that reports true, or a verifier behind
 // Options.SetClock), follows at each of times (Unix seconds, at or after
-// 1970). At each time a fresh sentinel TOTP token (step 30 s, t0 0, its own
-// secret) must have the code of that time's step accepted, and another the
-// code of a step a million steps away rejected. The sentinel's codes are
+// 1970). At each time a fresh sentinel TOTP token (t0 0, its own secret)
+// must have the code of that time's step accepted, and another the code
+// of a step a million steps away rejected. The sentinel's codes are
 // chosen to be the code of no other step the verifier's clock might read
 // (near the real time, near the other times). Where the clock does not
 // follow, CheckClock looks for what it reads: the real time, or a date at
@@ -143,18 +146,21 @@ func CheckClock(ctx context.Context, v Verifier, times []int64, o ClockCheckOpti
 	if o.Window <= 0 {
 		o.Window = 1
 	}
+	if o.Period <= 0 {
+		o.Period = DefaultSentinelPeriod
+	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &sentinel{ctx: ctx, v: v, o: o, rng: rand.New(rand.NewPCG(o.Seed, 0xc10cc)), c: &ClockCheck{}}
+	s := &sentinel{ctx: ctx, v: v, o: o, rng: rand.New(rand.NewPCG(o.Seed, 0xc10cc)), c: &ClockCheck{period: o.Period}}
 	times = slices.DeleteFunc(slices.Clone(times), func(at int64) bool { return at < 0 })
 	slices.Sort(times)
-	times = slices.CompactFunc(times, sameStep)
+	times = slices.CompactFunc(times, s.sameStep)
 	for _, at := range times {
-		s.steps = append(s.steps, uint64(floorDiv(at, sentinelPeriod)))
+		s.steps = append(s.steps, uint64(s.step(at)))
 	}
 	err := s.run(times)
 	if err != nil {
@@ -169,6 +175,15 @@ func CheckClock(ctx context.Context, v Verifier, times []int64, o ClockCheckOpti
 	return s.c, nil
 }
 
+// sameStep reports whether two times are in one sentinel step: the
+// granularity at which the check tells times apart.
+func (s *sentinel) sameStep(a, b int64) bool {
+	return floorDiv(a, s.o.Period) == floorDiv(b, s.o.Period)
+}
+
+// step is the sentinels' step of time at.
+func (s *sentinel) step(at int64) int64 { return floorDiv(at, s.o.Period) }
+
 // sentinel is the state of one clock check.
 type sentinel struct {
 	ctx   context.Context
@@ -182,7 +197,7 @@ type sentinel struct {
 func (s *sentinel) run(times []int64) error {
 	var missed []int64
 	for _, at := range times {
-		ok, err := s.accepts(at, uint64(floorDiv(at, sentinelPeriod)), 0)
+		ok, err := s.accepts(at, uint64(s.step(at)), 0)
 		if err != nil {
 			return err
 		}
@@ -190,7 +205,7 @@ func (s *sentinel) run(times []int64) error {
 			missed = append(missed, at)
 			continue
 		}
-		far, err := s.accepts(at, uint64(floorDiv(at, sentinelPeriod)), farSteps)
+		far, err := s.accepts(at, uint64(s.step(at)), farSteps)
 		if err != nil {
 			return err
 		}
@@ -231,7 +246,7 @@ func (s *sentinel) conclude() {
 	// real time is right there too.
 	now := s.o.Now().Unix()
 	shown := slices.DeleteFunc(slices.Clone(c.Follows), func(at int64) bool {
-		return abs64(floorDiv(at, sentinelPeriod)-floorDiv(now, sentinelPeriod)) <= s.o.Window+1
+		return abs64(s.step(at)-s.step(now)) <= s.o.Window+1
 	})
 	if len(shown) == 0 && real == len(c.Misses) {
 		c.Verdict = ClockRealTime
@@ -260,10 +275,10 @@ func (s *sentinel) conclude() {
 func (s *sentinel) explain(at int64) (ClockMiss, error) {
 	m := ClockMiss{Time: at}
 	now := s.o.Now().Unix()
-	if !sameStep(now, at) {
+	if !s.sameStep(now, at) {
 		for range 2 {
 			real := s.o.Now().Unix()
-			ok, err := s.accepts(at, uint64(floorDiv(real, sentinelPeriod)), 0)
+			ok, err := s.accepts(at, uint64(s.step(real)), 0)
 			if err != nil {
 				return m, err
 			}
@@ -272,7 +287,7 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 				m.Reason = fmt.Sprintf("set to %s, the verifier's clock read the real time (%s): it does not follow the clock the harness sets there", stamp(at), stamp(real))
 				return m, nil
 			}
-			if real%sentinelPeriod > 3 && real%sentinelPeriod < sentinelPeriod-3 {
+			if real%s.o.Period > 3 && real%s.o.Period < s.o.Period-3 {
 				break // far from a step boundary: one look is enough
 			}
 		}
@@ -304,9 +319,9 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 	if !up {
 		good, bad = hi, lo
 	}
-	for abs64(floorDiv(bad, sentinelPeriod)-floorDiv(good, sentinelPeriod)) > 1 {
+	for abs64(s.step(bad)-s.step(good)) > 1 {
 		mid := good + (bad-good)/2
-		ok, err := s.accepts(mid, uint64(floorDiv(mid, sentinelPeriod)), 0)
+		ok, err := s.accepts(mid, uint64(s.step(mid)), 0)
 		if err != nil {
 			return m, err
 		}
@@ -318,7 +333,7 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 	}
 	// Confirm: set to at, the clock reads the edge (the step of good, or
 	// the next one, where the edge may fall).
-	for _, st := range []int64{floorDiv(good, sentinelPeriod), floorDiv(bad, sentinelPeriod)} {
+	for _, st := range []int64{s.step(good), s.step(bad)} {
 		if st < 0 {
 			continue
 		}
@@ -327,7 +342,7 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 			return m, err
 		}
 		if ok {
-			edge := st*sentinelPeriod + sentinelPeriod/2
+			edge := st*s.o.Period + s.o.Period/2
 			m.Reads = &edge
 			dir := "up"
 			if !up {
@@ -346,7 +361,7 @@ func (s *sentinel) hint(edge int64) string {
 	var out string
 	// The edge is found to the verifier's window: it accepts the code of a
 	// step up to Window steps from its own.
-	near := func(at int64) bool { return abs64(edge-at) <= (s.o.Window+1)*sentinelPeriod }
+	near := func(at int64) bool { return abs64(edge-at) <= (s.o.Window+1)*s.o.Period }
 	if near(cpythonMax) {
 		out = ": CPython's clock counts 64-bit nanoseconds, so under libfaketime datetime.now() saturates at 2262-04-11T23:47:16Z and time.time() may raise OverflowError; a verifier on CPython that reads time.clock_gettime(time.CLOCK_REALTIME) (a float) follows"
 	} else if near(1<<31 - 1) {
@@ -380,7 +395,7 @@ func (s *sentinel) accepts(at int64, st uint64, off uint64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	tok := Token{Serial: s.o.Serial(), Kind: TOTP, Algorithm: s.o.Algorithm, Digits: s.o.Digits, Secret: key.Secret(), Period: sentinelPeriod}
+	tok := Token{Serial: s.o.Serial(), Kind: TOTP, Algorithm: s.o.Algorithm, Digits: s.o.Digits, Secret: key.Secret(), Period: s.o.Period}
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.Timeout)
 	defer cancel()
 	s.c.Requests++
@@ -399,7 +414,7 @@ func (s *sentinel) accepts(at int64, st uint64, off uint64) (bool, error) {
 // step where the verifier's clock might be.
 func (s *sentinel) key(target uint64) (*token.Key, error) {
 	w := uint64(s.o.Window) + 2
-	centres := append([]uint64{target, uint64(floorDiv(s.o.Now().Unix(), sentinelPeriod)), uint64(cpythonMax / sentinelPeriod)}, s.steps...)
+	centres := append([]uint64{target, uint64(s.step(s.o.Now().Unix())), uint64(s.step(cpythonMax))}, s.steps...)
 	for range 100 {
 		secret := make([]byte, s.o.Algorithm.Size())
 		for i := range secret {
@@ -456,15 +471,13 @@ func (r *run) verifyClock(ctx context.Context) {
 	switch {
 	case !p.SupportsKind(TOTP):
 		why = "the profile claims no totp tokens, so no sentinel token can show the verifier's clock"
-	case !p.SupportsPeriod(sentinelPeriod):
-		why = fmt.Sprintf("the profile's totp.periods exclude the sentinel token's %d s step", sentinelPeriod)
 	}
 	if why != "" {
 		r.clock = &ClockCheck{Verdict: ClockUnverified, Note: "the verifier's clock was not verified: " + why + "; the cases run on the clock the harness sets"}
 		r.report.ClockCheck = r.clock
 		return
 	}
-	o := ClockCheckOptions{Algorithm: token.SHA1, Digits: 6, Window: 1, Seed: r.seed, Timeout: r.timeout,
+	o := ClockCheckOptions{Algorithm: token.SHA1, Digits: 6, Period: profilePeriod(p), Window: 1, Seed: r.seed, Timeout: r.timeout,
 		Serial: func() string { return r.nextSerial('2') },
 		Hint:   `what would judge those cases: a verifier that takes the request's time (profile clock "request"), or one run on a runtime whose clock reaches that date`}
 	if !p.SupportsAlgorithm(o.Algorithm) {

@@ -318,3 +318,23 @@ func TestClockCheckProperty(t *testing.T) {
 		}
 	})
 }
+
+// TestClockCheckPeriod60: a verifier that enrolls only 60 s steps gets
+// sentinels of 60 s steps, and a clock that stops in 2262 is still found.
+func TestClockCheckPeriod60(t *testing.T) {
+	t.Parallel()
+	wall := wallProfile()
+	wall.TOTP.Periods = []int64{60}
+	clk := &harness.ManualClock{}
+	v, err := reference.New(wall, reference.WithClock(func() time.Time {
+		return time.Unix(min(clk.Now().Unix(), cpythonMax), 0)
+	}))
+	require.NoError(t, err)
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 6, SetClock: clk.Set, Run: regexp.MustCompile(`^rfc6238/4\.2/(year-2603|current-step)$`)})
+	require.NoError(t, err)
+	require.NotNil(t, rep.ClockCheck)
+	assert.Equal(t, harness.ClockPartial, rep.ClockCheck.Verdict, rep.ClockCheck.Note)
+	res := byID(rep)
+	assert.Equal(t, harness.Skip, res["rfc6238/4.2/year-2603"].Verdict, "%v", res["rfc6238/4.2/year-2603"].Messages)
+	assert.Equal(t, harness.Pass, res["rfc6238/4.2/current-step"].Verdict, "%v", res["rfc6238/4.2/current-step"].Messages)
+}
