@@ -15,34 +15,36 @@ import (
 // exactly. docs/report.md documents every field; Schema is
 // harness.ReportSchema.
 type Document struct {
-	Schema          int                 `json:"schema"`
-	Tool            string              `json:"tool"`
-	Verifier        string              `json:"verifier"`
-	VerifierSpec    string              `json:"verifier_spec"`
-	Profile         harness.Profile     `json:"profile"`
-	ProfileFile     string              `json:"profile_file,omitempty"`
-	ProfileCounters CounterStrings      `json:"profile_counters"`
-	ClockSet        bool                `json:"clock_set"`
-	ClockOffset     *int64              `json:"clock_offset,omitempty"`
-	ClockNote       string              `json:"clock_note,omitempty"`
-	ClockCheck      *harness.ClockCheck `json:"clock_check,omitempty"`
-	Seed            uint64              `json:"seed"`
-	SeedString      string              `json:"seed_string"`
-	Checks          int                 `json:"checks"`
-	Started         time.Time           `json:"started"`
-	Duration        time.Duration       `json:"duration_ns"`
-	Interrupted     bool                `json:"interrupted"`
-	Strict          bool                `json:"strict"`
-	Outcome         Outcome             `json:"outcome"`
-	ExitCode        int                 `json:"exit_code"`
-	Error           string              `json:"error,omitempty"`
-	Counts          Counts              `json:"counts"`
-	Failing         []string            `json:"failing"`
-	Causes          []harness.Cause     `json:"causes"`
-	ExpectFile      string              `json:"expect_file,omitempty"`
-	Expect          []Expectation       `json:"expect,omitempty"`
-	Results         []ResultDoc         `json:"results"`
-	Replay          map[string]string   `json:"replay,omitempty"`
+	Schema          int               `json:"schema"`
+	Tool            string            `json:"tool"`
+	Verifier        string            `json:"verifier"`
+	VerifierSpec    string            `json:"verifier_spec"`
+	Profile         harness.Profile   `json:"profile"`
+	ProfileFile     string            `json:"profile_file,omitempty"`
+	ProfileCounters CounterStrings    `json:"profile_counters"`
+	ClockSet        bool              `json:"clock_set"`
+	ClockOffset     *int64            `json:"clock_offset,omitempty"`
+	ClockNote       string            `json:"clock_note,omitempty"`
+	Seed            uint64            `json:"seed"`
+	SeedString      string            `json:"seed_string"`
+	Checks          int               `json:"checks"`
+	Started         time.Time         `json:"started"`
+	Duration        time.Duration     `json:"duration_ns"`
+	Interrupted     bool              `json:"interrupted"`
+	Strict          bool              `json:"strict"`
+	Outcome         Outcome           `json:"outcome"`
+	ExitCode        int               `json:"exit_code"`
+	Error           string            `json:"error,omitempty"`
+	Counts          Counts            `json:"counts"`
+	Failing         []string          `json:"failing"`
+	Causes          []harness.Cause   `json:"causes"`
+	ExpectFile      string            `json:"expect_file,omitempty"`
+	Expect          []Expectation     `json:"expect,omitempty"`
+	Results         []ResultDoc       `json:"results"`
+	Replay          map[string]string `json:"replay,omitempty"`
+
+	// ClockCheck is the engine's clock check (harness.Report.ClockCheck).
+	ClockCheck *harness.ClockCheck `json:"clock_check,omitempty"`
 }
 
 // CounterStrings is the HOTP counter range the run judged against, as
