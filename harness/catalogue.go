@@ -28,6 +28,15 @@ type caseDef struct {
 	// fixedClock, when set, names the clock the case needs on fixed
 	// dates or moved back: on real time it SKIPs with that reason.
 	fixedClock string
+	// clockAt, when set, lists the simulated times (Unix seconds) the case
+	// needs the verifier's clock at, besides the present simulated time
+	// every case uses: a clock the harness sets is checked at these times
+	// before the cases run (clockcheck.go), and a time it cannot reach
+	// SKIPs the case. With clockRows, the case SKIPs only when it reaches
+	// none of them, and its body leaves the unreached times unjudged
+	// (t.clockUnreached).
+	clockAt   func(Profile) []int64
+	clockRows bool
 }
 
 // levelReason says why the case has its level.

@@ -136,7 +136,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	}
 	cases := r.selected()
 	if r.realTime() && anyRealTime(cases) {
-		r.report.ClockNote = r.measureOffset(ctx)
+		r.report.ClockNote = joinNotes(r.report.ClockNote, r.measureOffset(ctx))
 		if r.offsetKnown {
 			off := r.offset
 			r.report.ClockOffset = &off
@@ -208,8 +208,10 @@ type run struct {
 	serials atomic.Uint64
 	base    uint64
 	// clockSet: the verifier reads its own clock, and the adapter sets it
-	// to each request's time (a ClockSetter).
+	// to each request's time (a ClockSetter); clock is what the check of
+	// that clock found (clockcheck.go).
 	clockSet bool
+	clock    *ClockCheck
 	// offset is the verifier's clock minus the local clock in seconds
 	// (real-time mode), valid when offsetKnown.
 	offset      int64
@@ -306,6 +308,7 @@ func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
 		name = opts.Name
 	}
 	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: judged, Seed: r.seed, Checks: r.checks, Started: r.now(), ClockSet: r.clockSet}
+	r.verifyClock(ctx)
 	return r, nil
 }
 
@@ -396,6 +399,9 @@ func (r *run) skipReason(c *caseDef) string {
 			return fmt.Sprintf("the verifier does not support %s (hello lists %s)", op, strings.Join(r.info.Ops, ", "))
 		}
 	}
+	if why := r.clockSkip(c); why != "" {
+		return why
+	}
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
 	}
@@ -406,7 +412,14 @@ func (r *run) skipReason(c *caseDef) string {
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
 			why := "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
-			if c.realtime {
+			notSet := r.clock != nil && r.clock.Verdict == ClockRealTime
+			if notSet {
+				why = "needs the verifier's clock at " + c.fixedClock + ": the harness set the verifier's clock, but the verifier reads real time (clock_check)"
+			}
+			switch {
+			case c.realtime && notSet:
+				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step)"
+			case c.realtime:
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
 			}
 			return why

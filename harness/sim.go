@@ -102,8 +102,11 @@ func (t *ct) defaults(o tokOpts) tokOpts {
 
 // period returns the step length time cases use: 30 s, or the first one
 // the profile lists when 30 s is not among them.
-func (t *ct) period() int64 {
-	p := t.profile()
+func (t *ct) period() int64 { return profilePeriod(t.profile()) }
+
+// profilePeriod is the step of the TOTP tokens cases enroll under p: 30 s
+// when p supports it, else the first period p lists.
+func profilePeriod(p Profile) int64 {
 	if p.SupportsPeriod(token.DefaultPeriod) {
 		return token.DefaultPeriod
 	}

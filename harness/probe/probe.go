@@ -271,6 +271,10 @@ type prober struct {
 	hotp, totp *config // working token configurations, nil if unsupported
 	clock      string  // measured clock, for TOTP
 	totpTok    *tok    // the TOTP token whose current code was accepted
+	// clockChecked: the clock the client sets was checked (checkClock);
+	// clockOff: it was found not to follow, so the probe treats the
+	// verifier as one on its own clock.
+	clockChecked, clockOff bool
 
 	algs       []token.Algorithm // accepted algorithms
 	digitsOK   []int             // accepted digit counts

@@ -418,6 +418,9 @@ func (p *prober) request() bool { return p.clock != harness.ClockWall || p.setsC
 // setsClock reports whether the verifier's own clock is set to each
 // request's time.
 func (p *prober) setsClock() bool {
+	if p.clockOff {
+		return false
+	}
 	cs, ok := p.v.(harness.ClockSetter)
 	return ok && cs.SetsClock()
 }

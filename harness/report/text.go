@@ -45,6 +45,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	prof, _ := json.Marshal(rep.Profile)
 	fmt.Fprintf(bw, "profile:  %s %s\n", source, prof)
 	fmt.Fprintf(bw, "seed:     %d (--seed %d replays the run)\n", rep.Seed, rep.Seed)
+	if c := rep.ClockCheck; c != nil {
+		fmt.Fprintf(bw, "clock:    %s: %s\n", c.Verdict, c.Note)
+	}
 
 	if len(rep.Causes) > 0 {
 		fmt.Fprintf(bw, "\nCauses: what explains the failures\n")
