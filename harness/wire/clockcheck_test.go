@@ -14,23 +14,6 @@ import (
 	"github.com/otplab/otplab/harness"
 )
 
-// pythonExe returns the Python interpreter itself (sys.executable), not a
-// wrapper such as a pyenv shim, which is a shell script that is slow to
-// start under libfaketime; it skips the test when there is none.
-func pythonExe(t *testing.T) string {
-	t.Helper()
-	needFakeTime(t)
-	out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
-	if err != nil {
-		t.Skipf("python3 does not run: %v", err)
-	}
-	exe := strings.TrimSpace(string(out))
-	if exe == "" {
-		t.Skip("python3 names no interpreter (sys.executable is empty)")
-	}
-	return exe
-}
-
 // clockCases are the cases at fixed dates (1970 to 2603) and one at the
 // present simulated time.
 var clockCases = regexp.MustCompile(`^rfc6238/4\.2/(appendix-b-sha1|year-2603|current-step)$`)
@@ -39,6 +22,7 @@ var clockCases = regexp.MustCompile(`^rfc6238/4\.2/(appendix-b-sha1|year-2603|cu
 // way mode says, under libfaketime, and judges the clock cases.
 func runClockVerifier(t *testing.T, args ...string) *harness.Report {
 	t.Helper()
+	needFakeTime(t)
 	py := pythonExe(t)
 	script, err := filepath.Abs("testdata/clock/verifier.py")
 	require.NoError(t, err)
