@@ -97,7 +97,7 @@ func Cases() []CaseInfo {
 // instead of kept in a package variable.
 func catalogue() []*caseDef {
 	var all []*caseDef
-	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
+	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), guessingCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
 		all = append(all, group...)
 	}
 	return all

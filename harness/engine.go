@@ -101,6 +101,10 @@ const DefaultChecks = 100
 // DefaultTimeout bounds one request when Options.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
 
+// refusedWords is how a script tells an application error: the verifier
+// answered, with ok:false and an error.
+const refusedWords = "refused with an error"
+
 // ErrHello reports that the verifier did not answer hello: the run could
 // not start.
 var ErrHello = errors.New("verifier did not answer hello")
@@ -506,10 +510,23 @@ func (t *ct) abort(format string, a ...any) {
 }
 
 // callErr turns a verifier error into the case's end: SKIP when the
-// operation is unsupported, ERROR otherwise.
+// operation is unsupported, FAIL when the verifier answered with an
+// application error (ok:false with an error: it could not serve a request
+// the profile claims), ERROR for a transport failure, a timeout or a
+// malformed reply (the verifier was not judged).
 func (t *ct) callErr(op string, err error) {
+	t.callErrAfter("", op, err)
+}
+
+// callErrAfter is callErr for a request that follows story, the numbered
+// steps of a token so far.
+func (t *ct) callErrAfter(story, op string, err error) {
 	if errors.Is(err, ErrUnsupported) {
 		t.skip("the verifier does not support %s: %v", op, err)
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		t.failAt(Fail, "%s%s\n  => %s: the verifier answered with an error (%s) to a request the profile claims it serves; a rejected code is ok:true with accepted:false", story, op, refusedWords, refused.Message)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.abort("%s: no reply within %v: %v", op, t.run.timeout, err)

@@ -259,6 +259,9 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 				last.refused = true
 				last.expl = refusalExplanation(d.p, d.tok)
 			}
+			if d.refusedReq {
+				last.refused = true
+			}
 			mu.Unlock()
 			// The message must be the same on every replay (the script
 			// names fresh serials), or rapid takes the failure for flaky
@@ -323,8 +326,9 @@ type driver struct {
 	script []string
 	hist   []event
 	err    error
-	// refused is set when the verifier refused to enroll the token.
-	refused bool
+	// refused is set when the verifier refused to enroll the token;
+	// refusedReq when it answered a later request with an error.
+	refused, refusedReq bool
 	// real is set when the sequence is played on real time, inside one
 	// step of the verifier's clock that ends (boundaryGuard s early) at
 	// end, a verifier's Unix second.
@@ -752,6 +756,23 @@ func (d *driver) disagree(did string, rep Reply, exp []bool) {
 	d.script = append(d.script, "=> "+d.err.Error())
 }
 
+// reqErr ends a sequence whose request did failed: an application error
+// (ok:false with an error, not unsupported) is a disagreement, shrunk like
+// any other and told with the verifier's text; anything else is the
+// transport's, and the case is not judged.
+func (d *driver) reqErr(did, op string, err error) {
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		d.say("%s -> %s: %s", did, refusedWords, refused.Message)
+		d.refusedReq = true
+		d.err = errors.New("the profile claims the verifier serves this request: a correct verifier answers it (a rejected code is ok:true with accepted:false)")
+		d.script = append(d.script, "=> "+d.err.Error())
+		return
+	}
+	d.say("%s -> error", did)
+	d.err = fmt.Errorf("%w: %s: %w", errTransport, op, err)
+}
+
 func expectWords(exp []bool) string {
 	if len(exp) == 1 {
 		return verdictWord(exp[0]) + " it"
@@ -773,8 +794,7 @@ func (d *driver) check(code, did string) {
 	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0), Purpose: purpose})
 	cancel()
 	if err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: check: %w", errTransport, err)
+		d.reqErr(did, "check", err)
 		return
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
@@ -795,8 +815,7 @@ func (d *driver) resync(codes []string, did string) {
 	rep, err := d.t.run.v.Resync(ctx, ResyncRequest{Serial: d.tok.Serial, Codes: codes, Time: time.Unix(d.now, 0)})
 	cancel()
 	if err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: resync: %w", errTransport, err)
+		d.reqErr(did, "resync", err)
 		return
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
@@ -815,8 +834,7 @@ func (d *driver) unlock() {
 	err := d.t.run.v.Unlock(ctx, d.tok.Serial)
 	cancel()
 	if err != nil {
-		d.say("unlock -> error")
-		d.err = fmt.Errorf("%w: unlock: %w", errTransport, err)
+		d.reqErr("unlock", "unlock", err)
 		return
 	}
 	r := Request{Op: opUnlock}
@@ -832,8 +850,7 @@ func (d *driver) reenroll() {
 	err := d.t.run.v.Enroll(ctx, d.tok)
 	cancel()
 	if err != nil {
-		d.say("enroll the same serial again -> error")
-		d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		d.reqErr("enroll the same serial again", "enroll", err)
 		return
 	}
 	r := Request{Op: opEnroll}
@@ -870,8 +887,7 @@ func (d *driver) burst(reqs []Request, did string) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: concurrent requests: %w", errTransport, err)
+		d.reqErr(did, "concurrent requests", err)
 		return
 	}
 	d.hist = append(d.hist, event{reqs, slices.Clone(got)})
