@@ -834,7 +834,10 @@ func (d *driver) unlock() {
 	err := d.t.run.v.Unlock(ctx, d.tok.Serial)
 	cancel()
 	if err != nil {
-		d.reqErr("unlock", "unlock", err)
+		// No profile field claims unlock: a refused one leaves the
+		// property case unjudged, as a transport failure does.
+		d.say("unlock -> error")
+		d.err = fmt.Errorf("%w: unlock: %w", errTransport, err)
 		return
 	}
 	r := Request{Op: opUnlock}
