@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/otplab/otplab/token"
 )
 
 // guesses is how many provably wrong codes the guessing-limit cases send
@@ -57,28 +59,29 @@ func guessingCases() []*caseDef {
 			realtime:    true,
 			body: func(t *ct) {
 				b, a := skew(t.profile())
+				per := t.period()
+				// On simulated time every request is at one moment, in the
+				// middle of a step; on real time at the verifier's now.
+				at0, _ := t.stepNow(0, per)
 				s := t.totp(tokOpts{})
-				per := s.tok.Period
 				guessRun(t, s, b+1+a, func() (string, time.Time) {
-					at := t.guessNow()
+					at := at0
+					if t.run.realTime() {
+						at, _ = t.realNow(0, 1)
+					}
 					return s.wrongAround(at, per), at
 				}, func() (string, string, time.Time) {
-					at, st := t.stepNow(0, per)
+					at, st := at0, uint64(0)
+					if t.run.realTime() {
+						at, st = t.stepNow(0, per)
+					} else {
+						st, _ = token.Step(at.Unix(), 0, per)
+					}
 					return s.code(st), fmt.Sprintf("the code of the current step %d", st), at
 				})
 			},
 		},
 	}
-}
-
-// guessNow is the time of a guess: the case's clock, or on real time the
-// verifier's now.
-func (t *ct) guessNow() time.Time {
-	if t.run.realTime() {
-		at, _ := t.realNow(0, 1)
-		return at
-	}
-	return t.now()
 }
 
 // wrongAround returns a well-formed code that a correct verifier must

@@ -25,9 +25,20 @@ type caseDef struct {
 	// t.stepNow, so a verifier on its own clock is judged on the real
 	// clock instead of skipping them.
 	realtime bool
+	// realtimeIf, when set, makes the case realtime under the profiles
+	// for which it reports true (the input cases, which use a TOTP token
+	// when the profile does not claim HOTP).
+	realtimeIf func(Profile) bool
 	// fixedClock, when set, names the clock the case needs on fixed
 	// dates or moved back: on real time it SKIPs with that reason.
 	fixedClock string
+}
+
+// onRealTime reports whether the case places its codes on the verifier's
+// clock under profile p, so that a verifier on its own clock is judged on
+// real time instead of skipping it.
+func (c *caseDef) onRealTime(p Profile) bool {
+	return c.realtime || c.realtimeIf != nil && c.realtimeIf(p)
 }
 
 // levelReason says why the case has its level.

@@ -134,7 +134,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	cases := r.selected()
-	if r.realTime() && anyRealTime(cases) {
+	if r.realTime() && anyRealTime(cases, r.p) {
 		r.report.ClockNote = r.measureOffset(ctx)
 		if r.offsetKnown {
 			off := r.offset
@@ -226,16 +226,16 @@ const maxEarly = 16
 // any case may have to wait out, every case (each has its own tokens; the
 // property cases take turns, rapid being one per process).
 func (r *run) startsEarly(c *caseDef) bool {
-	if c.realtime {
+	if c.onRealTime(r.p) {
 		return r.offsetKnown
 	}
 	return r.p.hasTimeRules()
 }
 
 // anyRealTime reports whether a case can be judged on the real clock.
-func anyRealTime(cases []*caseDef) bool {
+func anyRealTime(cases []*caseDef, p Profile) bool {
 	for _, c := range cases {
-		if c.realtime {
+		if c.onRealTime(p) {
 			return true
 		}
 	}
@@ -385,18 +385,18 @@ func (r *run) skipReason(c *caseDef) string {
 	}
 	// A fixed-clock case that is also realtime places its steps with a
 	// chosen t0: it is judged on real time when the profile claims t0.
-	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.realtime && r.p.SupportsT0(-1)) {
+	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.onRealTime(r.p) && r.p.SupportsT0(-1)) {
 		q := r.p
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
 			why := "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
-			if c.realtime {
+			if c.onRealTime(r.p) {
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
 			}
 			return why
 		}
 	}
-	if c.realtime && r.realTime() {
+	if c.onRealTime(r.p) && r.realTime() {
 		// The case places its codes on the real clock: judge what it
 		// needs as if the clock were the request's, then the offset.
 		q := r.p

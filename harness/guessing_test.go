@@ -3,9 +3,11 @@ package harness_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -187,4 +189,137 @@ func TestApplicationErrorIsAFail(t *testing.T) {
 	require.Equal(t, harness.Fail, prop.Verdict, "%v", prop.Messages)
 	assert.Contains(t, strings.Join(prop.Script, "\n"), "refused with an error: "+overflowText)
 	assert.LessOrEqual(t, len(prop.Script), 6, "shrunk: %v", prop.Script)
+}
+
+// totpOnly claims TOTP tokens alone, with an input rule.
+func totpOnly(input string) harness.Profile {
+	return harness.Profile{Kinds: []harness.Kind{harness.TOTP}, Algorithms: []string{"SHA1", "SHA256", "SHA512"}, Digits: []int{6}, Input: input,
+		TOTP: &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 1}, Clock: harness.ClockRequest, Limits: harness.LimitsNone}
+}
+
+var inputOrVectors = regexp.MustCompile(`^rfc4226/5\.3/input-|^rfc6238/4\.2/appendix-b-`)
+
+// TestInputAndVectorsWithoutHOTP: a TOTP-only verifier of 6-digit codes
+// has its input judged with TOTP tokens and the Appendix B rows judged at
+// 6 digits: the reference passes every one under each input rule (the
+// Unicode forms included), nothing SKIPs.
+func TestInputAndVectorsWithoutHOTP(t *testing.T) {
+	for _, input := range []string{"", harness.InputExact, harness.InputLenient} {
+		p := totpOnly(input)
+		v, err := reference.New(p)
+		require.NoError(t, err)
+		for _, m := range []harness.Verifier{v, newMutant("", p)} {
+			rep, err := harness.Execute(t.Context(), m, harness.Options{Seed: 13, Profile: &p, Run: inputOrVectors})
+			require.NoError(t, err)
+			require.Len(t, rep.Results, 21)
+			for _, r := range rep.Results {
+				assert.Equal(t, harness.Pass, r.Verdict, "input %q: %s: %v", input, r.ID, r.Messages)
+			}
+		}
+	}
+}
+
+// lenientFold is the reference under a profile, except that every check's
+// code is read through int() of Python (Unicode decimal digits, white
+// space, '+'), or also through NFKC normalisation of the digit forms
+// (superscripts and circled digits too), when nfkc is set.
+type lenientFold struct {
+	harness.Verifier
+	nfkc bool
+}
+
+func (l lenientFold) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(req.Code), "+")) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case unicode.IsDigit(r):
+			b.WriteRune('0' + digitOf(r))
+		case l.nfkc && slices.Contains([]rune("⁰¹²³⁴⁵⁶⁷⁸⁹"), r):
+			b.WriteRune('0' + rune(slices.Index([]rune("⁰¹²³⁴⁵⁶⁷⁸⁹"), r)))
+		case l.nfkc && slices.Contains([]rune("⓪①②③④⑤⑥⑦⑧⑨"), r):
+			b.WriteRune('0' + rune(slices.Index([]rune("⓪①②③④⑤⑥⑦⑧⑨"), r)))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	req.Code = b.String()
+	return l.Verifier.Check(ctx, req)
+}
+
+// digitOf is the value of a Unicode decimal digit: the count of decimal
+// digits just before it, mod 10 (they come in runs of ten).
+func digitOf(r rune) rune {
+	n := rune(0)
+	for p := r - 1; unicode.IsDigit(p) && n < 100; p-- {
+		n++
+	}
+	return n % 10
+}
+
+// TestUnicodeDigitForms: under each input rule, the Unicode digit forms
+// are judged as Python's int() reads them: decimal digits (fullwidth,
+// Arabic-Indic, mathematical) may be taken under input lenient;
+// superscripts and circled digits are not the code under any rule, so a
+// verifier that folds them (NFKC) fails those two cases only, with HOTP
+// and with TOTP tokens.
+func TestUnicodeDigitForms(t *testing.T) {
+	forms := regexp.MustCompile(`^rfc4226/5\.3/input-(arabic-indic|fullwidth|mathematical|superscript|circled)-digits$`)
+	for _, p := range []harness.Profile{func() harness.Profile { p := reference.Default(); p.Input = harness.InputLenient; return p }(), totpOnly(harness.InputLenient)} {
+		ref, err := reference.New(p)
+		require.NoError(t, err)
+		for _, nfkc := range []bool{false, true} {
+			rep, err := harness.Execute(t.Context(), lenientFold{ref, nfkc}, harness.Options{Seed: 17, Profile: &p, Run: forms})
+			require.NoError(t, err)
+			require.Len(t, rep.Results, 5)
+			for _, r := range rep.Results {
+				want := harness.Pass
+				if nfkc && (strings.Contains(r.ID, "superscript") || strings.Contains(r.ID, "circled")) {
+					want = harness.Fail
+				}
+				assert.Equal(t, want, r.Verdict, "kinds %v nfkc %v: %s: %v", p.Kinds, nfkc, r.ID, r.Messages)
+			}
+		}
+		// Under input exact every form must be refused: the folding
+		// verifier fails all five.
+		q := p
+		q.Input = harness.InputExact
+		rep, err := harness.Execute(t.Context(), lenientFold{ref, true}, harness.Options{Seed: 17, Profile: &q, Run: forms})
+		require.NoError(t, err)
+		for _, r := range rep.Results {
+			assert.Equal(t, harness.Fail, r.Verdict, "exact, kinds %v: %s: %v", q.Kinds, r.ID, r.Messages)
+		}
+	}
+}
+
+// TestVectorsAtSixDigitsCatchABug: judged at 6 digits, the Appendix B rows
+// still catch SHA256 tokens verified with SHA1.
+func TestVectorsAtSixDigitsCatchABug(t *testing.T) {
+	p := totpOnly(harness.InputExact)
+	rep, err := harness.Execute(t.Context(), newMutant("sha256-as-sha1", p), harness.Options{Seed: 19, Profile: &p, Run: regexp.MustCompile(`^rfc6238/4\.2/appendix-b-`)})
+	require.NoError(t, err)
+	got := map[string]harness.Result{}
+	for _, r := range rep.Results {
+		got[r.ID] = r
+	}
+	assert.Equal(t, harness.Pass, got["rfc6238/4.2/appendix-b-sha1"].Verdict)
+	r := got["rfc6238/4.2/appendix-b-sha256"]
+	require.Equal(t, harness.Fail, r.Verdict, "%v", r.Messages)
+	assert.Contains(t, strings.Join(r.Messages, "\n"), `the last 6 digits of the Appendix B code 46119246 for time 59`)
+}
+
+// TestInputWithoutHOTPOnRealTime: a TOTP-only verifier on its own clock
+// has its input judged on real time.
+func TestInputWithoutHOTPOnRealTime(t *testing.T) {
+	p := totpOnly(harness.InputExact)
+	p.Clock = harness.ClockWall
+	v, err := reference.New(p)
+	require.NoError(t, err)
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 23, Profile: &p, Run: regexp.MustCompile(`^rfc4226/5\.3/input-`)})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 18)
+	for _, r := range rep.Results {
+		assert.Equal(t, harness.Pass, r.Verdict, "%s: %v", r.ID, r.Messages)
+	}
 }
