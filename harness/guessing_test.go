@@ -102,6 +102,33 @@ func TestGuessingLimitOnRealTime(t *testing.T) {
 	}
 }
 
+// TestGuessingLimitClockSet judges a wall-clock verifier whose clock the
+// harness sets (the in-process counterpart of the fake clock): with no
+// limit NON-STRICT, with an unclaimed lockout PASS.
+func TestGuessingLimitClockSet(t *testing.T) {
+	for _, lock := range []bool{false, true} {
+		p := noLimitProfile()
+		p.Clock = harness.ClockWall
+		real := p
+		if lock {
+			real.Lockout = &harness.LockoutPolicy{After: 10}
+		}
+		var clock harness.ManualClock
+		v, err := reference.New(real, reference.WithClock(clock.Now))
+		require.NoError(t, err)
+		rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 29, Profile: &p, Run: guessingIDs, SetClock: clock.Set})
+		require.NoError(t, err)
+		require.Len(t, rep.Results, 2)
+		for _, r := range rep.Results {
+			want := harness.NonStrict
+			if lock {
+				want = harness.Pass
+			}
+			assert.Equal(t, want, r.Verdict, "lock %v: %s: %v", lock, r.ID, r.Messages)
+		}
+	}
+}
+
 func TestLimitsNoneValidated(t *testing.T) {
 	for _, tc := range []struct{ json, err string }{
 		{`{"limits": "none"}`, ""},
