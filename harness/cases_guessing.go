@@ -22,7 +22,7 @@ const guessingRequirement = `RFC 4226 §7.3: "the authentication server needs to
 // a claimed lockout, throttle or rate limit is judged by its own cases.
 func needNoLimit(p Profile) string {
 	if p.HasLimit() {
-		return fmt.Sprintf("the profile claims %s: the lockout, throttle and rate-limit cases (rfc4226/7.3/lockout-*, rfc4226/7.3/throttle-*, rate-limit-*) judge it", p.limitNames())
+		return fmt.Sprintf("the profile claims %s: the lockout, throttle and rate-limit cases (rfc4226/7.3/lockout-*, throttle-* and rate-limit-*) judge it", p.limitNames())
 	}
 	return ""
 }
@@ -54,12 +54,20 @@ func guessingCases() []*caseDef {
 			level:       SHOULD,
 			why:         why,
 			requirement: guessingRequirement,
-			what:        fmt.Sprintf("When the profile claims no lockout, throttle or rate limit: enrolls a TOTP token, submits %d well-formed codes that no step in the window has (each must be rejected), then the code of the current step. Judged as rfc4226/7.3/guessing-limit, with the window of skew_back + 1 + skew_ahead steps.", guesses),
-			needs:       all(needNoLimit, needTOTPClock),
-			realtime:    true,
+			what:        fmt.Sprintf("When the profile claims no lockout, throttle or rate limit: enrolls a TOTP token, submits %d well-formed codes that no step in the window has (each must be rejected), then the code of the current step. Judged as rfc4226/7.3/guessing-limit, with the window of skew_back + 1 + skew_ahead steps. When the profile claims a limit but not HOTP tokens (so that the lockout, throttle and rate-limit cases cannot run), the same guesses, then the current code, which the claimed limit must refuse (PROFILE; on simulated time only).", guesses),
+			needs: all(func(p Profile) string {
+				if p.SupportsKind(HOTP) {
+					return needNoLimit(p)
+				}
+				return "" // a claimed limit is judged here: the lockout cases need HOTP
+			}, needTOTPClock),
+			realtime: true,
 			body: func(t *ct) {
 				b, a := skew(t.profile())
 				per := t.period()
+				if t.profile().HasLimit() && t.run.realTime() {
+					t.skip("the profile claims %s and no HOTP tokens: the claimed limit is judged with TOTP tokens on simulated time only (a clock the harness sets: --clock fake, exec verifiers)", t.profile().limitNames())
+				}
 				// On simulated time every request is at one moment, in the
 				// middle of a step; on real time at the verifier's now.
 				at0, _ := t.stepNow(0, per)
@@ -117,6 +125,24 @@ func guessRun(t *ct, s *sim, window uint64, wrong func() (string, time.Time), ri
 	}
 	elapsed := time.Since(start)
 	code, what, at := right()
+	if p.HasLimit() {
+		// A claimed limit, judged by the model: it must stop the right
+		// code after the guesses.
+		exp := s.tr.expect(Request{Op: opCheck, Codes: []string{code}, Time: at.Unix()})
+		if len(exp) != 1 {
+			t.abort("harness: the scenario is degenerate: after the guesses a correct verifier could accept or reject %s", what)
+		}
+		acc, lock, _ := s.guess(code, at, what)
+		said := ""
+		if lock {
+			said = " (the reply said locked)"
+		}
+		if acc != exp[0] {
+			t.failAt(Fail, "%d wrong codes, then %s\n  => %s%s, expected %s: the profile claims %s", guesses, what, verdictWord(acc), said, verdictWord(exp[0]), p.limitNames())
+		}
+		t.note("after %d wrong codes %s was %s%s, as the claimed %s requires", guesses, what, verdictWord(acc), said, p.limitNames())
+		return
+	}
 	acc, lock, _ := s.guess(code, at, what)
 	rate := float64(guesses) / max(elapsed.Seconds(), 1e-6)
 	odds := guessOdds(window, s.tok.Digits, rate)

@@ -350,3 +350,29 @@ func TestInputWithoutHOTPOnRealTime(t *testing.T) {
 		assert.Equal(t, harness.Pass, r.Verdict, "%s: %v", r.ID, r.Messages)
 	}
 }
+
+// TestGuessingLimitTOTPOnly: a TOTP-only verifier's claimed lockout is
+// judged by the TOTP guessing case (the lockout cases need HOTP): the
+// reference passes, a verifier that does not lock fails.
+func TestGuessingLimitTOTPOnly(t *testing.T) {
+	p := totpOnly(harness.InputExact)
+	p.Limits = ""
+	p.Lockout = &harness.LockoutPolicy{After: 5}
+	v, err := reference.New(p)
+	require.NoError(t, err)
+	loose := totpOnly(harness.InputExact) // the same verifier without its lockout
+	nolock, err := reference.New(loose)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		v    harness.Verifier
+		want harness.Verdict
+		msg  string
+	}{{v, harness.Pass, "as the claimed lockout after 5 requires"}, {nolock, harness.Fail, "=> accepted, expected rejected: the profile claims lockout after 5"}} {
+		rep, err := harness.Execute(t.Context(), tc.v, harness.Options{Seed: 31, Profile: &p, Run: regexp.MustCompile(`^rfc4226/7\.3/guessing-limit-totp$`)})
+		require.NoError(t, err)
+		require.Len(t, rep.Results, 1)
+		r := rep.Results[0]
+		assert.Equal(t, tc.want, r.Verdict, "%v", r.Messages)
+		assert.Contains(t, strings.Join(r.Messages, "\n"), tc.msg)
+	}
+}
