@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -53,6 +54,9 @@ func helperSpec(t testing.TB, mode string) string {
 //	buggy           look-ahead 20 while it claims 10
 //	hang            answers hello, then nothing
 //	crash-at-start  exits at once
+//	overflow        the reference, but every check of a HOTP token
+//	                enrolled near 2^63 or above is answered ok:false with
+//	                an OverflowError (a signed 64-bit column)
 func helper(mode string) int {
 	var v harness.Verifier
 	switch mode {
@@ -69,6 +73,9 @@ func helper(mode string) int {
 	case "crash-at-start":
 		fmt.Fprintln(os.Stderr, "verifier: cannot connect to the token database")
 		return 1
+	case "overflow":
+		ref, _ := reference.New(reference.Default())
+		v = &overflow{Verifier: ref, high: map[string]bool{}}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 		return 2
@@ -91,6 +98,32 @@ func (c claims) Describe(ctx context.Context) (harness.Info, error) {
 	info, err := c.Verifier.Describe(ctx)
 	info.Name, info.Profile = "buggy verifier", &c.p
 	return info, err
+}
+
+// overflow answers a check of a HOTP token enrolled at 2^63-64 or above
+// (the counter-2^63 case starts a few counters below 2^63) with an
+// application error.
+type overflow struct {
+	*reference.Verifier
+	mu   sync.Mutex
+	high map[string]bool
+}
+
+func (o *overflow) Enroll(ctx context.Context, tok harness.Token) error {
+	o.mu.Lock()
+	o.high[tok.Serial] = tok.Kind == harness.HOTP && tok.Counter >= 1<<63-64
+	o.mu.Unlock()
+	return o.Verifier.Enroll(ctx, tok)
+}
+
+func (o *overflow) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	o.mu.Lock()
+	high := o.high[req.Serial]
+	o.mu.Unlock()
+	if high {
+		return harness.Reply{}, errors.New("OverflowError: Python int too large to convert to C long")
+	}
+	return o.Verifier.Check(ctx, req)
 }
 
 // hung answers hello and then never answers anything.
