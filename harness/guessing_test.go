@@ -2,11 +2,13 @@ package harness_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/wire"
 )
 
 var guessingIDs = regexp.MustCompile(`^rfc4226/7\.3/guessing-limit`)
@@ -91,14 +94,21 @@ func TestGuessingLimitSeen(t *testing.T) {
 }
 
 // TestGuessingLimitOnRealTime judges a wall-clock verifier without a
-// limit on real time: the TOTP case runs on the real clock too.
+// limit on real time, over HTTP, its clock 7 s off the local one: the
+// TOTP case runs on the real clock too.
 func TestGuessingLimitOnRealTime(t *testing.T) {
 	p := noLimitProfile()
 	p.Clock = harness.ClockWall
-	v, err := reference.New(p)
+	v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(7 * time.Second) }))
 	require.NoError(t, err)
-	for id, r := range guessingResults(t, v, p) {
+	srv := httptest.NewServer(wire.NewHandler(v, "/otp", wire.ServeOptions{}))
+	t.Cleanup(srv.Close)
+	c, err := wire.NewHTTP(srv.URL+"/otp/", wire.HTTPOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	for id, r := range guessingResults(t, c, p) {
 		assert.Equal(t, harness.NonStrict, r.Verdict, "%s: %v", id, r.Messages)
+		assert.Contains(t, strings.Join(r.Messages, "\n"), "guesses/s observed")
 	}
 }
 
