@@ -225,6 +225,7 @@ func TestApplicationErrorIsAFail(t *testing.T) {
 	prop := got["otplab/model/hotp-sequences"]
 	require.Equal(t, harness.Fail, prop.Verdict, "%v", prop.Messages)
 	assert.Contains(t, strings.Join(prop.Script, "\n"), "refused with an error: "+overflowText)
+	assert.Contains(t, strings.Join(prop.Messages, "\n"), "the verifier refused a request the profile claims it serves; shortest script found:")
 	assert.LessOrEqual(t, len(prop.Script), 6, "shrunk: %v", prop.Script)
 }
 

@@ -203,6 +203,9 @@ func (t *ct) property(kind Kind) {
 	var msgs []string
 	for i, f := range found {
 		head := "the verifier disagreed with the profile model; shortest script found:"
+		if f.refused {
+			head = "the verifier refused a request the profile claims it serves; shortest script found:"
+		}
 		if i > 0 {
 			assumed := "the cause above"
 			if e := found[i-1].expl; len(e.ConsistentWith) > 0 {
