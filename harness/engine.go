@@ -101,6 +101,10 @@ const DefaultChecks = 100
 // DefaultTimeout bounds one request when Options.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
 
+// refusedWords is how a script tells an application error: the verifier
+// answered, with ok:false and an error.
+const refusedWords = "refused with an error"
+
 // ErrHello reports that the verifier did not answer hello: the run could
 // not start.
 var ErrHello = errors.New("verifier did not answer hello")
@@ -135,7 +139,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	cases := r.selected()
-	if r.realTime() && anyRealTime(cases) {
+	if r.realTime() && anyRealTime(cases, r.p) {
 		r.report.ClockNote = joinNotes(r.report.ClockNote, r.measureOffset(ctx))
 		if r.offsetKnown {
 			off := r.offset
@@ -229,16 +233,16 @@ const maxEarly = 16
 // any case may have to wait out, every case (each has its own tokens; the
 // property cases take turns, rapid being one per process).
 func (r *run) startsEarly(c *caseDef) bool {
-	if c.realtime {
+	if c.onRealTime(r.p) {
 		return r.offsetKnown
 	}
 	return r.p.hasTimeRules()
 }
 
 // anyRealTime reports whether a case can be judged on the real clock.
-func anyRealTime(cases []*caseDef) bool {
+func anyRealTime(cases []*caseDef, p Profile) bool {
 	for _, c := range cases {
-		if c.realtime {
+		if c.onRealTime(p) {
 			return true
 		}
 	}
@@ -407,7 +411,7 @@ func (r *run) skipReason(c *caseDef) string {
 	}
 	// A fixed-clock case that is also realtime places its steps with a
 	// chosen t0: it is judged on real time when the profile claims t0.
-	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.realtime && r.p.SupportsT0(-1)) {
+	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.onRealTime(r.p) && r.p.SupportsT0(-1)) {
 		q := r.p
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
@@ -417,15 +421,15 @@ func (r *run) skipReason(c *caseDef) string {
 				why = "needs the verifier's clock at " + c.fixedClock + ": the harness set the verifier's clock, but the verifier reads real time (clock_check)"
 			}
 			switch {
-			case c.realtime && notSet:
+			case c.onRealTime(r.p) && notSet:
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step)"
-			case c.realtime:
+			case c.onRealTime(r.p):
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
 			}
 			return why
 		}
 	}
-	if c.realtime && r.realTime() {
+	if c.onRealTime(r.p) && r.realTime() {
 		// The case places its codes on the real clock: judge what it
 		// needs as if the clock were the request's, then the offset.
 		q := r.p
@@ -539,10 +543,23 @@ func (t *ct) abort(format string, a ...any) {
 }
 
 // callErr turns a verifier error into the case's end: SKIP when the
-// operation is unsupported, ERROR otherwise.
+// operation is unsupported, FAIL when the verifier answered with an
+// application error (ok:false with an error: it could not serve a request
+// the profile claims), ERROR for a transport failure, a timeout or a
+// malformed reply (the verifier was not judged).
 func (t *ct) callErr(op string, err error) {
+	t.callErrAfter("", op, err)
+}
+
+// callErrAfter is callErr for a request that follows story, the numbered
+// steps of a token so far.
+func (t *ct) callErrAfter(story, op string, err error) {
 	if errors.Is(err, ErrUnsupported) {
 		t.skip("the verifier does not support %s: %v", op, err)
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		t.failAt(Fail, "%s%s\n  => %s: the verifier answered with an error (%s) to a request the profile claims it serves; a rejected code is ok:true with accepted:false", story, op, refusedWords, refused.Message)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.abort("%s: no reply within %v: %v", op, t.run.timeout, err)

@@ -73,6 +73,11 @@ func profiles() map[string]harness.Profile {
 				Drift: &harness.DriftPolicy{Max: harness.Uint64(3)}, Periods: []int64{30, 60}},
 			Clock: harness.ClockRequest,
 		},
+		"limits-none-declared": func() harness.Profile {
+			p := base(3, &harness.ResyncPolicy{Codes: 2, Window: 100}, nil, 1, 2)
+			p.Limits = harness.LimitsNone
+			return p
+		}(),
 		"sha256-8-from-100": {
 			Algorithms: []string{"SHA256"}, Digits: []int{8},
 			Counters:  &harness.CounterRange{Min: 100, Max: 1<<64 - 1},
@@ -123,6 +128,12 @@ func declared(p harness.Profile) map[string]harness.Verdict {
 	}
 	if p.Advances() {
 		out["rfc4226/7.2/reject-keeps-counter"] = harness.Fail
+	}
+	if !p.HasLimit() {
+		// No lockout, throttle or rate limit, claimed or declared: the
+		// guessing-limit cases report it.
+		out["rfc4226/7.3/guessing-limit"] = harness.NonStrict
+		out["rfc4226/7.3/guessing-limit-totp"] = harness.NonStrict
 	}
 	return out
 }

@@ -56,6 +56,9 @@ func helperSpec(t testing.TB, mode string) string {
 //	hang            answers hello, then nothing
 //	crash-at-start  exits at once
 //	slow-start      the reference verifier after 20 s of start-up
+//	overflow        the reference, but every check of a HOTP token
+//	                enrolled near 2^63 or above is answered ok:false with
+//	                an OverflowError (a signed 64-bit column)
 func helper(mode string) int {
 	var v harness.Verifier
 	switch mode {
@@ -75,6 +78,9 @@ func helper(mode string) int {
 	case "slow-start":
 		time.Sleep(20 * time.Second)
 		v, _ = reference.New(reference.Default())
+	case "overflow":
+		ref, _ := reference.New(reference.Default())
+		v = &overflow{Verifier: ref, high: map[string]bool{}}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 		return 2
@@ -97,6 +103,32 @@ func (c claims) Describe(ctx context.Context) (harness.Info, error) {
 	info, err := c.Verifier.Describe(ctx)
 	info.Name, info.Profile = "buggy verifier", &c.p
 	return info, err
+}
+
+// overflow answers a check of a HOTP token enrolled at 2^63-64 or above
+// (the counter-2^63 case starts a few counters below 2^63) with an
+// application error.
+type overflow struct {
+	*reference.Verifier
+	mu   sync.Mutex
+	high map[string]bool
+}
+
+func (o *overflow) Enroll(ctx context.Context, tok harness.Token) error {
+	o.mu.Lock()
+	o.high[tok.Serial] = tok.Kind == harness.HOTP && tok.Counter >= 1<<63-64
+	o.mu.Unlock()
+	return o.Verifier.Enroll(ctx, tok)
+}
+
+func (o *overflow) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	o.mu.Lock()
+	high := o.high[req.Serial]
+	o.mu.Unlock()
+	if high {
+		return harness.Reply{}, errors.New("OverflowError: Python int too large to convert to C long")
+	}
+	return o.Verifier.Check(ctx, req)
 }
 
 // hung answers hello and then never answers anything.

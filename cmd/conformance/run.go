@@ -52,13 +52,14 @@ and report.json (schema 1, docs/report.md) for CI, and report.html, one
 self-contained page to open in a browser.
 
 The --expect file lists known failures, one case ID a line with an optional
-verdict (FAIL, the default, NON-STRICT or FLAKY) and # comments:
+verdict (FAIL, the default, NON-STRICT, FLAKY or ERROR) and # comments:
 
     rfc4226/5.3/digits-8               FAIL    # truncates to 6 digits
     rfc4226/7.2/concurrent-same-code   FLAKY
 
-A listed case that ends as listed does not fail the run; one that passes is an
-"unexpected pass" and fails it, as does any other verdict.
+A listed case that ends as listed does not fail the run (a listed ERROR does not
+make it incomplete); one that passes is an "unexpected pass" and fails it, as
+does any other verdict.
 
 Exit codes: 0 nothing failed; 1 a case failed (NON-STRICT too with --strict, or
 a result differs from --expect); 2 usage or configuration error; 3 the run is

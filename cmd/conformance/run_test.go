@@ -129,6 +129,31 @@ func TestRunBuggyVerifier(t *testing.T) {
 	assert.Equal(t, 1, ju.Skipped) // the known failure
 }
 
+// TestRunApplicationError: an exec verifier that answers checks it claims
+// with ok:false and an error FAILs those cases with its text (exit 1, not
+// the 3 of an incomplete run), which an expect file can list; a case that
+// ERRORs (no reply) can be listed as ERROR, and the run is then complete.
+func TestRunApplicationError(t *testing.T) {
+	dir := t.TempDir()
+	spec := helperSpec(t, "overflow")
+	sel := `^rfc4226/5\.1/counter-2\^6[34]$`
+	r := cli(t, t.Context(), "run", "--verifier", spec, "--run", sel, "--seed", "3")
+	require.Equal(t, exitFailed, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "=> refused with an error: the verifier answered with an error (OverflowError: Python int too large to convert to C long)")
+	assert.Regexp(t, `^\d+ passed, 2 failed, 0 non-strict, \d+ skipped, 0 errors`, lastLine(r.stdout))
+
+	known := filepath.Join(dir, "known.txt")
+	require.NoError(t, os.WriteFile(known, []byte("rfc4226/5.1/counter-2^63 FAIL # OverflowError\nrfc4226/5.1/counter-2^64\n"), 0o644))
+	r = cli(t, t.Context(), "run", "--verifier", spec, "--run", sel, "--seed", "3", "--expect", known)
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+
+	// A case that ERRORs, listed as ERROR: known, and the run complete.
+	require.NoError(t, os.WriteFile(known, []byte("rfc4226/5.4/appendix-d ERROR # no reply\n"), 0o644))
+	r = cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hang"), "--run", `^rfc4226/5\.4/appendix-d$`, "--timeout", "200ms", "--expect", known)
+	require.Equal(t, exitOK, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "KNOWN")
+}
+
 // TestRunHangingVerifier: a verifier that answers hello and then nothing
 // ends the run with exit 3, every case in ERROR with the reason: after
 // three timeouts in a row the verifier is restarted, and after three

@@ -511,6 +511,7 @@ func (p *prober) compareClaim() error {
 	diff("lockout", str(c.Lockout), str(m.Lockout))
 	diff("throttle", str(c.Throttle), str(m.Throttle))
 	diff("rate_limit", str(c.RateLimit), str(m.RateLimit))
+	diff("limits", c.Limits, m.Limits)
 	if p.totp != nil {
 		diff("totp", str(c.TOTP), str(m.TOTP))
 		diff("clock", c.Clock, m.Clock)
