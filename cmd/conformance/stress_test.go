@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/stress/racy"
+	"github.com/otplab/otplab/harness/wire"
+)
+
+// serveCluster serves each node of a planted cluster on its own loopback
+// port and returns the --verifier flags.
+func serveCluster(t *testing.T, d racy.Defect) []string {
+	t.Helper()
+	c, err := racy.New(d, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, n := range c.Nodes() {
+		srv := httptest.NewServer(wire.NewHandler(harness.Verifier(n), "", wire.ServeOptions{}))
+		t.Cleanup(srv.Close)
+		args = append(args, "--verifier", srv.URL)
+	}
+	return args
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestStressCorrectClusterPasses(t *testing.T) {
+	dir := t.TempDir()
+	args := append([]string{"stress", "--duration", "2s", "--users", "20", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.Correct)...)
+	code, out, errs := runCLI(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "0 violation(s) in 20 token(s) checked") {
+		t.Fatalf("no headline:\n%s", out)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Schema     int    `json:"schema"`
+		Seed       uint64 `json:"seed"`
+		Requests   int    `json:"requests"`
+		Violations []any  `json:"violations"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Schema != 1 || rep.Seed != 5 || rep.Requests == 0 || len(rep.Violations) != 0 {
+		t.Fatalf("report.json: %+v", rep)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "junit.xml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStressFindsDoubleAcceptance(t *testing.T) {
+	dir := t.TempDir()
+	args := append([]string{"stress", "--duration", "3s", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.CheckThenSetHOTP)...)
+	code, out, _ := runCLI(t, args...)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d\n%s", code, exitFailed, out)
+	}
+	if !strings.Contains(out, "accepted on node") || !strings.Contains(out, "likely cause: a race") {
+		t.Fatalf("the double acceptance is not shown:\n%s", out)
+	}
+	html, _ := filepath.Glob(filepath.Join(dir, "token-*.html"))
+	if len(html) == 0 {
+		t.Fatal("no visualisation written")
+	}
+	junit, err := os.ReadFile(filepath.Join(dir, "junit.xml"))
+	if err != nil || !strings.Contains(string(junit), "<failure") {
+		t.Fatalf("junit.xml has no failure: %v", err)
+	}
+}
+
+func TestStressBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stress", "--shard", "2/2"}, `--shard "2/2"`},
+		{[]string{"stress", "--shard", "x"}, `--shard "x"`},
+		{[]string{"stress", "--output", "xml"}, `--output "xml"`},
+		{[]string{"stress", "--users", "-1"}, "users"},
+		{[]string{"stress", "--timeout", "0s"}, "--timeout"},
+		{[]string{"stress", "--verifier", "ftp://x"}, `--verifier "ftp://x"`},
+		{[]string{"stress", "--profile", "/nonexistent/p.json"}, "--profile"},
+	} {
+		code, out, errs := runCLI(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q (stdout %q), want exit 2 and one line naming %s", tc.args, code, errs, out, tc.want)
+		}
+	}
+}
