@@ -7,7 +7,7 @@
 // read and the write that follows it, where real code waits on the network.
 //
 // The verifiers claim [Profile]: HOTP and TOTP, SHA1, 6 digits, look-ahead
-// 10, two-code resync over 100 counters, lockout after 5 failures, one TOTP
+// 10, counters up to 2^32-1, two-code resync over 100 counters, lockout after 5 failures, one TOTP
 // step either way, reuse "later", time from requests.
 package racy
 
@@ -61,6 +61,7 @@ func Profile() harness.Profile {
 		Kinds:      []harness.Kind{harness.HOTP, harness.TOTP},
 		Algorithms: []string{"SHA1"},
 		Digits:     []int{6},
+		Counters:   &harness.CounterRange{Min: 0, Max: counterMax},
 		LookAhead:  harness.Uint64(lookAhead),
 		Resync:     &harness.ResyncPolicy{Codes: 2, Window: resyncWindow},
 		Lockout:    &harness.LockoutPolicy{After: lockAfter},
@@ -73,6 +74,9 @@ const (
 	lookAhead    = 10
 	resyncWindow = 100
 	lockAfter    = 5
+	// counterMax is the largest counter: a 32-bit store, as many real
+	// verifiers have, which keeps counter arithmetic clear of overflow.
+	counterMax = 1<<32 - 1
 )
 
 // rec is a token's record in the shared store.
@@ -274,7 +278,8 @@ func (n *Node) checkHOTP(r rec, v uint32) (bool, uint64) {
 	if n.c.defect == LostUpdate && r.hasVal && same(r.lastVal, v) {
 		return false, r.c
 	}
-	for k := r.c; k <= r.c+lookAhead; k++ {
+	// A counter past counterMax is a spent token: no window.
+	for k := r.c; k <= min(r.c+lookAhead, counterMax); k++ {
 		if same(r.key.Value(k), v) {
 			return true, k + 1
 		}
@@ -326,7 +331,7 @@ func (n *Node) Resync(_ context.Context, req harness.ResyncRequest) (harness.Rep
 	if !okA || !okB {
 		return harness.Reply{}, nil
 	}
-	for k := r.c; k <= r.c+resyncWindow; k++ {
+	for k := r.c; k <= min(r.c+resyncWindow, counterMax-1); k++ {
 		if same(r.key.Value(k), a) && same(r.key.Value(k+1), b) {
 			if c.defect == ResyncRace {
 				c.pause()
