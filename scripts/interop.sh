@@ -9,7 +9,10 @@
 # JS-number-counter variant, which must fail exactly the counter cases).
 # The Python shim also runs on its own clock (--clock wall) under the
 # harness's fake clock (libfaketime, installed here when missing): it must
-# pass, and its planted wall-clock bugs must be caught.
+# pass, and its planted wall-clock bugs must be caught. Last, the Redis
+# cluster example (examples/cluster/run.sh: Redis and python3-redis
+# installed when missing): run and stress over three nodes, the atomic
+# variant passes and the naive one is caught accepting a code twice.
 # Reports go to report/interop/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -175,4 +178,7 @@ for i in sorted(bad):
 for c in doc.get("causes", []):
     print("  cause %s: %s (%d cases)" % (c["key"], c["summary"], len(c["cases"])))
 PY
+echo "== Redis cluster example: three nodes over one Redis, atomic and naive (examples/cluster)"
+bash examples/cluster/run.sh "$out/cluster"
+
 echo "interop: all verifiers behaved as recorded"
