@@ -52,12 +52,16 @@ func (t *tokenModel) step(s harness.State, o *op) []harness.State {
 	return out
 }
 
-// porcupine returns the model in porcupine's terms.
-func (t *tokenModel) porcupine() porcupine.Model {
+// porcupine returns the model in porcupine's terms, from enrolment.
+func (t *tokenModel) porcupine() porcupine.Model { return t.porcupineFrom(t.m.Init()) }
+
+// porcupineFrom returns the model in porcupine's terms, starting in any of
+// the states.
+func (t *tokenModel) porcupineFrom(start []harness.State) porcupine.Model {
 	nm := porcupine.NondeterministicModel{
 		Init: func() []any {
 			var out []any
-			for _, s := range t.m.Init() {
+			for _, s := range start {
 				out = append(out, s)
 			}
 			return out
@@ -70,9 +74,17 @@ func (t *tokenModel) porcupine() porcupine.Model {
 			return out
 		},
 		DescribeOperation: func(input, _ any) string { return t.describe(input.(*op)) },
-		DescribeState:     func(state any) string { return t.m.DescribeState(state.(harness.State)) },
+		DescribeState:     func(state any) string { return t.describeState(state.(harness.State)) },
 	}
 	return nm.ToModel()
+}
+
+// describeState describes a state of the token, also a fresh one.
+func (t *tokenModel) describeState(s harness.State) string {
+	if d := t.m.DescribeState(s); d != "" {
+		return d
+	}
+	return "nothing accepted yet"
 }
 
 // describe tells one request and its reply in the token's terms.
@@ -154,7 +166,7 @@ func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 	close(work)
 	wg.Wait()
 	slices.SortFunc(results, func(a, b *checked) int { return cmp.Compare(a.u.tok.Serial, b.u.tok.Serial) })
-	rep.add(results)
+	rep.add(results, r.o.CheckTimeout)
 	return rep
 }
 
@@ -210,6 +222,11 @@ type TokenViolation struct {
 	// Window lists the requests of the window, one line each, with node
 	// and times; earlier requests it refers to come first.
 	Window []string `json:"window"`
+
+	// win and start are the window's requests and the states before it,
+	// for the timeline.
+	win   []op
+	start []harness.State
 }
 
 // explain finds the first window of the history that no correct verifier
@@ -326,9 +343,9 @@ func (t *tokenModel) group(ctx context.Context, states []harness.State, g []op) 
 
 // violation describes the window ops[i:j], reached in states.
 func (t *tokenModel) violation(serial string, ops []op, i, j int, states []harness.State) *TokenViolation {
-	v := &TokenViolation{Serial: serial}
+	v := &TokenViolation{Serial: serial, win: slices.Clone(ops[i:j]), start: states}
 	for _, s := range states {
-		v.Before = append(v.Before, t.m.DescribeState(s))
+		v.Before = append(v.Before, t.describeState(s))
 	}
 	win := ops[i:j]
 	// The earlier acceptances of a code the window accepts.
@@ -419,7 +436,7 @@ func (t *tokenModel) summarize(win, earlier, before []op, states []harness.State
 	}
 	var ds []string
 	for _, s := range states {
-		ds = append(ds, t.m.DescribeState(s))
+		ds = append(ds, t.describeState(s))
 	}
 	msg := fmt.Sprintf("no order of these %d requests fits the profile from %s", len(win), strings.Join(ds, " or "))
 	if len(win) == 1 {

@@ -100,7 +100,24 @@ func newReport(o Options, users []*user, elapsed time.Duration) *Report {
 	return rep
 }
 
-func (rep *Report) add(results []*checked) {
+// timeline draws the violation's window with porcupine, from the states
+// before it: short enough to read, and illegal on its own. When the window
+// was not found, the whole history is drawn.
+func (c *checked) timeline(limit time.Duration) func(io.Writer) error {
+	v := c.viol
+	if len(v.win) == 0 {
+		model, info := c.model.porcupine(), c.info
+		return func(w io.Writer) error { return porcupine.Visualize(model, info, w) }
+	}
+	model := c.model.porcupineFrom(v.start)
+	win := slices.Clone(v.win)
+	return func(w io.Writer) error {
+		_, info := porcupine.CheckOperationsVerbose(model, operations(win), limit)
+		return porcupine.Visualize(model, info, w)
+	}
+}
+
+func (rep *Report) add(results []*checked, checkTimeout time.Duration) {
 	for _, c := range results {
 		rep.CheckTime = max(rep.CheckTime, c.took)
 		switch c.verdict {
@@ -109,12 +126,25 @@ func (rep *Report) add(results []*checked) {
 		case Violation:
 			rep.Checked++
 			rep.Violations = append(rep.Violations, *c.viol)
-			model, info := c.model.porcupine(), c.info
-			rep.visuals[c.u.tok.Serial] = func(w io.Writer) error { return porcupine.Visualize(model, info, w) }
+			rep.visuals[c.u.tok.Serial] = c.timeline(checkTimeout)
 		default:
 			rep.Unchecked = append(rep.Unchecked, c.u.tok.Serial)
 		}
 	}
+	// The clearest first: a cause named, then the rest, each by serial.
+	slices.SortStableFunc(rep.Violations, func(a, b TokenViolation) int {
+		return cmpBool(a.Cause == "", b.Cause == "")
+	})
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // Failed reports whether a violation was found.
