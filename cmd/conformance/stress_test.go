@@ -143,3 +143,20 @@ func TestRunThreeNodes(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseShard: --shard never panics, and what it accepts is a shard
+// inside its range.
+func FuzzParseShard(f *testing.F) {
+	for _, s := range []string{"0/1", "2/3", "3/3", "-1/2", "1/0", "x", "", "1/2/3", "01/2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		i, n, err := parseShard(s)
+		if err != nil || s == "" {
+			return
+		}
+		if i < 0 || n < 1 || i >= n {
+			t.Fatalf("%q gave shard %d/%d", s, i, n)
+		}
+	})
+}

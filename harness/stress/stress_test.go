@@ -205,3 +205,54 @@ func TestReferenceOverloaded(t *testing.T) {
 		t.Fatalf("no token checked: %s", rep.Headline())
 	}
 }
+
+// Cut short (Ctrl-C), a run still checks what it recorded and says it was
+// interrupted; requests in flight end under their own deadline.
+func TestInterruptedRunReports(t *testing.T) {
+	ref, err := reference.New(racy.Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := httpNodes(t, []harness.Verifier{ref, ref})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	rep, err := stress.Run(ctx, stress.Options{Nodes: nodes, Profile: racy.Profile(), Users: 10, Duration: time.Minute, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the run went on for %v after it was cut", took)
+	}
+	if !rep.Interrupted || rep.Complete() || rep.Requests == 0 || rep.Failed() {
+		t.Fatalf("interrupted %v, complete %v, %d requests, failed %v", rep.Interrupted, rep.Complete(), rep.Requests, rep.Failed())
+	}
+	var b strings.Builder
+	if err := rep.WriteJSON(&b); err != nil || !strings.Contains(b.String(), `"interrupted": true`) {
+		t.Fatalf("report.json does not say interrupted (%v)", err)
+	}
+}
+
+// Bad options are refused with an error that names them.
+func TestBadOptions(t *testing.T) {
+	ref, _ := reference.New(racy.Profile())
+	node := []stress.Node{{Name: "ref", Verifier: ref}}
+	for _, tc := range []struct {
+		o    stress.Options
+		want string
+	}{
+		{stress.Options{Profile: racy.Profile()}, "no node"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Users: -1}, "-1 users"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Requests: -5}, "-5 requests"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Rate: -1}, "rate -1"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Shard: 2, Shards: 2}, "shard 2/2"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Users: 2, Shard: 4, Shards: 5}, "no user"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Timeout: -time.Second}, "timeouts must be positive"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Duration: 48 * time.Hour}, "duration 48h0m0s"},
+	} {
+		_, err := stress.Run(context.Background(), tc.o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one naming %q", tc.o, err, tc.want)
+		}
+	}
+}
