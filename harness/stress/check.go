@@ -140,6 +140,8 @@ type checked struct {
 // check checks every user's history, several tokens at a time.
 func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 	rep := newReport(r.o, users, elapsed)
+	start := time.Now()
+	defer func() { rep.CheckDuration = time.Since(start) }()
 	work := make(chan *checked)
 	var wg sync.WaitGroup
 	var results []*checked

@@ -51,6 +51,9 @@ type Report struct {
 	NotEnrolled []string `json:"not_enrolled"`
 	// CheckTime is the longest check of one token.
 	CheckTime time.Duration `json:"check_time_ns"`
+	// CheckDuration is how long checking every token took (several at a
+	// time, one per CPU).
+	CheckDuration time.Duration `json:"check_duration_ns"`
 	// Interrupted reports a run cut short (Ctrl-C).
 	Interrupted bool `json:"interrupted"`
 
@@ -232,7 +235,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		l := rep.Latency[k]
 		fmt.Fprintf(&b, "%-10s %6d %9s %9s %9s\n", k, l.N, round(l.P50), round(l.P99), round(l.Max))
 	}
-	fmt.Fprintf(&b, "longest check of one token: %s\n\n%s\n", round(rep.CheckTime), rep.Headline())
+	fmt.Fprintf(&b, "checked %d token(s) in %s, the longest in %s\n\n%s\n", rep.Checked, round(rep.CheckDuration), round(rep.CheckTime), rep.Headline())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
