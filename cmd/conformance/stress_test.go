@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/stress"
 	"github.com/otplab/otplab/harness/stress/racy"
 	"github.com/otplab/otplab/harness/wire"
 )
@@ -157,6 +159,80 @@ func FuzzParseShard(f *testing.F) {
 		}
 		if i < 0 || n < 1 || i >= n {
 			t.Fatalf("%q gave shard %d/%d", s, i, n)
+		}
+	})
+}
+
+// Two shards of one stress run over one cluster, merged: the merged report
+// has every shard's tokens and violations and their timelines; a shard
+// missing makes it incomplete; a shard given twice is a usage error.
+func TestStressShardsMerge(t *testing.T) {
+	nodes := serveCluster(t, racy.CheckThenSetHOTP)
+	base := t.TempDir()
+	var dirs []string
+	for i := range 2 {
+		dir := filepath.Join(base, fmt.Sprintf("shard-%d", i))
+		dirs = append(dirs, dir)
+		args := append([]string{"stress", "--shard", fmt.Sprintf("%d/2", i), "--seed", "3", "--duration", "3s", "--report-dir", dir}, nodes...)
+		if code, out, _ := runCLI(t, args...); code != exitFailed {
+			t.Fatalf("shard %d: exit %d\n%s", i, code, out)
+		}
+	}
+	all := filepath.Join(base, "all")
+	code, out, errs := runCLI(t, "merge", dirs[0], dirs[1], "--report-dir", all, "--output", "json")
+	if code != exitFailed {
+		t.Fatalf("merge: exit %d\n%s%s", code, out, errs)
+	}
+	var rep struct {
+		Users      int `json:"users"`
+		Violations []struct {
+			Serial string `json:"serial"`
+		} `json:"violations"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Users != stress.DefaultUsers || len(rep.Violations) == 0 {
+		t.Fatalf("merged: %d users, %d violations", rep.Users, len(rep.Violations))
+	}
+	for _, v := range rep.Violations {
+		if _, err := os.Stat(filepath.Join(all, "token-"+v.Serial+".html")); err != nil {
+			t.Fatalf("timeline of %s not copied: %v", v.Serial, err)
+		}
+	}
+	if code, _, errs := runCLI(t, "merge", dirs[0], dirs[0]); code != exitUsage || !strings.Contains(errs, "given twice") {
+		t.Fatalf("a shard twice: exit %d, %q", code, errs)
+	}
+	bad := filepath.Join(base, "bad")
+	os.MkdirAll(bad, 0o755)
+	os.WriteFile(filepath.Join(bad, "report.json"), []byte(`{"schema":2}`), 0o644)
+	if code, _, errs := runCLI(t, "merge", bad); code != exitUsage || !strings.Contains(errs, "schema 2") {
+		t.Fatalf("schema 2: exit %d, %q", code, errs)
+	}
+}
+
+// FuzzReadReport: reading a report.json never panics, and what it accepts
+// writes back and reads again to the same report.
+func FuzzReadReport(f *testing.F) {
+	f.Add([]byte(`{"schema":1,"seed":3,"nodes":["a"],"users":2,"shard":"0/2","requests":5,"latency":{"check":{"n":1,"p50_ns":5,"p99_ns":6,"max_ns":7}},"violations":[{"serial":"1","summary":"s","before":[],"window":[]}]}`))
+	f.Add([]byte(`{"schema":1}`))
+	f.Add([]byte(`{"schema":1,"extra":1}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rep, err := stress.ReadReport(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var b bytes.Buffer
+		if err := rep.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		again, err := stress.ReadReport(&b)
+		if err != nil {
+			t.Fatalf("a report read back fails: %v\n%s", err, b.String())
+		}
+		if again.Requests != rep.Requests || again.Seed != rep.Seed || len(again.Violations) != len(rep.Violations) {
+			t.Fatalf("report changed on the way: %+v, then %+v", rep, again)
 		}
 	})
 }

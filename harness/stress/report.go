@@ -156,7 +156,7 @@ func (rep *Report) Failed() bool { return len(rep.Violations) > 0 }
 // Complete reports whether every token was enrolled and checked and the
 // run was not cut short.
 func (rep *Report) Complete() bool {
-	return !rep.Interrupted && len(rep.Unchecked) == 0 && len(rep.NotEnrolled) == 0
+	return !rep.Interrupted && len(rep.Unchecked) == 0 && len(rep.NotEnrolled) == 0 && rep.MissingShards() == 0
 }
 
 // Headline sums the run up in one line.
@@ -168,6 +168,9 @@ func (rep *Report) Headline() string {
 	}
 	if len(rep.NotEnrolled) > 0 {
 		s += fmt.Sprintf("; %d token(s) not enrolled", len(rep.NotEnrolled))
+	}
+	if m := rep.MissingShards(); m > 0 {
+		s += fmt.Sprintf("; %d shard(s) missing", m)
 	}
 	if rep.Interrupted {
 		s += "; interrupted: partial report"
