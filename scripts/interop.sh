@@ -181,4 +181,7 @@ PY
 echo "== Redis cluster example: three nodes over one Redis, atomic and naive (examples/cluster)"
 bash examples/cluster/run.sh "$out/cluster"
 
+echo "== stress in three shards over one deployment, merged (examples/stress-shards)"
+bash examples/stress-shards/local.sh 3 "$out/stress-shards"
+
 echo "interop: all verifiers behaved as recorded"
