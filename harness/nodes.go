@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"sync"
 )
@@ -21,10 +22,32 @@ type spread struct {
 
 	mu   sync.Mutex
 	sent map[string]int // requests so far, per serial
+	last map[string]int // the node of the serial's latest request
 }
 
 func newSpread(nodes []Verifier, seed uint64) *spread {
-	return &spread{nodes: nodes, seed: seed, sent: map[string]int{}}
+	return &spread{nodes: nodes, seed: seed, sent: map[string]int{}, last: map[string]int{}}
+}
+
+// onNode tells, for a script, the node that served the serial's latest
+// request when v spreads requests over several nodes: " on node 2". It
+// says nothing for a single verifier. Cases tell a step right after its
+// request returned, so "latest" is that step's node.
+func onNode(v Verifier, serial string) string {
+	if c, ok := v.(*clocked); ok {
+		v = c.v
+	}
+	s, ok := v.(*spread)
+	if !ok {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok := s.last[serial]
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" on node %d", n+1)
 }
 
 // node returns the node of the serial's next request.
@@ -36,12 +59,14 @@ func (s *spread) node(serial string) Verifier {
 	}
 	h.Write(b[:])
 	h.Write([]byte(serial))
+	n := uint64(len(s.nodes))
 	s.mu.Lock()
 	k := s.sent[serial]
 	s.sent[serial] = k + 1
+	i := int((h.Sum64()%n + uint64(k)) % n)
+	s.last[serial] = i
 	s.mu.Unlock()
-	n := uint64(len(s.nodes))
-	return s.nodes[(h.Sum64()%n+uint64(k))%n]
+	return s.nodes[i]
 }
 
 // Describe answers hello with node 1's reply.
