@@ -130,18 +130,18 @@ func (t *tokenModel) describe(o *op) string {
 	return fmt.Sprintf("%s on node %d: %s", what, o.node+1, reply)
 }
 
-// Verdict is the result of checking one token's history.
-type Verdict string
+// verdict is the result of checking one token's history.
+type verdict int
 
 // The verdicts of a token.
 const (
-	// Linearizable: the replies fit the profile in some order that
+	// unchecked: the check did not finish within the time limit.
+	unchecked verdict = iota
+	// linearizable: the replies fit the profile in some order that
 	// respects real time.
-	Linearizable Verdict = "ok"
-	// Violation: no such order exists.
-	Violation Verdict = "violation"
-	// Unchecked: the check did not finish within the time limit.
-	Unchecked Verdict = "unchecked"
+	linearizable
+	// violation: no such order exists.
+	violation
 )
 
 // checked is one token's check.
@@ -149,7 +149,7 @@ type checked struct {
 	u       *user
 	model   *tokenModel
 	ops     []porcupine.Operation
-	verdict Verdict
+	verdict verdict
 	info    porcupine.LinearizationInfo
 	viol    *TokenViolation
 	took    time.Duration
@@ -193,7 +193,7 @@ func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 func (r *runner) checkToken(c *checked) {
 	m, err := harness.NewModel(r.o.Profile, c.u.tok)
 	if err != nil {
-		c.verdict = Unchecked
+		c.verdict = unchecked
 		return
 	}
 	c.model = &tokenModel{m: m, nodes: r.o.Nodes}
@@ -207,12 +207,12 @@ func (r *runner) checkToken(c *checked) {
 	c.info = info
 	switch res {
 	case porcupine.Ok:
-		c.verdict = Linearizable
+		c.verdict = linearizable
 	case porcupine.Illegal:
-		c.verdict = Violation
+		c.verdict = violation
 		c.viol = c.model.explain(c.u.tok.Serial, c.u.ops, r.o.CheckTimeout)
 	default:
-		c.verdict = Unchecked
+		c.verdict = unchecked
 	}
 }
 

@@ -124,9 +124,9 @@ func (rep *Report) add(results []*checked, checkTimeout time.Duration) {
 	for _, c := range results {
 		rep.CheckTime = max(rep.CheckTime, c.took)
 		switch c.verdict {
-		case Linearizable:
+		case linearizable:
 			rep.Checked++
-		case Violation:
+		case violation:
 			rep.Checked++
 			rep.Violations = append(rep.Violations, *c.viol)
 			rep.visuals[c.u.tok.Serial] = c.timeline(checkTimeout)

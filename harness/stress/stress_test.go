@@ -256,3 +256,19 @@ func TestBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// A verifier on its own clock (profile clock "wall") is judged with each
+// request's time known to a second either way, and is not accused.
+func TestReferenceWallClock(t *testing.T) {
+	p := racy.Profile()
+	p.Clock = harness.ClockWall
+	ref, err := reference.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := httpNodes(t, []harness.Verifier{ref, ref, ref})
+	rep := run(t, stress.Options{Nodes: nodes, Profile: p, Users: 30, Duration: 3 * time.Second, Seed: 5})
+	if rep.Failed() || !rep.Complete() {
+		t.Fatalf("the reference verifier on its own clock was accused or not checked: %s", rep.Headline())
+	}
+}
