@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +155,21 @@ func TestPlanted(t *testing.T) {
 				}
 				if !rep.Failed() {
 					t.Fatalf("%s not found: %s", d, rep.Headline())
+				}
+				// At least one violation shows the defect for what it is.
+				want := map[racy.Defect]string{
+					racy.CheckThenSetHOTP: "accepted on node .* and on node .*a race",
+					racy.CheckThenSetTOTP: "code of step .* accepted on node .* and on node .*a race",
+					racy.LockoutPerNode:   "although the token is locked.*the lockout looks counted per node",
+					racy.LostUpdate:       "accepted",
+					racy.ResyncRace:       "a resync and a check",
+					racy.TOTPPerNode:      "code of step .* accepted on node .* and on node ",
+				}[d]
+				re := regexp.MustCompile(want)
+				if !slices.ContainsFunc(rep.Violations, func(v stress.TokenViolation) bool {
+					return re.MatchString(v.Summary + " / " + v.Cause + " / " + strings.Join(v.Window, " / "))
+				}) {
+					t.Fatalf("no violation shows %q", want)
 				}
 			})
 		}
