@@ -150,7 +150,6 @@ type checked struct {
 	model   *tokenModel
 	ops     []porcupine.Operation
 	verdict verdict
-	info    porcupine.LinearizationInfo
 	viol    *TokenViolation
 	took    time.Duration
 }
@@ -202,9 +201,8 @@ func (r *runner) checkToken(c *checked) {
 	}
 	c.ops = operations(c.u.ops)
 	start := time.Now()
-	res, info := porcupine.CheckOperationsVerbose(c.model.porcupine(), c.ops, r.o.CheckTimeout)
+	res := porcupine.CheckOperationsTimeout(c.model.porcupine(), c.ops, r.o.CheckTimeout)
 	c.took = time.Since(start)
-	c.info = info
 	switch res {
 	case porcupine.Ok:
 		c.verdict = linearizable

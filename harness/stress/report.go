@@ -109,8 +109,11 @@ func newReport(o Options, users []*user, elapsed time.Duration) *Report {
 func (c *checked) timeline(limit time.Duration) func(io.Writer) error {
 	v := c.viol
 	if len(v.win) == 0 {
-		model, info := c.model.porcupine(), c.info
-		return func(w io.Writer) error { return porcupine.Visualize(model, info, w) }
+		model, ops := c.model.porcupine(), c.ops
+		return func(w io.Writer) error {
+			_, info := porcupine.CheckOperationsVerbose(model, ops, limit)
+			return porcupine.Visualize(model, info, w)
+		}
 	}
 	model := c.model.porcupineFrom(v.start)
 	win := slices.Clone(v.win)
