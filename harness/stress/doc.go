@@ -12,9 +12,9 @@
 // at any moment after it was sent, so a correct verifier under overload is
 // never accused.
 //
-// A violation is reported as the smallest window of the token's history
-// that shows it, starting from the states the history before it allows, in
-// the token's terms ("code of counter 41 accepted on node 2 at 12.003 s and
+// A violation is reported as the first window of the token's history,
+// between two quiescent points, that no correct verifier produces, starting
+// from the states the history before it allows, in the token's terms ("code of counter 41 accepted on node 2 at 12.003 s and
 // on node 3 at 12.004 s"), with porcupine's HTML timeline when the report is
 // written to a directory.
 package stress

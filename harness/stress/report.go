@@ -60,11 +60,15 @@ type Report struct {
 	visuals map[string]func(io.Writer) error
 }
 
-// Latency is a latency distribution.
+// Latency is a latency distribution of the requests that got a reply.
 type Latency struct {
-	N   int           `json:"n"`
+	// N is the number of requests.
+	N int `json:"n"`
+	// P50 is the median.
 	P50 time.Duration `json:"p50_ns"`
+	// P99 is the 99th percentile.
 	P99 time.Duration `json:"p99_ns"`
+	// Max is the slowest.
 	Max time.Duration `json:"max_ns"`
 }
 

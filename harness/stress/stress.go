@@ -81,9 +81,12 @@ type Options struct {
 
 // Progress is the state of a run while it sends requests.
 type Progress struct {
-	Elapsed  time.Duration
+	// Elapsed is the time since the first request.
+	Elapsed time.Duration
+	// Requests counts the requests that returned or gave up so far.
 	Requests int64
-	Unknown  int64
+	// Unknown counts those without a reply.
+	Unknown int64
 }
 
 // op is one recorded request of one token.
