@@ -8,8 +8,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/stress"
@@ -235,4 +237,44 @@ func FuzzReadReport(f *testing.F) {
 			t.Fatalf("report changed on the way: %+v, then %+v", rep, again)
 		}
 	})
+}
+
+// One serve process on three ports is three nodes over one store: run and
+// stress with the three endpoints find nothing wrong, and it shuts down.
+func TestServeSeveralPortsAsNodes(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--addr", "127.0.0.1:0", "--addr", "127.0.0.1:0"}, &out, &logs)
+	}()
+	var urls []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(urls) < 3 && time.Now().Before(deadline) {
+		urls = regexp.MustCompile(`(?m)^serving .* at (http://127\.0\.0\.1:\d+/)$`).FindAllString(out.String(), -1)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(urls) != 3 {
+		t.Fatalf("serve printed %d URLs: %s%s", len(urls), out.String(), logs.String())
+	}
+	var args []string
+	for _, u := range urls {
+		args = append(args, "--verifier", u[strings.LastIndex(u, " ")+1:])
+	}
+	if code, o, e := runCLI(t, append([]string{"run", "--checks", "10", "--seed", "2"}, args...)...); code != exitOK {
+		t.Fatalf("run: exit %d\n%s%s", code, o, e)
+	}
+	if code, o, e := runCLI(t, append([]string{"stress", "--users", "20", "--duration", "2s", "--seed", "2"}, args...)...); code != exitOK {
+		t.Fatalf("stress: exit %d\n%s%s", code, o, e)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("serve exit %d: %s", code, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
 }
