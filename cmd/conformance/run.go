@@ -210,6 +210,10 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 		}
 	}()
 	for _, spec := range f.verifiers[1:] {
+		if spec == "reference" && f.verifier == "reference" {
+			nodes = append(nodes, v) // the in-process reference: one store
+			continue
+		}
 		n, c, err := openVerifier(spec, f.vf, profileClock, cmd.ErrOrStderr())
 		if err != nil {
 			return err

@@ -128,10 +128,18 @@ func (f *stressFlags) execute(cmd *cobra.Command) error {
 			c.Close()
 		}
 	}()
+	var ref harness.Verifier // every "reference" node is one in-process verifier, one store
 	for _, spec := range f.verifiers {
+		if spec == "reference" && ref != nil {
+			nodes = append(nodes, stress.Node{Name: spec, Verifier: ref})
+			continue
+		}
 		v, c, err := openNode(spec, vf, prof, cmd.ErrOrStderr())
 		if err != nil {
 			return err
+		}
+		if spec == "reference" {
+			ref = v
 		}
 		closers = append(closers, c)
 		nodes = append(nodes, stress.Node{Name: spec, Verifier: v})
