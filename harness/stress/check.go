@@ -176,7 +176,7 @@ func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 		}()
 	}
 	for _, u := range users {
-		if !u.enroled {
+		if !u.enrolled {
 			rep.NotEnrolled = append(rep.NotEnrolled, u.tok.Serial)
 			continue
 		}

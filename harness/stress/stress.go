@@ -105,14 +105,14 @@ type op struct {
 
 // user is one simulated user and the history of its token.
 type user struct {
-	tok     harness.Token
-	key     *token.Key
-	rng     *rand.Rand
-	press   uint64 // HOTP: the device's next counter
-	sent    []sentCode
-	mu      sync.Mutex
-	ops     []op
-	enroled bool
+	tok      harness.Token
+	key      *token.Key
+	rng      *rand.Rand
+	press    uint64 // HOTP: the device's next counter
+	sent     []sentCode
+	mu       sync.Mutex
+	ops      []op
+	enrolled bool
 }
 
 // sentCode is a code the user typed once, kept for replays.
@@ -367,7 +367,7 @@ func (r *runner) play(ctx context.Context, u *user) {
 	if err != nil {
 		return
 	}
-	u.enroled = true
+	u.enrolled = true
 	for ctx.Err() == nil {
 		if !r.act(ctx, u) {
 			return
