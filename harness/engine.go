@@ -67,6 +67,13 @@ type Options struct {
 	// leaves the verifier's clock alone: a "wall" verifier is judged on
 	// real time.
 	SetClock func(time.Time)
+	// Nodes are further nodes of the deployment, over the store the
+	// verifier passed to Execute (node 1) uses: each token's requests go
+	// round the nodes, from a node drawn from the seed and the serial, so
+	// that a code accepted on one node is sent again on another and
+	// failures on several nodes must add up. Enrolling on one node and
+	// checking on another must work.
+	Nodes []Verifier
 
 	// inTest and testName are set by Run: under go test rapid may write
 	// its fail files, named after the test.
@@ -265,16 +272,20 @@ func interruptedAtStart(opts Options) *Report {
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
-	if opts.SetClock != nil {
-		v = withClock(v, opts.SetClock)
-	}
-	r := &run{v: v, opts: opts, seed: opts.Seed, checks: opts.Checks, timeout: opts.Timeout, now: opts.Now}
+	r := &run{opts: opts, seed: opts.Seed, checks: opts.Checks, timeout: opts.Timeout, now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}
 	if r.seed == 0 {
 		r.seed = rand.Uint64()>>1 | 1
 	}
+	if len(opts.Nodes) > 0 {
+		v = newSpread(append([]Verifier{v}, opts.Nodes...), r.seed)
+	}
+	if opts.SetClock != nil {
+		v = withClock(v, opts.SetClock)
+	}
+	r.v = v
 	if r.checks == 0 {
 		r.checks = DefaultChecks
 	}

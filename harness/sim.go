@@ -173,7 +173,7 @@ func (t *ct) newToken(o tokOpts) *sim {
 	if err := t.run.v.Enroll(ctx, tok); err != nil {
 		t.enrollErr(tok, err)
 	}
-	s.tell("enrolled %s", tok)
+	s.tell("enrolled %s%s", tok, onNode(t.run.v, tok.Serial))
 	return s
 }
 
@@ -317,7 +317,7 @@ func (s *sim) unlock() {
 	r := Request{Op: opUnlock}
 	s.tr.observe(r, true)
 	s.hist = append(s.hist, event{[]Request{r}, []bool{true}})
-	s.tell("unlocked")
+	s.tell("unlocked%s", onNode(s.t.run.v, s.tok.Serial))
 }
 
 func (s *sim) expectOnly(r Request, want bool, what string) {
@@ -330,6 +330,7 @@ func (s *sim) expectOnly(r Request, want bool, what string) {
 
 func (s *sim) judge(r Request, rep Reply, want bool, did, why string) {
 	got := rep.Accepted
+	did += onNode(s.t.run.v, s.tok.Serial)
 	s.hist = append(s.hist, event{[]Request{r}, []bool{got}})
 	if !s.tr.observe(r, got) || got != want {
 		locked := ""

@@ -13,7 +13,10 @@
 # is compared with it, and what changed is printed).
 # The Python shim also runs on its own clock (--clock wall) under the
 # harness's fake clock (libfaketime, installed here when missing): it must
-# pass, and its planted wall-clock bugs must be caught.
+# pass, and its planted wall-clock bugs must be caught. Last, the Redis
+# cluster example (examples/cluster/run.sh: Redis and python3-redis
+# installed when missing): run and stress over three nodes, the atomic
+# variant passes and the naive one is caught accepting a code twice.
 # Reports go to report/interop/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -208,6 +211,12 @@ for i in sorted(bad):
 for c in doc.get("causes", []):
     print("  cause %s: %s (%d cases)" % (c["key"], c["summary"], len(c["cases"])))
 PY
+echo "== Redis cluster example: three nodes over one Redis, atomic and naive (examples/cluster)"
+bash examples/cluster/run.sh "$out/cluster"
+
+echo "== stress in three shards over one deployment, merged (examples/stress-shards)"
+bash examples/stress-shards/local.sh 3 "$out/stress-shards"
+
 echo "== the matrix of the real verifiers and the examples (docs/verifiers/matrix.html)"
 bash scripts/matrix.sh "$out" "$out"
 python3 - "$out/matrix.html" docs/verifiers/matrix.html <<'PY'

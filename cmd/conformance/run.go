@@ -20,7 +20,9 @@ import (
 
 // runFlags are the flags of conformance run.
 type runFlags struct {
-	verifier  string
+	verifier  string   // node 1, or the only verifier
+	verifiers []string // every --verifier, node 1 first
+
 	profile   string
 	run, skip string
 	strict    bool
@@ -74,7 +76,9 @@ written). Failing to write the report is exit code 1.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return f.execute(cmd) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.verifier, "verifier", "reference", verifierHelp)
+	fl.StringArrayVar(&f.verifiers, "verifier", []string{"reference"}, verifierHelp+`; repeat it for the
+nodes of one deployment over one store: each token's requests then go round
+the nodes (enrolled on one, checked on the next, a code sent again on another)`)
 	fl.StringVar(&f.profile, "profile", "", "a JSON profile file: the policy to judge against, instead of the one in the verifier's hello reply")
 	fl.StringVar(&f.run, "run", "", "run only the cases whose ID matches this regular expression")
 	fl.StringVar(&f.skip, "skip", "", "leave out the cases whose ID matches this regular expression")
@@ -199,17 +203,37 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 			profileClock = harness.ClockRequest
 		}
 	}
+	f.verifier = f.verifiers[0]
 	v, closer, err := openVerifier(f.verifier, f.vf, profileClock, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
+	var nodes []harness.Verifier
+	var nodeClosers []io.Closer
+	defer func() {
+		for _, c := range nodeClosers {
+			c.Close()
+		}
+	}()
+	for _, spec := range f.verifiers[1:] {
+		if spec == "reference" && f.verifier == "reference" {
+			nodes = append(nodes, v) // the in-process reference: one store
+			continue
+		}
+		n, c, err := openVerifier(spec, f.vf, profileClock, cmd.ErrOrStderr())
+		if err != nil {
+			return err
+		}
+		nodeClosers = append(nodeClosers, c)
+		nodes = append(nodes, n)
+	}
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 	defer stop()
 	out := cmd.OutOrStdout()
 	opts := harness.Options{Profile: cfg.profile, Name: f.verifier, Run: cfg.run, Skip: cfg.skip,
-		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout, MaxWait: f.maxWait}
+		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout, MaxWait: f.maxWait, Nodes: nodes}
 	var prog *progress
 	if f.output == "text" {
 		prog = newProgress(out)
@@ -229,7 +253,10 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 		warnClock(v, f.vf.clock, cmd.ErrOrStderr())
 	}
 	_ = closer.Close() // stop the verifier before reporting
-	stop()             // a second Ctrl-C now ends the process
+	for _, c := range nodeClosers {
+		_ = c.Close()
+	}
+	stop() // a second Ctrl-C now ends the process
 	if errors.Is(err, harness.ErrProfile) {
 		return usageError{err}
 	}
@@ -289,7 +316,14 @@ func timeCases(opts *harness.Options, prog *progress) map[string]time.Duration {
 // the same seed.
 func (f *runFlags) replayCommand(id string, seed uint64) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "conformance run --verifier %s --run %s --seed %d", shellQuote(f.verifier), shellQuote("^"+regexp.QuoteMeta(id)+"$"), seed)
+	b.WriteString("conformance run")
+	for _, v := range f.verifiers {
+		fmt.Fprintf(&b, " --verifier %s", shellQuote(v))
+	}
+	if len(f.verifiers) == 0 {
+		fmt.Fprintf(&b, " --verifier %s", shellQuote(f.verifier))
+	}
+	fmt.Fprintf(&b, " --run %s --seed %d", shellQuote("^"+regexp.QuoteMeta(id)+"$"), seed)
 	if f.profile != "" {
 		fmt.Fprintf(&b, " --profile %s", shellQuote(f.profile))
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,8 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var addr, profile, prefix, clock string
+	var addrs []string
+	var profile, prefix, clock string
 	var stdio bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -41,6 +43,7 @@ system's, or, when OTPLAB_FAKETIME_FILE names a clock file, that file's (a Go
 program cannot be put under libfaketime; the harness writes the file under
 'conformance run --clock file').`,
 		Example: `  conformance serve --addr 127.0.0.1:8080 &
+  conformance serve --addr 127.0.0.1:8081 --addr 127.0.0.1:8082 --addr 127.0.0.1:8083 &
   conformance run --verifier http://127.0.0.1:8080/
   conformance run --verifier 'exec:conformance serve --stdio --clock wall' --clock file`,
 		Args: cobra.NoArgs,
@@ -77,7 +80,7 @@ program cannot be put under libfaketime; the harness writes the file under
 				return usageError{err}
 			}
 			if stdio {
-				if addr != defaultAddr || prefix != "" {
+				if cmd.Flags().Changed("addr") || prefix != "" {
 					return usagef("--stdio: --addr and --prefix are for HTTP")
 				}
 				ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
@@ -87,21 +90,64 @@ program cannot be put under libfaketime; the harness writes the file under
 				}
 				return nil
 			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return usagef("--addr: %w", err)
+			var lns []net.Listener
+			for _, addr := range addrs {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					for _, l := range lns {
+						l.Close()
+					}
+					return usagef("--addr: %w", err)
+				}
+				lns = append(lns, ln)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 			defer stop()
-			return serve(ctx, ln, v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if len(lns) == 1 {
+				return serve(ctx, lns[0], v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
+			// One verifier on several ports: the nodes of one deployment
+			// over one store, for run and stress with several --verifier.
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			errc := make(chan error, len(lns))
+			var mu sync.Mutex
+			out := &lockedWriter{w: cmd.OutOrStdout(), mu: &mu}
+			logw := &lockedWriter{w: cmd.ErrOrStderr(), mu: &mu}
+			for _, ln := range lns {
+				go func() {
+					err := serve(ctx, ln, v, strings.TrimRight(prefix, "/"), out, logw)
+					cancel() // one port failing stops them all
+					errc <- err
+				}()
+			}
+			var first error
+			for range lns {
+				if err := <-errc; err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", defaultAddr, "the address to listen on (port 0 picks a free one)")
+	cmd.Flags().StringArrayVar(&addrs, "addr", []string{defaultAddr}, "the address to listen on (port 0 picks a free one); repeat it to serve one verifier, one store, on several ports, as the nodes of one deployment")
 	cmd.Flags().BoolVar(&stdio, "stdio", false, "speak the exec transport on standard input and output instead of HTTP")
 	cmd.Flags().StringVar(&clock, "clock", "", "request: judge at each request's time; wall: read the verifier's own clock (default: the profile's clock)")
 	cmd.Flags().StringVar(&profile, "profile", "", "a JSON profile file: the policy the reference verifier enforces (default: its built-in profile)")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "the URL path prefix of the protocol (requests go to PREFIX/<op>)")
 	return cmd
+}
+
+// lockedWriter serialises the writes of several servers to one writer.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // defaultAddr is where conformance serve listens by default.

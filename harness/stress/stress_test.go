@@ -1,0 +1,291 @@
+package stress_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/stress"
+	"github.com/otplab/otplab/harness/stress/racy"
+	"github.com/otplab/otplab/harness/wire"
+)
+
+// forwardEnv makes the test binary an exec verifier that forwards every
+// request to the HTTP node named in the variable: an exec node of a
+// deployment whose store lives in the test process.
+const forwardEnv = "OTPLAB_STRESS_FORWARD"
+
+func TestMain(m *testing.M) {
+	if url := os.Getenv(forwardEnv); url != "" {
+		os.Exit(forward(url))
+	}
+	os.Exit(m.Run())
+}
+
+func forward(url string) int {
+	v, err := wire.NewHTTP(url, wire.HTTPOptions{Timeout: 30 * time.Second, HangAfter: -1})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := wire.ServeLines(context.Background(), v, os.Stdin, os.Stdout, wire.ServeOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// httpNodes serves each verifier on its own loopback port.
+func httpNodes(t *testing.T, vs []harness.Verifier) []stress.Node {
+	t.Helper()
+	var nodes []stress.Node
+	for _, v := range vs {
+		srv := httptest.NewServer(wire.NewHandler(v, "", wire.ServeOptions{}))
+		t.Cleanup(srv.Close)
+		c, err := wire.NewHTTP(srv.URL, wire.HTTPOptions{Timeout: 30 * time.Second, HangAfter: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		nodes = append(nodes, stress.Node{Name: srv.URL, Verifier: c})
+	}
+	return nodes
+}
+
+// execNodes starts one exec verifier per node, each forwarding to the
+// node served over HTTP in this process.
+func execNodes(t *testing.T, vs []harness.Verifier) []stress.Node {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []stress.Node
+	for _, h := range httpNodes(t, vs) {
+		c, err := wire.NewExec([]string{exe, "-test.run=^$"}, wire.ExecOptions{HangAfter: -1, Env: append(os.Environ(), forwardEnv+"="+h.Name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		nodes = append(nodes, stress.Node{Name: "exec:" + h.Name, Verifier: c})
+	}
+	return nodes
+}
+
+func clusterNodes(t *testing.T, d racy.Defect, n int) []harness.Verifier {
+	t.Helper()
+	c, err := racy.New(d, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []harness.Verifier
+	for _, node := range c.Nodes() {
+		vs = append(vs, node)
+	}
+	return vs
+}
+
+func run(t *testing.T, o stress.Options) *stress.Report {
+	t.Helper()
+	rep, err := stress.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(b.String())
+	return rep
+}
+
+// The reference verifier, one instance behind three ports, is never
+// accused, with every kind of user at work.
+func TestReferenceThreeNodes(t *testing.T) {
+	ref, err := reference.New(racy.Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := []harness.Verifier{ref, ref, ref}
+	for _, tc := range []struct {
+		name  string
+		nodes []stress.Node
+	}{
+		{"http", httpNodes(t, vs)},
+		{"exec", execNodes(t, vs)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := run(t, stress.Options{Nodes: tc.nodes, Profile: racy.Profile(), Users: 30, Duration: 2 * time.Second, Seed: 1})
+			if rep.Failed() || !rep.Complete() {
+				t.Fatalf("the reference verifier was accused or not checked: %s", rep.Headline())
+			}
+			if rep.Requests < 100 {
+				t.Fatalf("only %d requests in 2 s", rep.Requests)
+			}
+		})
+	}
+}
+
+// Each planted defect is found, over HTTP and over exec, at the default
+// number of users, well within 30 s; the correct cluster passes.
+func TestPlanted(t *testing.T) {
+	for _, d := range racy.Defects() {
+		for _, transport := range []string{"http", "exec"} {
+			t.Run(string(d)+"/"+transport, func(t *testing.T) {
+				vs := clusterNodes(t, d, 3)
+				nodes := httpNodes(t, vs)
+				if transport == "exec" {
+					nodes = execNodes(t, vs)
+				}
+				rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: 5 * time.Second, Seed: 7})
+				if d == racy.Correct {
+					if rep.Failed() || !rep.Complete() {
+						t.Fatalf("the correct cluster was accused: %s", rep.Headline())
+					}
+					return
+				}
+				if !rep.Failed() {
+					t.Fatalf("%s not found: %s", d, rep.Headline())
+				}
+				// At least one violation shows the defect for what it is.
+				want := map[racy.Defect]string{
+					racy.CheckThenSetHOTP: "accepted on node .* and on node .*a race",
+					racy.CheckThenSetTOTP: "code of step .* accepted on node .* and on node .*a race",
+					racy.LockoutPerNode:   "although the token is locked.*the lockout looks counted per node",
+					racy.LostUpdate:       "accepted",
+					racy.ResyncRace:       "a resync and a check",
+					racy.TOTPPerNode:      "code of step .* accepted on node .* and on node ",
+				}[d]
+				re := regexp.MustCompile(want)
+				if !slices.ContainsFunc(rep.Violations, func(v stress.TokenViolation) bool {
+					return re.MatchString(v.Summary + " / " + v.Cause + " / " + strings.Join(v.Window, " / "))
+				}) {
+					t.Fatalf("no violation shows %q", want)
+				}
+			})
+		}
+	}
+}
+
+// slow delays every request by a random pause of up to max: a node under
+// load, whose replies often come after the client gave up.
+type slow struct {
+	harness.Verifier
+	max time.Duration
+}
+
+func (s slow) wait() { time.Sleep(time.Duration(rand.Int64N(int64(s.max)))) }
+
+func (s slow) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	s.wait()
+	return s.Verifier.Check(ctx, req)
+}
+
+func (s slow) Resync(ctx context.Context, req harness.ResyncRequest) (harness.Reply, error) {
+	s.wait()
+	return s.Verifier.Resync(ctx, req)
+}
+
+func (s slow) Unlock(ctx context.Context, serial string) error {
+	s.wait()
+	return s.Verifier.Unlock(ctx, serial)
+}
+
+// Overloaded, so that many requests time out (and still take effect
+// later), the reference verifier is not accused: a request without reply
+// may or may not have happened, at any moment after it was sent.
+func TestReferenceOverloaded(t *testing.T) {
+	ref, err := reference.New(racy.Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := slow{Verifier: ref, max: 40 * time.Millisecond}
+	nodes := httpNodes(t, []harness.Verifier{v, v, v})
+	rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Users: 20, Duration: 3 * time.Second,
+		Timeout: 20 * time.Millisecond, Seed: 3})
+	if rep.Failed() {
+		t.Fatalf("the reference verifier was accused under overload: %s", rep.Headline())
+	}
+	if rep.Unknown < rep.Requests/10 {
+		t.Fatalf("only %d of %d requests timed out: the test did not overload", rep.Unknown, rep.Requests)
+	}
+	if rep.Checked == 0 {
+		t.Fatalf("no token checked: %s", rep.Headline())
+	}
+}
+
+// Cut short (Ctrl-C), a run still checks what it recorded and says it was
+// interrupted; requests in flight end under their own deadline.
+func TestInterruptedRunReports(t *testing.T) {
+	ref, err := reference.New(racy.Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := httpNodes(t, []harness.Verifier{ref, ref})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	rep, err := stress.Run(ctx, stress.Options{Nodes: nodes, Profile: racy.Profile(), Users: 10, Duration: time.Minute, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("the run went on for %v after it was cut", took)
+	}
+	if !rep.Interrupted || rep.Complete() || rep.Requests == 0 || rep.Failed() {
+		t.Fatalf("interrupted %v, complete %v, %d requests, failed %v", rep.Interrupted, rep.Complete(), rep.Requests, rep.Failed())
+	}
+	var b strings.Builder
+	if err := rep.WriteJSON(&b); err != nil || !strings.Contains(b.String(), `"interrupted": true`) {
+		t.Fatalf("report.json does not say interrupted (%v)", err)
+	}
+}
+
+// Bad options are refused with an error that names them.
+func TestBadOptions(t *testing.T) {
+	ref, _ := reference.New(racy.Profile())
+	node := []stress.Node{{Name: "ref", Verifier: ref}}
+	for _, tc := range []struct {
+		o    stress.Options
+		want string
+	}{
+		{stress.Options{Profile: racy.Profile()}, "no node"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Users: -1}, "-1 users"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Requests: -5}, "-5 requests"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Rate: -1}, "rate -1"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Shard: 2, Shards: 2}, "shard 2/2"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Users: 2, Shard: 4, Shards: 5}, "no user"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Timeout: -time.Second}, "timeouts must be positive"},
+		{stress.Options{Nodes: node, Profile: racy.Profile(), Duration: 48 * time.Hour}, "duration 48h0m0s"},
+	} {
+		_, err := stress.Run(context.Background(), tc.o)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one naming %q", tc.o, err, tc.want)
+		}
+	}
+}
+
+// A verifier on its own clock (profile clock "wall") is judged with each
+// request's time known to a second either way, and is not accused.
+func TestReferenceWallClock(t *testing.T) {
+	p := racy.Profile()
+	p.Clock = harness.ClockWall
+	ref, err := reference.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := httpNodes(t, []harness.Verifier{ref, ref, ref})
+	rep := run(t, stress.Options{Nodes: nodes, Profile: p, Users: 30, Duration: 3 * time.Second, Seed: 5})
+	if rep.Failed() || !rep.Complete() {
+		t.Fatalf("the reference verifier on its own clock was accused or not checked: %s", rep.Headline())
+	}
+}
