@@ -123,8 +123,8 @@ func TestRunThreeNodes(t *testing.T) {
 		want   []string
 	}{
 		{racy.Correct, exitOK, nil},
-		{racy.LockoutPerNode, exitFailed, []string{"FAIL       rfc4226/7.3/lockout-after-f", "FAIL       rfc4226/7.3/lockout-holds"}},
-		{racy.TOTPPerNode, exitFailed, []string{"FAIL       rfc6238/5.2/reuse-same-step", "again \"", "\" on node "}},
+		{racy.LockoutPerNode, exitFailed, []string{"FAIL        rfc4226/7.3/lockout-after-f", "FAIL        rfc4226/7.3/lockout-holds"}},
+		{racy.TOTPPerNode, exitFailed, []string{"FAIL        rfc6238/5.2/reuse-same-step", "again \"", "\" on node "}},
 	} {
 		t.Run(string(tc.defect), func(t *testing.T) {
 			args := []string{"run", "--seed", "11", "--checks", "20"}
