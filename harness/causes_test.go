@@ -65,7 +65,7 @@ func TestCausesNameUndeclaredPolicies(t *testing.T) {
 func causesString(rep *harness.Report) string {
 	var b strings.Builder
 	for _, c := range rep.Causes {
-		fmt.Fprintf(&b, "\n%s (%s): %d cases %v", c.Key, c.Claim, len(c.Cases), c.Cases)
+		fmt.Fprintf(&b, "\n%s (%s): %d cases %v\n  %s", c.Key, c.Claim, len(c.Cases), c.Cases, c.Summary)
 	}
 	for _, r := range rep.Results {
 		if r.Verdict == harness.Fail || r.Verdict == harness.NonStrict {

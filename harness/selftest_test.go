@@ -73,6 +73,18 @@ func profiles() map[string]harness.Profile {
 				Drift: &harness.DriftPolicy{Max: harness.Uint64(3)}, Periods: []int64{30, 60}},
 			Clock: harness.ClockRequest,
 		},
+		// Stateless verifiers (totp.reuse "any"): a module that keeps
+		// nothing, and a small service with drift and a throttle.
+		"stateless": func() harness.Profile {
+			p := base(5, nil, nil, 1, 1)
+			p.TOTP.Reuse = harness.ReuseAny
+			return p
+		}(),
+		"stateless-drift-throttle": func() harness.Profile {
+			p := djangoProfile()
+			p.TOTP.Reuse = harness.ReuseAny
+			return p
+		}(),
 		"sha256-8-from-100": {
 			Algorithms: []string{"SHA256"}, Digits: []int{8},
 			Counters:  &harness.CounterRange{Min: 100, Max: 1<<64 - 1},
@@ -123,6 +135,9 @@ func declared(p harness.Profile) map[string]harness.Verdict {
 	}
 	if p.Advances() {
 		out["rfc4226/7.2/reject-keeps-counter"] = harness.Fail
+	}
+	if p.ReuseAny() {
+		out["rfc6238/5.2/reuse-same-step"] = harness.Fail
 	}
 	return out
 }
