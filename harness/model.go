@@ -31,6 +31,8 @@ type Model struct {
 	period int64
 	t0     int64
 	q      quirks
+	// origin is the time scripts count from, for the rule words (why.go).
+	origin int64
 }
 
 // quirks are departures from any profile that the explanation of a failure

@@ -789,13 +789,20 @@ func (d *driver) record(accepted bool, codes ...string) {
 	}
 }
 
-func (d *driver) disagree(did string, rep Reply, exp []bool) {
+func (d *driver) disagree(did string, r Request, rep Reply, exp []bool) {
 	locked := ""
 	if rep.Locked {
 		locked = " (the reply said locked)"
 	}
 	d.say("%s -> %s%s", did, verdictWord(rep.Accepted), locked)
 	d.err = fmt.Errorf("a correct verifier would have %s", expectWords(exp))
+	d.tr.m.origin = d.start
+	if w := d.tr.whyAll(r); w != "" {
+		for _, verdict := range []string{"rejected: ", "accepted: "} {
+			w = strings.TrimPrefix(w, verdict)
+		}
+		d.err = fmt.Errorf("%w: %s", d.err, w)
+	}
 	d.script = append(d.script, "=> "+d.err.Error())
 }
 
@@ -826,7 +833,7 @@ func (d *driver) check(code, did string) {
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
-		d.disagree(did, rep, exp)
+		d.disagree(did, r, rep, exp)
 		return
 	}
 	d.record(rep.Accepted, code)
@@ -848,7 +855,7 @@ func (d *driver) resync(codes []string, did string) {
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
-		d.disagree(did, rep, exp)
+		d.disagree(did, r, rep, exp)
 		return
 	}
 	if rep.Accepted {
