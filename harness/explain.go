@@ -112,12 +112,18 @@ func variants(p Profile) []variant {
 		summary: "the counter is stored as an IEEE double (a JavaScript number): past 2^53 it loses its last bit",
 		apply:   func(p Profile, q quirks) (Profile, quirks) { q.counterBits = 53; return p, q },
 	})
+	add(variant{
+		key: "counter-double-stored", family: "counter-width",
+		words:   "a counter stored as a double and computed as an integer",
+		summary: "the counter is stored as an IEEE double (a REAL column, a driver that converts large integers) while the window is computed in exact integers: past 2^53 the stored counter rounds, so codes are accepted again or skipped",
+		apply:   func(p Profile, q quirks) (Profile, quirks) { q.counterBits = 54; return p, q },
+	})
 	if p.CounterMax() > 1<<63-1 {
 		for _, max := range []uint64{1<<63 - 1, 1<<63 - 2} {
 			add(variant{
 				key: fmt.Sprintf("counters-max-%d", max), family: "counter-width",
 				words:   fmt.Sprintf("a signed 64-bit counter (the last code accepted is that of %d)", max),
-				summary: "the counter is a signed 64-bit integer (SQL BIGINT, Java long): counters from 2^63 on cannot be stored",
+				summary: "the counter is a signed 64-bit integer (an SQL INTEGER or BIGINT column, a Java long): counters from 2^63 on cannot be stored, so they are refused, rejected or end in an application error",
 				claim:   fmt.Sprintf(`"counters": {"min": %d, "max": %d}`, p.CounterMin(), max),
 				apply: func(p Profile, q quirks) (Profile, quirks) {
 					p.Counters = &CounterRange{Min: p.CounterMin(), Max: max}

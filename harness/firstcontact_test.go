@@ -30,6 +30,8 @@ func TestFirstContactCausesAreExact(t *testing.T) {
 		{"resync-ignores-lock", "resync-ignores-lock", ""},
 		{"seconds-window", "totp-seconds-", ""},
 		{"clock-2262", "clock-max-", ""},
+		{"counter-float64", "counter-double", ""},
+		{"counter-int64", "counters-max-9223372036854775807", `"max": 9223372036854775807`},
 	} {
 		t.Run(tc.bug, func(t *testing.T) {
 			t.Parallel()

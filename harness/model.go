@@ -42,7 +42,10 @@ type quirks struct {
 	// after the first acceptance the window reaches one counter less.
 	storeLast bool
 	// counterBits, when 32 or 53, stores counters in a 32-bit integer
-	// (wrapping) or in an IEEE double (rounding past 2^53).
+	// (wrapping) or in an IEEE double (rounding past 2^53), the double's
+	// arithmetic included (a JavaScript number); 54 stores the counter as
+	// a double but computes the window in exact integers (a driver that
+	// writes a large integer to a REAL column).
 	counterBits int
 	// resyncKeepsFails leaves the failure count alone on an accepted
 	// resync (protocol v1 resets it).
@@ -232,10 +235,20 @@ func (m *Model) store(c uint64) uint64 {
 	switch m.q.counterBits {
 	case 32:
 		return uint64(uint32(c))
-	case 53:
-		return uint64(float64(c))
+	case 53, 54:
+		return roundDouble(c)
 	}
 	return c
+}
+
+// roundDouble is c stored in an IEEE double and read back, saturating at
+// 2^64-1 (the double nearest 2^64-1 is 2^64, which no counter reaches).
+func roundDouble(c uint64) uint64 {
+	f := float64(c)
+	if f >= 1<<64 {
+		return token.MaxCounter
+	}
+	return uint64(f)
 }
 
 func clearFails(s State) State {
@@ -413,7 +426,7 @@ func (m *Model) advancePast(s State, k uint64) State {
 	case k >= m.p.CounterMax():
 		s.c, s.spent = k, true
 	case m.q.counterBits == 53:
-		s.c = uint64(float64(k) + 1) // the increment is a double's too
+		s.c = roundDouble(uint64(float64(k) + 1)) // the increment is a double's too
 	default:
 		s.c = m.store(k + 1)
 	}
@@ -440,8 +453,11 @@ func (m *Model) checkHOTP(s State, v uint32, now int64) []Outcome {
 		// computed in floating point, so past 2^53 some counters are
 		// never tried and others twice.
 		for k := uint64(0); k <= hi-min(hi, s.c); k++ {
-			c := uint64(float64(s.c) + float64(k))
-			if c <= max && m.key.Value(c) == v {
+			f := float64(s.c) + float64(k)
+			if f >= 1<<64 {
+				break // past every counter
+			}
+			if c := uint64(f); c <= max && m.key.Value(c) == v {
 				return []Outcome{{true, m.advancePast(m.accept(s), c)}}
 			}
 		}

@@ -113,7 +113,11 @@ func (m *mutant) Enroll(_ context.Context, t harness.Token) error {
 		if m.bug == "enroll-refuses-min" && lo < math.MaxUint64 {
 			lo++ // off by one: "counter > min"
 		}
-		if t.Counter < lo || t.Counter > p.CounterMax() {
+		hi := p.CounterMax()
+		if m.bug == "counter-int64" {
+			hi = min(hi, math.MaxInt64) // a signed 64-bit column refuses more
+		}
+		if t.Counter < lo || t.Counter > hi {
 			return refuse("counter %d outside %d..%d", t.Counter, p.CounterMin(), p.CounterMax())
 		}
 	} else {
@@ -360,6 +364,9 @@ func (m *mutant) lookAhead() uint64 {
 func (m *mutant) counterMax() uint64 {
 	if m.bug == "counter-past-max" {
 		return math.MaxUint64
+	}
+	if m.bug == "counter-int64" {
+		return min(m.p.CounterMax(), math.MaxInt64)
 	}
 	return m.p.CounterMax()
 }

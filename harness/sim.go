@@ -520,14 +520,28 @@ func (s *sim) advance(d int64) {
 }
 
 // refusalExplanation explains a refused enrollment of a claimed token when
-// a known defect would refuse it: a verifier that reads the counter as a
-// double cannot hold counters past 2^53. The explanation groups it with
+// a known counter storage would refuse it: a signed 64-bit column cannot
+// hold a counter from 2^63 on (the variants that claim counters.max below
+// it), and a verifier that keeps the counter as a double refuses what it
+// cannot hold exactly past 2^53. The explanation groups the refusal with
 // the failures the same storage explains.
 func refusalExplanation(p Profile, tok Token) *Explanation {
 	if tok.Kind != HOTP || tok.Counter <= 1<<53 {
 		return nil
 	}
-	e := &Explanation{keys: []string{"counter-double"}}
+	e := &Explanation{}
+	for _, v := range variants(p) {
+		if v.family != "counter-width" {
+			continue
+		}
+		vp, _ := v.apply(p, quirks{})
+		if !vp.SupportsCounter(tok.Counter) || (v.key == "counter-double" && tok.Counter < 1<<63) {
+			e.keys = append(e.keys, v.key)
+		}
+	}
+	if len(e.keys) == 0 {
+		return nil
+	}
 	e.describe(p)
 	return e
 }
