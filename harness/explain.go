@@ -501,6 +501,21 @@ func familyWords(f string) string {
 	return f
 }
 
+// familySummary says a cause for a whole family, for when the evidence
+// does not pin its parameter down; "" when the variants' own summaries
+// already speak for the family.
+func familySummary(f string) string {
+	switch f {
+	case "clock-max":
+		return "the verifier's clock stops at a date: later times read as that date, so codes of later steps are rejected (an environment limit, not a TOTP computation error)"
+	case "seconds":
+		return "the TOTP tolerance is counted in seconds, not steps: a neighbouring step is accepted only while the time is within that many seconds of it; no profile field states it"
+	case "counter-width":
+		return "the counter storage cannot hold every counter up to 2^64-1"
+	}
+	return ""
+}
+
 // explanationLine says an explanation in one line for a failure message.
 func explanationLine(e *Explanation) string {
 	if e == nil {
@@ -652,6 +667,9 @@ func groupCauses(p Profile, results []Result) []Cause {
 			words := []string{v.words}
 			for _, k := range same {
 				words = append(words, byKey[k].words)
+			}
+			if f := familySummary(v.family); f != "" {
+				c.Summary = f
 			}
 			c.Summary += "; the replies fit each of: " + strings.Join(words, "; ") + " (could not tell which)"
 		}

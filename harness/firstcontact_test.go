@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,4 +87,22 @@ func TestStatelessIsNotARace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCausesCouldNotTell runs only the case where replay memory of the
+// last code, reuse "once" and no replay protection look alike (the code of
+// T, then of T-1, both accepted): the cause names all three, says it could
+// not tell, and suggests no claim, since claiming "once" or "any" would
+// not describe a verifier that remembers the last code. The whole suite
+// tells them apart (above).
+func TestCausesCouldNotTell(t *testing.T) {
+	rep, err := harness.Execute(t.Context(), newMutant("last-code", brokenProfile()),
+		harness.Options{Seed: 21, Run: regexp.MustCompile(`^rfc6238/5\.2/reuse-older-step$`)})
+	require.NoError(t, err)
+	require.Len(t, rep.Causes, 1, "causes: %s", causesString(rep))
+	c := rep.Causes[0]
+	keys := append([]string{c.Key}, c.Alternatives...)
+	assert.ElementsMatch(t, []string{"totp-reuse-any", "totp-reuse-once", "totp-last-code"}, keys, causesString(rep))
+	assert.Contains(t, c.Summary, "could not tell which")
+	assert.Empty(t, c.Claim)
 }
