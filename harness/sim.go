@@ -258,6 +258,7 @@ func (s *sim) checkFor(code, purpose string, at time.Time, want bool, what, why 
 	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at, Purpose: purpose})
 	cancel()
 	if err != nil {
+		s.refusedInHistory(r, err)
 		s.t.callErr(fmt.Sprintf("check of %s %s", what, quote(code)), err)
 	}
 	did := fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code))
@@ -289,12 +290,24 @@ func (s *sim) resync(codes []string, want bool, what, why string) {
 	rep, err := s.t.run.v.Resync(ctx, ResyncRequest{Serial: s.tok.Serial, Codes: codes, Time: now})
 	cancel()
 	if err != nil {
+		s.refusedInHistory(r, err)
 		s.t.callErr("resync with "+what, err)
 	}
 	if !certain {
 		want = rep.Accepted
 	}
 	s.judge(r, rep, want, fmt.Sprintf("%s resync with %s %q", s.stamp(now), what, codes), why)
+}
+
+// refusedInHistory records a request the verifier answered with an
+// application error (ok:false) as not accepted, so that explaining the
+// case replays it: a counter storage that raises an error past 2^63-1
+// reads as the signed 64-bit variant that cannot hold the counter.
+func (s *sim) refusedInHistory(r Request, err error) {
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		s.hist = append(s.hist, event{[]Request{r}, []bool{false}})
+	}
 }
 
 // unlock asks the verifier to lift a lockout.
