@@ -217,15 +217,30 @@ func variants(p Profile) []variant {
 	}
 	if p.LookAhead != nil {
 		l := *p.LookAhead
+		// Off by one at the edge first (the commonest), then windows of
+		// other sizes real verifiers use, so that a window much wider
+		// than claimed is named by a size that fits every reply.
 		others := []uint64{l + 1}
 		if l > 0 {
 			others = []uint64{l - 1, l + 1}
 		}
+		for _, w := range []uint64{l + 2, 2 * l, l + 5, l + 10, 10, 20, 50, 100, 1000} {
+			if w != l && !slices.Contains(others, w) {
+				others = append(others, w)
+			}
+		}
 		for _, other := range others {
+			edge := "off by one at the edge"
+			switch {
+			case other > l+1:
+				edge = "wider than claimed"
+			case other+1 < l:
+				edge = "narrower than claimed"
+			}
 			add(variant{
 				key: fmt.Sprintf("look_ahead-%d", other), family: "look_ahead",
 				words:   fmt.Sprintf("a look-ahead of %d instead of %d", other, l),
-				summary: fmt.Sprintf("the look-ahead window is %d, not the claimed %d (off by one at the edge)", other, l),
+				summary: fmt.Sprintf("the look-ahead window is %d, not the claimed %d (%s)", other, l, edge),
 				claim:   fmt.Sprintf(`"look_ahead": %d`, other),
 				apply: func(p Profile, q quirks) (Profile, quirks) {
 					p.LookAhead = &other
@@ -472,7 +487,7 @@ func familyWords(f string) string {
 	case "rate_limit":
 		return "a rate limit"
 	case "look_ahead":
-		return "a look-ahead off by one"
+		return "another look-ahead"
 	case "store-last":
 		return "the last used counter stored"
 	case "counter-width":
@@ -512,6 +527,8 @@ func familySummary(f string) string {
 		return "the TOTP tolerance is counted in seconds, not steps: a neighbouring step is accepted only while the time is within that many seconds of it; no profile field states it"
 	case "counter-width":
 		return "the counter storage cannot hold every counter up to 2^64-1"
+	case "look_ahead":
+		return "the look-ahead window is not the size claimed"
 	}
 	return ""
 }
@@ -662,8 +679,10 @@ func groupCauses(p Profile, results []Result) []Cause {
 				same = append(same, k)
 			}
 		}
+		c.candidates = []string{best}
 		if len(same) > 0 {
 			slices.SortFunc(same, func(a, b string) int { return order[a] - order[b] })
+			c.candidates = append(c.candidates, same...)
 			words := []string{v.words}
 			for _, k := range same {
 				words = append(words, byKey[k].words)
@@ -674,6 +693,7 @@ func groupCauses(p Profile, results []Result) []Cause {
 			c.Summary += "; the replies fit each of: " + strings.Join(words, "; ") + " (could not tell which)"
 		}
 		if len(alts) > 0 {
+			c.candidates = nil
 			slices.SortFunc(alts, func(a, b variant) int { return order[a.key] - order[b.key] })
 			words := []string{v.words}
 			for _, a := range alts {
@@ -762,9 +782,12 @@ func setCauses(rep *Report) {
 // under it: a claim is suggested only if stating it would make the
 // failures go away (a verifier that remembers the last code string looks
 // like reuse "once" in one history, and claiming "once" leaves the
-// failure). Property cases were replayed under the claim already (each
-// round assumes the cause found before it). The replay runs on fresh
-// tokens, serials following the run's.
+// failure). When the evidence left the parameter open, the next value
+// that fits is tried in turn (a look-ahead of 11 fits one case of a
+// verifier whose window is 20; claiming 11 does not hold, 20 does).
+// Property cases were replayed under the claim already (each round
+// assumes the cause found before it). The replay runs on fresh tokens,
+// serials following the run's.
 func (r *run) confirmClaims(ctx context.Context, cases []*caseDef) {
 	byID := map[string]*caseDef{}
 	for _, c := range cases {
@@ -775,30 +798,77 @@ func (r *run) confirmClaims(ctx context.Context, cases []*caseDef) {
 		if c.Claim == "" || ctx.Err() != nil {
 			continue
 		}
-		vp, _ := variantByKey(r.p, c.Key).apply(r.p, quirks{})
-		r2 := &run{v: r.v, p: vp, info: r.info, opts: r.opts, seed: r.seed, checks: r.checks, timeout: r.timeout,
-			now: r.now, report: &Report{}, base: r.base, clockSet: r.clockSet, offset: r.offset, offsetKnown: r.offsetKnown}
-		r2.opts.Progress = nil
-		r2.serials.Store(r.serials.Load())
-		for _, id := range c.Cases {
-			def, ok := byID[id]
-			if !ok || def.property {
+		failed := ""
+		var holds []string
+		for _, key := range c.candidates {
+			v := variantByKey(r.p, key)
+			if v.claim == "" {
 				continue
 			}
-			res := r2.runCase(ctx, def)
-			if claimHolds(res) {
+			id, ok := r.replayClaim(ctx, v, c.Cases, byID)
+			if ok {
+				holds = append(holds, key)
 				continue
 			}
-			why := "still fails"
-			if res.Verdict == Error {
-				why = "could not be judged"
+			if failed == "" {
+				failed = fmt.Sprintf("; claiming %s was tried, and %s under it, so the claim would not describe this verifier", v.claim, id)
 			}
-			c.Summary += fmt.Sprintf("; claiming %s was tried, and %s %s under it, so the claim would not describe this verifier", c.Claim, id, why)
-			c.Claim = ""
-			break
 		}
-		r.serials.Store(r2.serials.Load())
+		held := ""
+		if len(holds) > 0 {
+			held = holds[0]
+		}
+		switch {
+		case held == "":
+			c.Summary += failed
+			c.Claim = ""
+		case len(holds) == 1 && len(c.candidates) > 1:
+			// The replays told the candidates apart: one claim holds.
+			v := variantByKey(r.p, held)
+			for j := range r.report.Results {
+				if e := r.report.Results[j].Explanation; e != nil && e.Cause == c.Key {
+					e.Cause = held
+				}
+			}
+			c.Key, c.Claim = held, v.claim
+			c.Summary = v.summary + "; of the values that fit, only this claim held when its cases were replayed under it"
+		case held != c.Key:
+			v := variantByKey(r.p, held)
+			for j := range r.report.Results {
+				if e := r.report.Results[j].Explanation; e != nil && e.Cause == c.Key {
+					e.Cause = held
+				}
+			}
+			c.Key, c.Claim = held, v.claim
+			c.Summary = v.summary + failed
+		}
 	}
+}
+
+// replayClaim runs the fixed cases ids again under the profile variant v
+// claims; it returns the first case that does not hold, with what it did.
+func (r *run) replayClaim(ctx context.Context, v variant, ids []string, byID map[string]*caseDef) (string, bool) {
+	vp, _ := v.apply(r.p, quirks{})
+	r2 := &run{v: r.v, p: vp, info: r.info, opts: r.opts, seed: r.seed, checks: r.checks, timeout: r.timeout,
+		now: r.now, report: &Report{}, base: r.base, clockSet: r.clockSet, offset: r.offset, offsetKnown: r.offsetKnown}
+	r2.opts.Progress = nil
+	r2.serials.Store(r.serials.Load())
+	defer func() { r.serials.Store(r2.serials.Load()) }()
+	for _, id := range ids {
+		def, ok := byID[id]
+		if !ok || def.property {
+			continue
+		}
+		res := r2.runCase(ctx, def)
+		if claimHolds(res) {
+			continue
+		}
+		if res.Verdict == Error {
+			return id + " could not be judged", false
+		}
+		return id + " still fails", false
+	}
+	return "", true
 }
 
 // claimHolds reports whether a case replayed under a claimed profile

@@ -120,6 +120,10 @@ type Cause struct {
 	// Cases lists the IDs of the results grouped under this cause, in
 	// catalogue order.
 	Cases []string `json:"cases"`
+	// candidates are the variants of Key's family that fit the same
+	// failures as well, Key first: a claim that does not hold when
+	// replayed gives way to the next.
+	candidates []string
 }
 
 // Failed reports whether the result counts as a failure (FAIL, or
