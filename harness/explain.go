@@ -584,20 +584,54 @@ func groupCauses(p Profile, results []Result) []Cause {
 		byKey[v.key] = v
 		order[v.key] = i
 	}
+	// The candidates are the variants that explain some failure; a
+	// variant that the evidence refutes alone may still hold together with
+	// another candidate (two mechanisms at once: a stateless verifier
+	// whose window is counted in seconds rejects a replay that no replay
+	// protection alone would accept).
+	var cands []string
+	for _, r := range results {
+		if (r.Verdict == Fail || r.Verdict == NonStrict) && r.Explanation != nil {
+			for _, k := range r.Explanation.keys {
+				if !slices.Contains(cands, k) {
+					cands = append(cands, k)
+				}
+			}
+		}
+	}
+	slices.SortFunc(cands, func(a, b string) int { return order[a] - order[b] })
+	fitsEvidence := func(vp Profile, vq quirks) bool {
+		for _, r := range results {
+			if (r.Verdict == Pass && !consistent(vp, vq, r.hist)) || !consistent(vp, vq, r.agreed) {
+				return false
+			}
+		}
+		return true
+	}
 	refuted := map[string]bool{}
+	partner := map[string]string{}
 	valid := func(key string) bool {
 		if ok, seen := refuted[key]; seen {
 			return !ok
 		}
-		vp, vq := byKey[key].apply(p, quirks{})
-		for _, r := range results {
-			if (r.Verdict == Pass && !consistent(vp, vq, r.hist)) || !consistent(vp, vq, r.agreed) {
-				refuted[key] = true
-				return false
+		v := byKey[key]
+		vp, vq := v.apply(p, quirks{})
+		if fitsEvidence(vp, vq) {
+			refuted[key] = false
+			return true
+		}
+		for _, w := range cands {
+			if byKey[w].family == v.family || byKey[w].family == "race" {
+				continue
+			}
+			wp, wq := byKey[w].apply(vp, vq)
+			if wp.Validate() == nil && fitsEvidence(wp, wq) {
+				refuted[key], partner[key] = false, w
+				return true
 			}
 		}
-		refuted[key] = false
-		return true
+		refuted[key] = true
+		return false
 	}
 	type item struct {
 		id    string
@@ -658,6 +692,12 @@ func groupCauses(p Profile, results []Result) []Cause {
 		}
 		v := byKey[best]
 		c := Cause{Key: v.key, Summary: v.summary, Claim: v.claim, Cases: covers(best)}
+		if w := partner[best]; w != "" {
+			// Only with another mechanism does it fit every reply: say so,
+			// and claim nothing on its own.
+			c.Summary += "; it fits every reply seen only together with " + familyWords(byKey[w].family)
+			c.Claim = ""
+		}
 		// Variants of other families that fit the same failures, and no
 		// other, are alternatives the evidence cannot rule out.
 		families := []string{v.family}
@@ -686,6 +726,9 @@ func groupCauses(p Profile, results []Result) []Cause {
 			words := []string{v.words}
 			for _, k := range same {
 				words = append(words, byKey[k].words)
+			}
+			if len(words) > 4 {
+				words = append(words[:4], fmt.Sprintf("%d more", len(words)-4))
 			}
 			if f := familySummary(v.family); f != "" {
 				c.Summary = f

@@ -106,3 +106,37 @@ func TestCausesCouldNotTell(t *testing.T) {
 	assert.Contains(t, c.Summary, "could not tell which")
 	assert.Empty(t, c.Claim)
 }
+
+// TestTwoMechanismsAtOnce plants two mechanisms in one verifier, as in a
+// service that calls a library's verify at now-15 s, now and now+15 s and
+// keeps nothing: no replay protection and a window in seconds. Each masks
+// the other in some replies (a replay of the previous step's code is
+// rejected once the seconds window no longer reaches it), so neither fits
+// every reply alone: both are named, as two causes, and never a race.
+func TestTwoMechanismsAtOnce(t *testing.T) {
+	claimed := brokenProfile()
+	real := claimed
+	tp := *real.TOTP
+	tp.Reuse = harness.ReuseAny
+	real.TOTP = &tp
+	rep, err := harness.Execute(t.Context(), newMutant("seconds-window", real), harness.Options{Profile: &claimed, Seed: 21})
+	require.NoError(t, err)
+	var keys []string
+	for _, c := range rep.Causes {
+		keys = append(keys, c.Key)
+		assert.NotEqual(t, "race", c.Key, causesString(rep))
+	}
+	require.Len(t, rep.Causes, 2, "causes: %s", causesString(rep))
+	assert.Contains(t, keys, "totp-reuse-any", causesString(rep))
+	found := false
+	for _, k := range keys {
+		found = found || strings.HasPrefix(k, "totp-seconds-")
+	}
+	assert.True(t, found, "a window in seconds is named: %s", causesString(rep))
+	for _, r := range rep.Results {
+		if r.Verdict == harness.Fail || r.Verdict == harness.NonStrict {
+			require.NotNil(t, r.Explanation, r.ID)
+			assert.NotEmpty(t, r.Explanation.Cause, "%s is grouped under a cause: %s", r.ID, causesString(rep))
+		}
+	}
+}

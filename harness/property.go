@@ -190,7 +190,14 @@ func (t *ct) property(kind Kind) {
 					keep = append(keep, k)
 				}
 			}
-			if len(keep) > 0 || consistent(p0, q0, f.hist) {
+			if onlyRace(keep) {
+				// A race is the last resort: a sequential mechanism on top
+				// of the assumed one explains this finding as well.
+				if e := explain(p, q, f.hist); e != nil && len(e.keys) > 0 {
+					keep = nil
+				}
+			}
+			if len(keep) > 0 || (consistent(p0, q0, f.hist) && !onlyRaceLeft(cands[1:], p, q, f.hist)) {
 				prev.expl.keys = keep
 				prev.expl.describe(p0)
 				prev.hist = both
@@ -209,19 +216,10 @@ func (t *ct) property(kind Kind) {
 			found = append(found, *f)
 			break
 		}
+		// The sequences that agreed with the profile are weighed against
+		// the candidates with every other failure of the run (groupCauses):
+		// a candidate they refute alone may hold with a second mechanism.
 		f.expl = explain(p, q, f.hist)
-		if f.expl != nil && len(found) == 0 {
-			// Candidates must fit the sequences that agreed, too.
-			var keep []string
-			for _, k := range f.expl.keys {
-				vp, vq := variantByKey(p, k).apply(p, q)
-				if consistent(vp, vq, t.agreed) {
-					keep = append(keep, k)
-				}
-			}
-			f.expl.keys = keep
-			f.expl.describe(p)
-		}
 		found = append(found, *f)
 		if f.expl == nil || len(f.expl.keys) == 0 {
 			break
@@ -988,4 +986,26 @@ func countReplies(got []bool) string {
 		}
 	}
 	return fmt.Sprintf("%d accepted, %d rejected", n, len(got)-n)
+}
+
+// onlyRace reports whether keys are all race variants (and not empty).
+func onlyRace(keys []string) bool {
+	for _, k := range keys {
+		if k != "race" {
+			return false
+		}
+	}
+	return len(keys) > 0
+}
+
+// onlyRaceLeft reports whether the candidates after the assumed one are
+// only a race while a sequential mechanism on top of the assumed one (p,
+// q) explains the new finding: then the assumed cause stands, with a
+// second one.
+func onlyRaceLeft(rest []string, p Profile, q quirks, hs []history) bool {
+	if !onlyRace(rest) {
+		return false
+	}
+	e := explain(p, q, hs)
+	return e != nil && len(e.keys) > 0
 }
