@@ -85,6 +85,7 @@ func (p *prober) totpReuse() error {
 	if rep.Accepted {
 		f.Value = "accepted"
 		f.Evidence = "the accepted code of the current step, submitted again in the same step, was accepted again (RFC 6238 §5.2)"
+		spent := p.res.Requests - since
 		third, err := p.reuseAny(t)
 		if err != nil {
 			return err
@@ -93,8 +94,9 @@ func (p *prober) totpReuse() error {
 		// only a protection that lets one replay through departs in a
 		// way no profile states.
 		f.Departs = third.Value != harness.ReuseAny
-		p.add(since, f)
-		p.add(p.res.Requests, third)
+		f.Requests = spent
+		third.Requests = p.res.Requests - since - spent
+		p.res.Findings = append(p.res.Findings, f, third)
 		return nil
 	}
 	p.add(since, f)
