@@ -130,7 +130,7 @@ type TOTPPolicy struct {
 	SkewBack uint64 `json:"skew_back"`
 	// SkewAhead is A, the number of future steps accepted.
 	SkewAhead uint64 `json:"skew_ahead"`
-	// Reuse is ReuseLater (the default) or ReuseOnce.
+	// Reuse is ReuseLater (the default), ReuseOnce or ReuseAny.
 	Reuse string `json:"reuse,omitempty"`
 	// Drift, when set, says the verifier records drift (RFC 6238 §6).
 	Drift *DriftPolicy `json:"drift,omitempty"`
