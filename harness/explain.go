@@ -832,6 +832,9 @@ func setCauses(rep *Report) {
 // assumes the cause found before it). The replay runs on fresh tokens,
 // serials following the run's.
 func (r *run) confirmClaims(ctx context.Context, cases []*caseDef) {
+	if r.report.Interrupted {
+		return
+	}
 	byID := map[string]*caseDef{}
 	for _, c := range cases {
 		byID[c.id] = c
