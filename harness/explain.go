@@ -424,7 +424,7 @@ func explain(base Profile, q quirks, hs []history) *Explanation {
 	if len(hs) == 0 || consistent(base, q, hs) {
 		return nil
 	}
-	e := &Explanation{}
+	e := &Explanation{kind: historyKind(hs)}
 	e.keys, e.loose = fitting(base, q, hs)
 	e.describe(base)
 	return e
@@ -452,10 +452,38 @@ func (e *Explanation) describe(base Profile) {
 		}
 	}
 	for _, f := range families {
-		if fit[f] == 0 && len(e.NotWith) < 4 {
+		if fit[f] == 0 && len(e.NotWith) < 4 && (e.kind == "" || familyKind(f) == "" || familyKind(f) == e.kind) {
 			e.NotWith = append(e.NotWith, familyWords(f))
 		}
 	}
+}
+
+// familyKind is the token kind a family of variants concerns, or "" for
+// both: "not with" lists only families that could have shown in the
+// history.
+func familyKind(f string) Kind {
+	switch f {
+	case "advance", "store-last", "counter-width", "look_ahead", "resync-fails", "resync-lock":
+		return HOTP
+	case "stateless", "last-code", "reuse", "drift", "seconds", "clock-max":
+		return TOTP
+	}
+	return ""
+}
+
+// historyKind is the kind of every token of the histories, or "" when
+// they hold both.
+func historyKind(hs []history) Kind {
+	var k Kind
+	for _, h := range hs {
+		switch {
+		case k == "":
+			k = h.tok.Kind
+		case k != h.tok.Kind:
+			return ""
+		}
+	}
+	return k
 }
 
 // otherWords says "and more of this family" in a list of fits.

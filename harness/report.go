@@ -96,6 +96,8 @@ type Explanation struct {
 	// replies each left open (either answer correct).
 	keys  []string
 	loose map[string]int
+	// kind is the token kind of the histories explained ("" for both).
+	kind Kind
 }
 
 // Cause is one explanation shared by failed cases: the report lists causes
