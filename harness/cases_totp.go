@@ -195,13 +195,19 @@ func totpCases() []*caseDef {
 			id:          "rfc6238/5.2/reuse-same-step",
 			level:       MUST,
 			requirement: "the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP",
-			what:        "Accepts the code of the current step, then submits it again at once and again 5 s later in the same step; both must be rejected.",
+			what:        "Accepts the code of the current step, then submits it again at once and again 5 s later in the same step; both must be rejected. A profile that declares totp.reuse \"any\" (no replay protection) FAILs here, once, as declared.",
+			why:         "a replayed code is an open door; a declared reuse \"any\" FAILs here once",
 			needs:       needTOTPClock,
 			realtime:    true,
 			body: func(t *ct) {
 				at, st := t.stepNowFor(0, t.period(), 5)
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d", st), "it is the current code")
+				if t.profile().ReuseAny() {
+					s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d again", st), "the profile declares totp.reuse \"any\": no replay protection")
+					s.checkAt(s.code(st), t.later(at, 5), true, fmt.Sprintf("the code of step %d again, 5 s later in the same step", st), "the profile declares totp.reuse \"any\": no replay protection")
+					t.declared("declared by the profile: totp.reuse \"any\" accepts a code as often as it is typed while its step is in the window, against RFC 6238 §5.2 (\"the verifier MUST NOT accept the second attempt of the OTP after the successful validation has been issued for the first OTP\"); every other case expects it")
+				}
 				s.checkAt(s.code(st), at, false, fmt.Sprintf("the code of step %d again", st), "RFC 6238 §5.2: a code is accepted once")
 				s.checkAt(s.code(st), t.later(at, 5), false, fmt.Sprintf("the code of step %d again, 5 s later in the same step", st), "RFC 6238 §5.2: a code is accepted once")
 			},
@@ -209,7 +215,7 @@ func totpCases() []*caseDef {
 		&caseDef{
 			id:          "rfc6238/5.2/reuse-older-step",
 			level:       PROFILE,
-			requirement: "totp reuse \"later\": the code of step T+d is accepted only if that step is later than the last accepted step; reuse \"once\": an unused step inside the window is accepted, a used one never",
+			requirement: "totp reuse \"later\": the code of step T+d is accepted only if that step is later than the last accepted step; reuse \"once\": an unused step inside the window is accepted, a used one never; reuse \"any\" (declared): every code of the window, as often as typed",
 			what:        "Accepts the code of the current step T, then submits the code of step T-1 (inside the skew window): rejected under reuse \"later\"; under reuse \"once\" accepted, and then T-1 and T are both rejected.",
 			needs: all(needTOTP, func(p Profile) string {
 				if b, _ := skew(p); b == 0 {
@@ -222,6 +228,12 @@ func totpCases() []*caseDef {
 				at, st := t.stepNow(0, t.period())
 				s := t.totp(tokOpts{clean: stepWindow(t.profile(), st, st, st-1)})
 				s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d (current)", st), "it is the current code")
+				if t.profile().ReuseAny() {
+					s.checkAt(s.code(st-1), at, true, fmt.Sprintf("the code of step %d (one step back)", st-1), "the profile declares reuse \"any\": every code of the window is accepted")
+					s.checkAt(s.code(st-1), at, true, fmt.Sprintf("the code of step %d again", st-1), "the profile declares reuse \"any\": a code is accepted as often as it is typed")
+					s.checkAt(s.code(st), at, true, fmt.Sprintf("the code of step %d again", st), "the profile declares reuse \"any\": a code is accepted as often as it is typed")
+					return
+				}
 				if t.profile().ReuseOnce() {
 					s.checkAt(s.code(st-1), at, true, fmt.Sprintf("the code of step %d (one step back, unused)", st-1), "the profile claims reuse \"once\": an unused step inside the window is accepted")
 					s.checkAt(s.code(st-1), at, false, fmt.Sprintf("the code of step %d again", st-1), "RFC 6238 §5.2: a code is accepted once")

@@ -33,6 +33,7 @@ func TestCausesNameUndeclaredPolicies(t *testing.T) {
 		{"throttle", func(p *harness.Profile) { p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2} }, "throttle-1-1-2", `"throttle": {"after": 1, "delay": 1, "factor": 2}`},
 		{"burn", func(p *harness.Profile) { p.OnFailure = harness.OnFailureAdvance }, "on_failure-advance", `"on_failure": "advance"`},
 		{"lenient", func(p *harness.Profile) { p.Input = harness.InputLenient }, "input-lenient", `"input": "lenient"`},
+		{"wide-window", func(p *harness.Profile) { p.LookAhead = harness.Uint64(20) }, "look_ahead-20", `"look_ahead": 20`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -71,7 +72,7 @@ func TestCausesNameUndeclaredPolicies(t *testing.T) {
 func causesString(rep *harness.Report) string {
 	var b strings.Builder
 	for _, c := range rep.Causes {
-		fmt.Fprintf(&b, "\n%s (%s): %d cases %v", c.Key, c.Claim, len(c.Cases), c.Cases)
+		fmt.Fprintf(&b, "\n%s (%s): %d cases %v\n  %s", c.Key, c.Claim, len(c.Cases), c.Cases, c.Summary)
 	}
 	for _, r := range rep.Results {
 		if r.Verdict == harness.Fail || r.Verdict == harness.NonStrict {

@@ -202,6 +202,7 @@ func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	}
 	r.report.Duration = r.now().Sub(r.report.Started)
 	setCauses(r.report)
+	r.confirmClaims(ctx, cases)
 	return r.report, nil
 }
 
@@ -397,6 +398,7 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 		res.Seed = t.propSeed
 	}
 	res.hist = t.histories()
+	res.agreed = t.agreed
 	if t.expl != nil {
 		res.Explanation = t.expl
 	} else if res.Verdict == Fail || res.Verdict == NonStrict {
@@ -485,8 +487,11 @@ type ct struct {
 	msgs     []string
 	script   []string
 	propSeed uint64
-	sims     []*sim
-	expl     *Explanation
+	// agreed are the property sequences that agreed with the profile's
+	// model: evidence every cause must fit.
+	agreed []history
+	sims   []*sim
+	expl   *Explanation
 }
 
 func (t *ct) profile() Profile { return t.run.p }

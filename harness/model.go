@@ -31,6 +31,8 @@ type Model struct {
 	period int64
 	t0     int64
 	q      quirks
+	// origin is the time scripts count from, for the rule words (why.go).
+	origin int64
 }
 
 // quirks are departures from any profile that the explanation of a failure
@@ -40,7 +42,10 @@ type quirks struct {
 	// after the first acceptance the window reaches one counter less.
 	storeLast bool
 	// counterBits, when 32 or 53, stores counters in a 32-bit integer
-	// (wrapping) or in an IEEE double (rounding past 2^53).
+	// (wrapping) or in an IEEE double (rounding past 2^53), the double's
+	// arithmetic included (a JavaScript number); 54 stores the counter as
+	// a double but computes the window in exact integers (a driver that
+	// writes a large integer to a REAL column).
 	counterBits int
 	// resyncKeepsFails leaves the failure count alone on an accepted
 	// resync (protocol v1 resets it).
@@ -49,6 +54,25 @@ type quirks struct {
 	// the state from before the burst and its write replaces whatever is
 	// there (check-then-write without a lock: lost updates).
 	racy bool
+	// lastCode is TOTP replay memory of the last accepted code (its value)
+	// instead of the last step: any other code of the window is accepted,
+	// an earlier step's after a later one's included.
+	lastCode bool
+	// lockedResync serves a resync on a locked token as if it were not
+	// locked, and leaves the lock in place.
+	lockedResync bool
+	// secBack and secAhead, when secWindow is set, are a TOTP tolerance in
+	// seconds instead of steps: the verifier accepts the steps of the times
+	// now-secBack .. now+secAhead.
+	secWindow         bool
+	secBack, secAhead int64
+	// clockMax, when not 0, is the last time the verifier's clock can
+	// show: later request times read as clockMax.
+	clockMax int64
+	// nfkc applies Unicode compatibility normalisation (NFKC) to the typed
+	// code before the exact comparison: compatibility digits (fullwidth,
+	// superscript, circled, mathematical) read as ASCII digits.
+	nfkc bool
 }
 
 // State is one possible server-side state of a token. It is a comparable
@@ -166,6 +190,9 @@ func (m *Model) DescribeState(s State) string {
 		}
 	} else {
 		switch {
+		case m.p.ReuseAny():
+		case m.q.lastCode && s.hasLast:
+			parts = append(parts, fmt.Sprintf("last code %0*d", m.key.Digits(), s.last))
 		case m.p.ReuseOnce():
 			parts = append(parts, fmt.Sprintf("used steps %v", unpack(s.steps)))
 		case s.hasLast:
@@ -187,6 +214,9 @@ func (m *Model) DescribeState(s State) string {
 // Outcomes returns every reply a correct verifier may give to req in state
 // s, each with the state it leaves.
 func (m *Model) Outcomes(s State, req Request) []Outcome {
+	if m.q.clockMax != 0 && req.Time > m.q.clockMax {
+		req.Time = m.q.clockMax
+	}
 	switch req.Op {
 	case opUnlock:
 		s.locked, s.tLock, s.rate = false, 0, ""
@@ -205,10 +235,20 @@ func (m *Model) store(c uint64) uint64 {
 	switch m.q.counterBits {
 	case 32:
 		return uint64(uint32(c))
-	case 53:
-		return uint64(float64(c))
+	case 53, 54:
+		return roundDouble(c)
 	}
 	return c
+}
+
+// roundDouble is c stored in an IEEE double and read back, saturating at
+// 2^64-1 (the double nearest 2^64-1 is 2^64, which no counter reaches).
+func roundDouble(c uint64) uint64 {
+	f := float64(c)
+	if f >= 1<<64 {
+		return token.MaxCounter
+	}
+	return uint64(f)
 }
 
 func clearFails(s State) State {
@@ -298,6 +338,11 @@ func (m *Model) parse(code string) (v uint32, exact, lenient bool) {
 	if v, ok := token.ParseCode(code, m.key.Digits()); ok {
 		return v, true, false
 	}
+	if m.q.nfkc {
+		if v, ok := token.ParseCode(nfkcDigits(code), m.key.Digits()); ok {
+			return v, true, false
+		}
+	}
 	if m.p.Input == InputLenient {
 		if v, ok := lenientValue(code, m.key.Digits()); ok {
 			return v, false, true
@@ -381,7 +426,7 @@ func (m *Model) advancePast(s State, k uint64) State {
 	case k >= m.p.CounterMax():
 		s.c, s.spent = k, true
 	case m.q.counterBits == 53:
-		s.c = uint64(float64(k) + 1) // the increment is a double's too
+		s.c = roundDouble(uint64(float64(k) + 1)) // the increment is a double's too
 	default:
 		s.c = m.store(k + 1)
 	}
@@ -408,8 +453,11 @@ func (m *Model) checkHOTP(s State, v uint32, now int64) []Outcome {
 		// computed in floating point, so past 2^53 some counters are
 		// never tried and others twice.
 		for k := uint64(0); k <= hi-min(hi, s.c); k++ {
-			c := uint64(float64(s.c) + float64(k))
-			if c <= max && m.key.Value(c) == v {
+			f := float64(s.c) + float64(k)
+			if f >= 1<<64 {
+				break // past every counter
+			}
+			if c := uint64(f); c <= max && m.key.Value(c) == v {
 				return []Outcome{{true, m.advancePast(m.accept(s), c)}}
 			}
 		}
@@ -446,6 +494,12 @@ func satAdd(a, b uint64) uint64 {
 
 // reuseAllows reports whether the reuse rule lets step st be accepted.
 func (m *Model) reuseAllows(s State, st uint64) bool {
+	switch {
+	case m.p.ReuseAny():
+		return true
+	case m.q.lastCode:
+		return !s.hasLast || uint64(m.key.Value(st)) != s.last
+	}
 	if m.p.ReuseOnce() {
 		_, found := slices.BinarySearch(unpack(s.steps), st)
 		return !found
@@ -455,6 +509,13 @@ func (m *Model) reuseAllows(s State, st uint64) bool {
 
 // recordStep books step st as accepted.
 func (m *Model) recordStep(s State, st uint64) State {
+	switch {
+	case m.p.ReuseAny():
+		return s
+	case m.q.lastCode:
+		s.last, s.hasLast = uint64(m.key.Value(st)), true
+		return s
+	}
 	if m.p.ReuseOnce() {
 		steps := unpack(s.steps)
 		i, _ := slices.BinarySearch(steps, st)
@@ -473,8 +534,13 @@ func (m *Model) checkTOTP(s State, v uint32, now int64) []Outcome {
 		drift = m.p.TOTP.Drift
 	}
 	centre := t + s.delta
+	lo, hi := centre-int64(back), centre+int64(ahead)
+	if m.q.secWindow {
+		lo = floorDiv(now-m.q.secBack-m.t0, m.period) + s.delta
+		hi = floorDiv(now+m.q.secAhead-m.t0, m.period) + s.delta
+	}
 	var out []Outcome
-	for st := centre - int64(back); st <= centre+int64(ahead); st++ {
+	for st := lo; st <= hi; st++ {
 		if st < 0 {
 			continue
 		}
@@ -563,7 +629,7 @@ func (m *Model) learnSkew(s State, v uint32, t int64, now int64) []Outcome {
 
 func (m *Model) resync(s State, codes []string, now int64) []Outcome {
 	s = m.release(s, now)
-	if s.locked && !(m.p.Lockout != nil && m.p.Lockout.ResyncUnlocks) {
+	if s.locked && !(m.p.Lockout != nil && m.p.Lockout.ResyncUnlocks) && !m.q.lockedResync {
 		return refuse(s)
 	}
 	if m.throttled(s, now) {
@@ -622,7 +688,11 @@ func (m *Model) compareResync(s State, vals []uint32, now int64) []Outcome {
 			if m.q.resyncKeepsFails {
 				a.fails, a.tFail = s.fails, s.tFail
 			}
-			a.locked, a.tLock = false, 0
+			if m.q.lockedResync && !(m.p.Lockout != nil && m.p.Lockout.ResyncUnlocks) {
+				a.locked, a.tLock = s.locked, s.tLock
+			} else {
+				a.locked, a.tLock = false, 0
+			}
 			return []Outcome{{true, a}}
 		}
 		if k == top {
@@ -879,4 +949,52 @@ func (tr *tracker) counter() (uint64, bool) {
 		}
 	}
 	return c, true
+}
+
+// nfkcDigits returns code with every compatibility digit replaced by the
+// ASCII digit Unicode NFKC maps it to: fullwidth, superscript, subscript,
+// circled and mathematical digits, and segmented digits. Other characters
+// are kept as they are: NFKC leaves ASCII digits, '+', '-' and Arabic-Indic
+// digits alone, and what it does to any other character (a no-break space
+// to a space, say) still leaves a string that is not Digit ASCII digits.
+func nfkcDigits(code string) string {
+	var b strings.Builder
+	for _, r := range code {
+		if d, ok := nfkcDigit(r); ok {
+			b.WriteByte(byte('0' + d))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// nfkcDigit returns the value of a character whose NFKC form is a single
+// ASCII digit.
+func nfkcDigit(r rune) (int, bool) {
+	switch {
+	case r >= 0xFF10 && r <= 0xFF19: // fullwidth
+		return int(r - 0xFF10), true
+	case r == 0x2070: // superscript zero
+		return 0, true
+	case r == 0x00B9:
+		return 1, true
+	case r == 0x00B2:
+		return 2, true
+	case r == 0x00B3:
+		return 3, true
+	case r >= 0x2074 && r <= 0x2079: // superscript four to nine
+		return int(r-0x2074) + 4, true
+	case r >= 0x2080 && r <= 0x2089: // subscript
+		return int(r - 0x2080), true
+	case r == 0x24EA: // circled zero
+		return 0, true
+	case r >= 0x2460 && r <= 0x2468: // circled one to nine
+		return int(r-0x2460) + 1, true
+	case r >= 0x1D7CE && r <= 0x1D7FF: // mathematical digits, five runs of ten
+		return int(r-0x1D7CE) % 10, true
+	case r >= 0x1FBF0 && r <= 0x1FBF9: // segmented digits
+		return int(r - 0x1FBF0), true
+	}
+	return 0, false
 }

@@ -113,7 +113,11 @@ func (m *mutant) Enroll(_ context.Context, t harness.Token) error {
 		if m.bug == "enroll-refuses-min" && lo < math.MaxUint64 {
 			lo++ // off by one: "counter > min"
 		}
-		if t.Counter < lo || t.Counter > p.CounterMax() {
+		hi := p.CounterMax()
+		if m.bug == "counter-int64" {
+			hi = min(hi, math.MaxInt64) // a signed 64-bit column refuses more
+		}
+		if t.Counter < lo || t.Counter > hi {
 			return refuse("counter %d outside %d..%d", t.Counter, p.CounterMin(), p.CounterMax())
 		}
 	} else {
@@ -150,6 +154,10 @@ func (m *mutant) get(serial string) *mtok {
 func (m *mutant) now(req time.Time) int64 {
 	if m.p.Clock == harness.ClockWall {
 		return m.clock().Unix()
+	}
+	if m.bug == "clock-2262" {
+		// CPython's clock under a fake time: 64-bit nanoseconds saturate.
+		return min(req.Unix(), int64(math.MaxInt64/1_000_000_000))
 	}
 	return req.Unix()
 }
@@ -220,6 +228,9 @@ func (m *mutant) compareBug() bool {
 func (m *mutant) wellFormed(t harness.Token, typed string) bool {
 	if m.compareBug() {
 		return true
+	}
+	if m.bug == "nfkc" {
+		typed = nfkcFold(typed)
 	}
 	if m.p.Input == harness.InputLenient {
 		_, ok := m.lenientNumber(typed)
@@ -299,6 +310,8 @@ func (m *mutant) equal(typed, want string) bool {
 		return err1 == nil && a == b
 	case "prefix-compare":
 		return strings.HasPrefix(want, typed)
+	case "nfkc":
+		return nfkcFold(typed) == want
 	case "unicode-fold":
 		var b strings.Builder
 		for _, r := range typed {
@@ -351,6 +364,9 @@ func (m *mutant) lookAhead() uint64 {
 func (m *mutant) counterMax() uint64 {
 	if m.bug == "counter-past-max" {
 		return math.MaxUint64
+	}
+	if m.bug == "counter-int64" {
+		return min(m.p.CounterMax(), math.MaxInt64)
 	}
 	return m.p.CounterMax()
 }
@@ -675,8 +691,11 @@ func floorDiv(a, b int64) int64 {
 
 // reusable is the reuse rule: whether step s may be accepted.
 func (m *mutant) reusable(t *mtok, s int64) bool {
-	if m.bug == "totp-reuse" {
+	if m.bug == "totp-reuse" || m.p.ReuseAny() {
 		return true
+	}
+	if m.bug == "last-code" {
+		return !t.hasLast || m.code(t.t, uint64(s)) != m.code(t.t, uint64(t.last))
 	}
 	if m.p.ReuseOnce() {
 		if m.bug == "once-reuse" {
@@ -690,7 +709,7 @@ func (m *mutant) reusable(t *mtok, s int64) bool {
 // record books step s as accepted.
 func (m *mutant) record(t *mtok, s int64) {
 	t.used[s] = true
-	if !t.hasLast || s > t.last || m.p.ReuseOnce() {
+	if !t.hasLast || s > t.last || m.p.ReuseOnce() || m.bug == "last-code" {
 		t.last, t.hasLast = s, true
 	}
 }
@@ -723,7 +742,14 @@ func (m *mutant) checkTOTP(t *mtok, typed string, now int64, runLen int, runStep
 		maxDrift = int64(*pol.Drift.Max)
 	}
 	centre := T + t.delta
-	for s := centre - back; s <= centre+ahead; s++ {
+	lo, hi := centre-back, centre+ahead
+	if m.bug == "seconds-window" {
+		// A library that takes its tolerance in seconds, given 10 s:
+		// the previous step only in a step's first 10 s, the next only
+		// in its last 10 s.
+		lo, hi = floorDiv(now-10-t0, period)+t.delta, floorDiv(now+10-t0, period)+t.delta
+	}
+	for s := lo; s <= hi; s++ {
 		if s < 0 || !m.reusable(t, s) {
 			continue
 		}
@@ -831,7 +857,7 @@ func (m *mutant) resyncGate(t *mtok, now int64, codes []string) ([]string, harne
 	if m.bug == "rate-limit-resync" && m.rateLimited(t, now) {
 		return nil, harness.Reply{}, false
 	}
-	if t.locked && !m.resyncUnlocks() && m.bug != "resync-unlocks" {
+	if t.locked && !m.resyncUnlocks() && m.bug != "resync-unlocks" && m.bug != "resync-ignores-lock" {
 		return nil, harness.Reply{Locked: true}, false
 	}
 	if m.bug != "throttle-resync-free" && m.throttled(t, now) {
@@ -892,7 +918,8 @@ func (m *mutant) resyncAccept(t *mtok, k, n uint64) {
 	default:
 		m.acceptCounter(t, k+n-1)
 	}
-	t.locked, t.fails = false, 0
+	locked := t.locked && m.bug == "resync-ignores-lock"
+	t.locked, t.fails = locked, 0
 }
 
 func (m *mutant) resyncMatch(t *mtok, codes []string, k uint64) bool {
@@ -942,4 +969,31 @@ func (m *mutant) Unlock(_ context.Context, serial string) error {
 	}
 	t.mu.Unlock()
 	return nil
+}
+
+// nfkcFold maps the digits Unicode NFKC turns into ASCII digits (as a
+// library that normalises its input does), written from the Unicode
+// tables independently of the harness's own: fullwidth, superscript,
+// subscript, circled and mathematical digits.
+func nfkcFold(s string) string {
+	super := map[rune]rune{'⁰': '0', '¹': '1', '²': '2', '³': '3', '⁴': '4', '⁵': '5', '⁶': '6', '⁷': '7', '⁸': '8', '⁹': '9'}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '０' && r <= '９':
+			r = '0' + (r - '０')
+		case r >= '₀' && r <= '₉':
+			r = '0' + (r - '₀')
+		case r >= '①' && r <= '⑨':
+			r = '1' + (r - '①')
+		case r == '⓪':
+			r = '0'
+		case r >= 0x1D7CE && r <= 0x1D7FF:
+			r = '0' + (r-0x1D7CE)%10
+		case super[r] != 0:
+			r = super[r]
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -134,7 +134,7 @@ type TOTPPolicy struct {
 	SkewBack uint64 `json:"skew_back"`
 	// SkewAhead is A, the number of future steps accepted.
 	SkewAhead uint64 `json:"skew_ahead"`
-	// Reuse is ReuseLater (the default) or ReuseOnce.
+	// Reuse is ReuseLater (the default), ReuseOnce or ReuseAny.
 	Reuse string `json:"reuse,omitempty"`
 	// Drift, when set, says the verifier records drift (RFC 6238 §6).
 	Drift *DriftPolicy `json:"drift,omitempty"`
@@ -212,6 +212,9 @@ const LimitsNone = "none"
 const (
 	ReuseLater = "later"
 	ReuseOnce  = "once"
+	// ReuseAny is no replay protection at all (a stateless verifier): a
+	// declared departure from RFC 6238 §5.2's MUST.
+	ReuseAny = "any"
 )
 
 // The check purposes of protocol v1.
@@ -367,9 +370,9 @@ func (p Profile) Validate() error {
 			return bad("totp: skew %d/%d is more than %d steps", t.SkewBack, t.SkewAhead, maxSkew)
 		}
 		switch t.Reuse {
-		case "", ReuseLater, ReuseOnce:
+		case "", ReuseLater, ReuseOnce, ReuseAny:
 		default:
-			return bad("totp.reuse: %q (want later or once)", t.Reuse)
+			return bad("totp.reuse: %q (want later, once or any)", t.Reuse)
 		}
 		if d := t.Drift; d != nil && d.Max != nil && *d.Max > maxSkewRange {
 			return bad("totp.drift.max: %d is more than %d steps", *d.Max, maxSkewRange)
@@ -482,6 +485,11 @@ func (p Profile) Advances() bool { return p.OnFailure == OnFailureAdvance }
 // ReuseOnce reports whether TOTP replay protection is per step
 // (totp.reuse "once") rather than "only later steps".
 func (p Profile) ReuseOnce() bool { return p.TOTP != nil && p.TOTP.Reuse == ReuseOnce }
+
+// ReuseAny reports whether the profile declares no TOTP replay protection
+// at all (totp.reuse "any"): every code of the window is accepted as often
+// as it is typed.
+func (p Profile) ReuseAny() bool { return p.TOTP != nil && p.TOTP.Reuse == ReuseAny }
 
 // SupportsPeriod reports whether a TOTP token with step s can be enrolled.
 func (p Profile) SupportsPeriod(s int64) bool {

@@ -146,7 +146,26 @@ func (t *ct) property(kind Kind) {
 	var found []finding
 	var cands []string
 	for range maxRounds + 2 {
-		f, transport := t.propertyRound(kind, seed+uint64(len(found)), p, q)
+		f, agreed, transport := t.propertyRound(kind, seed+uint64(len(found)), p, q)
+		if len(found) == 0 {
+			t.agreed = append(t.agreed, agreed...)
+		} else {
+			// The sequences that agreed with the assumed cause rule out
+			// the other candidates they do not fit.
+			prev := &found[len(found)-1]
+			var keep []string
+			for _, k := range cands {
+				vp, vq := variantByKey(p0, k).apply(p0, q0)
+				if consistent(vp, vq, agreed) {
+					keep = append(keep, k)
+				}
+			}
+			if len(keep) > 0 && len(keep) < len(cands) {
+				prev.expl.keys = keep
+				prev.expl.describe(p0)
+				cands = keep
+			}
+		}
 		if transport != nil {
 			if len(found) == 0 {
 				t.abort("%v", transport)
@@ -156,10 +175,12 @@ func (t *ct) property(kind Kind) {
 		if f == nil {
 			break
 		}
-		if len(found) > 0 && !f.refused && consistent(p0, q0, f.hist) {
-			// The disagreement exists only under the assumed cause, which
-			// it refutes: try the next candidate that explains this finding
-			// and the one before it.
+		if len(found) > 0 && !f.refused {
+			// Another candidate of the finding before may explain this one
+			// too: one mechanism that explains both beats the assumed one
+			// plus a second. And when the finding exists only under the
+			// assumed cause, it refutes that cause. Either way, go on with
+			// the candidates that explain both findings.
 			prev := &found[len(found)-1]
 			both := append(slices.Clone(prev.hist), f.hist...)
 			var keep []string
@@ -169,15 +190,24 @@ func (t *ct) property(kind Kind) {
 					keep = append(keep, k)
 				}
 			}
-			prev.expl.keys = keep
-			prev.expl.describe(p0)
-			prev.hist = both
-			cands = keep
-			if len(cands) == 0 {
-				break
+			if onlyRace(keep) {
+				// A race is the last resort: a sequential mechanism on top
+				// of the assumed one explains this finding as well.
+				if e := explain(p, q, f.hist); e != nil && len(e.keys) > 0 {
+					keep = nil
+				}
 			}
-			p, q = variantByKey(p0, cands[0]).apply(p0, q0)
-			continue
+			if len(keep) > 0 || (consistent(p0, q0, f.hist) && !onlyRaceLeft(cands[1:], p, q, f.hist)) {
+				prev.expl.keys = keep
+				prev.expl.describe(p0)
+				prev.hist = both
+				cands = keep
+				if len(cands) == 0 {
+					break
+				}
+				p, q = variantByKey(p0, cands[0]).apply(p0, q0)
+				continue
+			}
 		}
 		if len(found) == maxRounds {
 			break
@@ -186,6 +216,9 @@ func (t *ct) property(kind Kind) {
 			found = append(found, *f)
 			break
 		}
+		// The sequences that agreed with the profile are weighed against
+		// the candidates with every other failure of the run (groupCauses):
+		// a candidate they refute alone may hold with a second mechanism.
 		f.expl = explain(p, q, f.hist)
 		found = append(found, *f)
 		if f.expl == nil || len(f.expl.keys) == 0 {
@@ -237,11 +270,12 @@ func variantByKey(p Profile, key string) variant {
 
 // propertyRound plays the property sequences once under profile p and
 // quirks q, and returns the shrunk failure, if any.
-func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*finding, error) {
+func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*finding, []history, error) {
 	var (
 		mu        sync.Mutex
 		last      *finding
 		transport error
+		agreed    []history
 	)
 	tb := &propTB{name: t.run.opts.testName + "/" + t.def.id}
 	prop := func(rt *rapid.T) {
@@ -272,6 +306,13 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 			rt.Fatalf("the verifier disagreed with the profile model")
 		}
 		d.play()
+		// The sequence agreed with the model of p throughout: a fact
+		// about the verifier that every explanation must fit.
+		mu.Lock()
+		if len(agreed) < maxAgreed && len(d.hist) > 0 {
+			agreed = append(agreed, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz})
+		}
+		mu.Unlock()
 	}
 	checks := t.run.checks
 	if kind == HOTP && t.run.realTime() && p.hasTimeRules() {
@@ -293,11 +334,11 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 		<-done
 	})
 	if transport != nil {
-		return nil, transport
+		return nil, nil, transport
 	}
 	if tb.Failed() {
 		if last == nil {
-			return nil, fmt.Errorf("harness: the property failed outside the driver: %s", tb.output())
+			return nil, nil, fmt.Errorf("harness: the property failed outside the driver: %s", tb.output())
 		}
 		if out := tb.output(); strings.Contains(out, "rapid.failfile") {
 			for _, line := range strings.Split(out, "\n") {
@@ -306,10 +347,14 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 				}
 			}
 		}
-		return last, nil
+		return last, agreed, nil
 	}
-	return nil, nil
+	return nil, agreed, nil
 }
+
+// maxAgreed bounds the agreeing sequences a property round keeps as
+// evidence against explanations.
+const maxAgreed = 256
 
 // driver plays one random sequence against the verifier and the model.
 type driver struct {
@@ -749,13 +794,20 @@ func (d *driver) record(accepted bool, codes ...string) {
 	}
 }
 
-func (d *driver) disagree(did string, rep Reply, exp []bool) {
+func (d *driver) disagree(did string, r Request, rep Reply, exp []bool) {
 	locked := ""
 	if rep.Locked {
 		locked = " (the reply said locked)"
 	}
 	d.say("%s -> %s%s", did, verdictWord(rep.Accepted), locked)
 	d.err = fmt.Errorf("a correct verifier would have %s", expectWords(exp))
+	d.tr.m.origin = d.start
+	if w := d.tr.whyAll(r); w != "" {
+		for _, verdict := range []string{"rejected: ", "accepted: "} {
+			w = strings.TrimPrefix(w, verdict)
+		}
+		d.err = fmt.Errorf("%w: %s", d.err, w)
+	}
 	d.script = append(d.script, "=> "+d.err.Error())
 }
 
@@ -802,7 +854,7 @@ func (d *driver) check(code, did string) {
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
-		d.disagree(did, rep, exp)
+		d.disagree(did, r, rep, exp)
 		return
 	}
 	d.record(rep.Accepted, code)
@@ -823,7 +875,7 @@ func (d *driver) resync(codes []string, did string) {
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
-		d.disagree(did, rep, exp)
+		d.disagree(did, r, rep, exp)
 		return
 	}
 	if rep.Accepted {
@@ -956,4 +1008,26 @@ func countReplies(got []bool) string {
 		}
 	}
 	return fmt.Sprintf("%d accepted, %d rejected", n, len(got)-n)
+}
+
+// onlyRace reports whether keys are all race variants (and not empty).
+func onlyRace(keys []string) bool {
+	for _, k := range keys {
+		if k != "race" {
+			return false
+		}
+	}
+	return len(keys) > 0
+}
+
+// onlyRaceLeft reports whether the candidates after the assumed one are
+// only a race while a sequential mechanism on top of the assumed one (p,
+// q) explains the new finding: then the assumed cause stands, with a
+// second one.
+func onlyRaceLeft(rest []string, p Profile, q quirks, hs []history) bool {
+	if !onlyRace(rest) {
+		return false
+	}
+	e := explain(p, q, hs)
+	return e != nil && len(e.keys) > 0
 }

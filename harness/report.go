@@ -75,6 +75,9 @@ type Result struct {
 	Explanation *Explanation `json:"explanation,omitempty"`
 	// hist is what the case observed, kept to test causes against it.
 	hist []history
+	// agreed are the property sequences that agreed with the profile's
+	// model, kept to test causes against them too.
+	agreed []history
 }
 
 // Explanation is what replaying a failed case's observed history through
@@ -89,8 +92,12 @@ type Explanation struct {
 	ConsistentWith []string `json:"consistent_with,omitempty"`
 	// NotWith lists the variants tried that do not explain it.
 	NotWith []string `json:"not_with,omitempty"`
-	// keys are the variants that fit, for grouping.
-	keys []string
+	// keys are the variants that fit, for grouping, and loose how many
+	// replies each left open (either answer correct).
+	keys  []string
+	loose map[string]int
+	// kind is the token kind of the histories explained ("" for both).
+	kind Kind
 }
 
 // Cause is one explanation shared by failed cases: the report lists causes
@@ -108,9 +115,17 @@ type Cause struct {
 	// (`"throttle": {"after": 1, "delay": 1, "factor": 2}`). Empty for
 	// causes that are defects, such as a 32-bit counter.
 	Claim string `json:"claim,omitempty"`
+	// Alternatives lists the keys of other variants that fit exactly the
+	// same failures: the evidence cannot tell them from Key, the Summary
+	// says so and no Claim is suggested.
+	Alternatives []string `json:"alternatives,omitempty"`
 	// Cases lists the IDs of the results grouped under this cause, in
 	// catalogue order.
 	Cases []string `json:"cases"`
+	// candidates are the variants of Key's family that fit the same
+	// failures as well, Key first: a claim that does not hold when
+	// replayed gives way to the next.
+	candidates []string
 }
 
 // Failed reports whether the result counts as a failure (FAIL, or

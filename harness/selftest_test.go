@@ -78,6 +78,18 @@ func profiles() map[string]harness.Profile {
 			p.Limits = harness.LimitsNone
 			return p
 		}(),
+		// Stateless verifiers (totp.reuse "any"): a module that keeps
+		// nothing, and a small service with drift and a throttle.
+		"stateless": func() harness.Profile {
+			p := base(5, nil, nil, 1, 1)
+			p.TOTP.Reuse = harness.ReuseAny
+			return p
+		}(),
+		"stateless-drift-throttle": func() harness.Profile {
+			p := djangoProfile()
+			p.TOTP.Reuse = harness.ReuseAny
+			return p
+		}(),
 		"sha256-8-from-100": {
 			Algorithms: []string{"SHA256"}, Digits: []int{8},
 			Counters:  &harness.CounterRange{Min: 100, Max: 1<<64 - 1},
@@ -134,6 +146,9 @@ func declared(p harness.Profile) map[string]harness.Verdict {
 		// guessing-limit cases report it.
 		out["rfc4226/7.3/guessing-limit"] = harness.NonStrict
 		out["rfc4226/7.3/guessing-limit-totp"] = harness.NonStrict
+	}
+	if p.ReuseAny() {
+		out["rfc6238/5.2/reuse-same-step"] = harness.Fail
 	}
 	return out
 }

@@ -261,6 +261,7 @@ func (s *sim) checkFor(code, purpose string, at time.Time, want bool, what, why 
 	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at, Purpose: purpose})
 	cancel()
 	if err != nil {
+		s.refusedInHistory(r, err)
 		s.callErr(fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code)), err)
 	}
 	did := fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code))
@@ -292,12 +293,24 @@ func (s *sim) resync(codes []string, want bool, what, why string) {
 	rep, err := s.t.run.v.Resync(ctx, ResyncRequest{Serial: s.tok.Serial, Codes: codes, Time: now})
 	cancel()
 	if err != nil {
+		s.refusedInHistory(r, err)
 		s.callErr(fmt.Sprintf("%s resync with %s %q", s.stamp(now), what, codes), err)
 	}
 	if !certain {
 		want = rep.Accepted
 	}
 	s.judge(r, rep, want, fmt.Sprintf("%s resync with %s %q", s.stamp(now), what, codes), why)
+}
+
+// refusedInHistory records a request the verifier answered with an
+// application error (ok:false) as not accepted, so that explaining the
+// case replays it: a counter storage that raises an error past 2^63-1
+// reads as the signed 64-bit variant that cannot hold the counter.
+func (s *sim) refusedInHistory(r Request, err error) {
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		s.hist = append(s.hist, event{[]Request{r}, []bool{false}})
+	}
 }
 
 // unlock asks the verifier to lift a lockout.
@@ -537,14 +550,28 @@ func (s *sim) advance(d int64) {
 }
 
 // refusalExplanation explains a refused enrollment of a claimed token when
-// a known defect would refuse it: a verifier that reads the counter as a
-// double cannot hold counters past 2^53. The explanation groups it with
+// a known counter storage would refuse it: a signed 64-bit column cannot
+// hold a counter from 2^63 on (the variants that claim counters.max below
+// it), and a verifier that keeps the counter as a double refuses what it
+// cannot hold exactly past 2^53. The explanation groups the refusal with
 // the failures the same storage explains.
 func refusalExplanation(p Profile, tok Token) *Explanation {
 	if tok.Kind != HOTP || tok.Counter <= 1<<53 {
 		return nil
 	}
-	e := &Explanation{keys: []string{"counter-double"}}
+	e := &Explanation{}
+	for _, v := range variants(p) {
+		if v.family != "counter-width" {
+			continue
+		}
+		vp, _ := v.apply(p, quirks{})
+		if !vp.SupportsCounter(tok.Counter) || (v.key == "counter-double" && tok.Counter < 1<<63) {
+			e.keys = append(e.keys, v.key)
+		}
+	}
+	if len(e.keys) == 0 {
+		return nil
+	}
 	e.describe(p)
 	return e
 }

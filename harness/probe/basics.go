@@ -579,8 +579,8 @@ func str(v any) string {
 			return "-"
 		}
 		s := fmt.Sprintf("back %d ahead %d", x.SkewBack, x.SkewAhead)
-		if x.Reuse == harness.ReuseOnce {
-			s += ", reuse once"
+		if x.Reuse == harness.ReuseOnce || x.Reuse == harness.ReuseAny {
+			s += ", reuse " + x.Reuse
 		}
 		if d := x.Drift; d != nil {
 			if d.Max == nil {

@@ -25,6 +25,11 @@ func (p *prober) concurrency() error {
 		return nil
 	}
 	cfg := p.primary()
+	if cfg.kind == harness.TOTP && p.reuse == harness.ReuseAny {
+		p.add(since, Finding{Name: "concurrency", Value: "-", Certainty: NotMeasured,
+			Evidence: "the verifier has no TOTP replay protection (reuse any) and no HOTP token: every concurrent copy of a code is accepted by design"})
+		return nil
+	}
 	gi := p.goodIndex(cfg.kind)
 	doubles, most := 0, 0
 	for range p.o.Trials {

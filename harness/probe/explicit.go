@@ -76,7 +76,7 @@ func Explicit(p harness.Profile) harness.Profile {
 		if p.TOTP != nil {
 			t = *p.TOTP
 		}
-		if t.Reuse == "" || (t.SkewBack == 0 && (t.SkewAhead == 0 || t.Drift != nil)) {
+		if t.Reuse == "" || (t.Reuse != harness.ReuseAny && t.SkewBack == 0 && (t.SkewAhead == 0 || t.Drift != nil)) {
 			t.Reuse = harness.ReuseLater
 		}
 		var periods []int64

@@ -87,6 +87,12 @@ func startingProfiles() map[string]harness.Profile {
 			Lockout:   &harness.LockoutPolicy{After: 3},
 			RateLimit: &harness.RateLimitPolicy{Attempts: 1, Per: 10},
 		},
+		// A stateless time-token module: no replay protection at all.
+		"totp-stateless": {
+			Kinds: []harness.Kind{harness.TOTP},
+			TOTP:  &harness.TOTPPolicy{SkewBack: 1, SkewAhead: 1, Reuse: harness.ReuseAny},
+			Clock: harness.ClockRequest,
+		},
 		// Bounded drift, reuse once, two periods.
 		"totp-drift-bounded": {
 			Kinds:      []harness.Kind{harness.HOTP, harness.TOTP},

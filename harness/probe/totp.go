@@ -83,8 +83,21 @@ func (p *prober) totpReuse() error {
 	f := Finding{Name: "totp-reuse", Value: "rejected", Certainty: Exact,
 		Evidence: "the accepted code of the current step, submitted again in the same step, was rejected"}
 	if rep.Accepted {
-		f.Value, f.Departs = "accepted", true
+		f.Value = "accepted"
 		f.Evidence = "the accepted code of the current step, submitted again in the same step, was accepted again (RFC 6238 §5.2)"
+		spent := p.res.Requests - since
+		third, err := p.reuseAny(t)
+		if err != nil {
+			return err
+		}
+		// No replay protection at all is declarable (totp.reuse "any"):
+		// only a protection that lets one replay through departs in a
+		// way no profile states.
+		f.Departs = third.Value != harness.ReuseAny
+		f.Requests = spent
+		third.Requests = p.res.Requests - since - spent
+		p.res.Findings = append(p.res.Findings, f, third)
+		return nil
 	}
 	p.add(since, f)
 	since = p.res.Requests
@@ -567,4 +580,23 @@ func joinInts64(xs []int64) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// reuseAny measures a verifier that accepted a replay of the current
+// step's code: a third copy accepted as well means no replay protection at
+// all (a stateless verifier, totp.reuse "any"); a third copy rejected is
+// replay protection with a defect no reuse value states.
+func (p *prober) reuseAny(t *tok) (Finding, error) {
+	rep, err := t.check(t.code(0))
+	if err != nil {
+		return Finding{}, err
+	}
+	if !rep.Accepted {
+		p.reuse = harness.ReuseLater
+		return Finding{Name: "totp-reuse-mode", Value: "inconsistent", Certainty: Exact, Departs: true,
+			Evidence: "the code of the current step was accepted twice, then rejected the third time: replay protection that lets one replay through"}, nil
+	}
+	p.reuse = harness.ReuseAny
+	return Finding{Name: "totp-reuse-mode", Value: harness.ReuseAny, Certainty: Exact,
+		Evidence: "the code of the current step was accepted three times in its step: no replay protection (totp.reuse \"any\", a declared departure from RFC 6238 §5.2, written into the profile)"}, nil
 }

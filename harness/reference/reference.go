@@ -420,8 +420,11 @@ func (r *record) compareTOTP(p harness.Profile, want uint32, t int64) bool {
 
 // reusable reports whether the reuse rule allows step s: with reuse
 // "later" (the default) a step later than the last accepted one, with
-// "once" a step never accepted before.
+// "once" a step never accepted before, with "any" every step.
 func (r *record) reusable(p harness.Profile, s int64) bool {
+	if p.ReuseAny() {
+		return true
+	}
 	if p.ReuseOnce() {
 		return !r.used[s]
 	}
@@ -430,6 +433,9 @@ func (r *record) reusable(p harness.Profile, s int64) bool {
 
 // acceptStep records step s as accepted, for the reuse rule.
 func (r *record) acceptStep(p harness.Profile, s int64) {
+	if p.ReuseAny() {
+		return // stateless: nothing is remembered
+	}
 	if p.ReuseOnce() {
 		if r.used == nil {
 			r.used = make(map[int64]bool)
