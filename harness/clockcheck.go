@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,11 @@ type ClockMiss struct {
 	// RealTime is set when what it reads is the real time: the clock does
 	// not follow there at all.
 	RealTime bool `json:"real_time,omitempty"`
+	// Refused is the verifier's error text when it answered the sentinel's
+	// check at that time with an application error (a runtime that cannot
+	// read a clock set there, such as CPython raising OverflowError past
+	// 2262): the clock does not reach that time either.
+	Refused string `json:"refused,omitempty"`
 	// Reason says what was seen, and for a time the clock cannot reach,
 	// what would let the cases that need it run.
 	Reason string `json:"reason"`
@@ -81,7 +87,7 @@ func (c *ClockCheck) Unreached(at int64) (string, bool) {
 		period = DefaultSentinelPeriod
 	}
 	for _, m := range c.Misses {
-		if m.Reads != nil && floorDiv(m.Time, period) == floorDiv(at, period) {
+		if (m.Reads != nil || m.Refused != "") && floorDiv(m.Time, period) == floorDiv(at, period) {
 			return m.Reason, true
 		}
 	}
@@ -196,8 +202,21 @@ type sentinel struct {
 
 func (s *sentinel) run(times []int64) error {
 	var missed []int64
+	var refusals []ClockMiss
+	var firstRefusal error
 	for _, at := range times {
 		ok, err := s.accepts(at, uint64(s.step(at)), 0)
+		var refused *sentinelRefused
+		if errors.As(err, &refused) {
+			// The verifier could not serve a check at that time: its
+			// clock does not reach it, if it reaches the others.
+			refusals = append(refusals, ClockMiss{Time: at, Refused: refused.err.Message,
+				Reason: fmt.Sprintf("set to %s, the verifier answered the sentinel's check with an error (%s), so its clock cannot be read there (CPython's time.time() raises OverflowError past 2262-04-11 under libfaketime); what would judge those cases: a verifier that takes the request's time (profile clock \"request\"), or one on a runtime whose clock reaches that date", stamp(at), refused.err.Message)})
+			if firstRefusal == nil {
+				firstRefusal = refused.err
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -217,6 +236,11 @@ func (s *sentinel) run(times []int64) error {
 		}
 		s.c.Follows = append(s.c.Follows, at)
 	}
+	if len(refusals) > 0 && len(s.c.Follows) == 0 {
+		// Refused at every time that was not missed: that is the
+		// verifier, not its clock.
+		return firstRefusal
+	}
 	for _, at := range missed {
 		m, err := s.explain(at)
 		if err != nil {
@@ -224,9 +248,24 @@ func (s *sentinel) run(times []int64) error {
 		}
 		s.c.Misses = append(s.c.Misses, m)
 	}
+	s.c.Misses = append(s.c.Misses, refusals...)
+	slices.SortFunc(s.c.Misses, func(a, b ClockMiss) int { return cmp.Compare(a.Time, b.Time) })
 	s.conclude()
 	return nil
 }
+
+// sentinelRefused is a sentinel check at a time that the verifier answered
+// with an application error.
+type sentinelRefused struct {
+	at  int64
+	err *RefusedError
+}
+
+func (e *sentinelRefused) Error() string {
+	return fmt.Sprintf("check of a sentinel token at %s: %v", stamp(e.at), e.err)
+}
+
+func (e *sentinelRefused) Unwrap() error { return e.err }
 
 // conclude sets the verdict and the note from the follows and misses.
 func (s *sentinel) conclude() {
@@ -253,7 +292,7 @@ func (s *sentinel) conclude() {
 		c.Note = fmt.Sprintf("warning: the verifier's clock does not follow the clock the harness sets: set to %s, it read the real time; the verifier is judged on real time (as a verifier on its own clock)", stamps(missTimes(c.Misses)))
 		return
 	}
-	found := slices.ContainsFunc(c.Misses, func(m ClockMiss) bool { return m.Reads != nil })
+	found := slices.ContainsFunc(c.Misses, func(m ClockMiss) bool { return m.Reads != nil || m.Refused != "" })
 	if len(c.Follows) == 0 && !found {
 		c.Verdict = ClockUnverified
 		c.Note = fmt.Sprintf("the verifier's clock was not verified: it rejected the sentinel's code at %s, and was found neither on real time nor stopped at a date; the cases run on the clock the harness sets and judge it", stamps(missTimes(c.Misses)))
@@ -321,7 +360,7 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 	}
 	for abs64(s.step(bad)-s.step(good)) > 1 {
 		mid := good + (bad-good)/2
-		ok, err := s.accepts(mid, uint64(s.step(mid)), 0)
+		ok, err := s.acceptsSure(mid, uint64(s.step(mid)))
 		if err != nil {
 			return m, err
 		}
@@ -337,7 +376,7 @@ func (s *sentinel) explain(at int64) (ClockMiss, error) {
 		if st < 0 {
 			continue
 		}
-		ok, err := s.accepts(at, uint64(st), 0)
+		ok, err := s.acceptsSure(at, uint64(st))
 		if err != nil {
 			return m, err
 		}
@@ -404,10 +443,30 @@ func (s *sentinel) accepts(at int64, st uint64, off uint64) (bool, error) {
 	}
 	s.c.Requests++
 	rep, err := s.v.Check(ctx, CheckRequest{Serial: tok.Serial, Code: key.HOTP(target), Time: time.Unix(at, 0)})
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		return false, &sentinelRefused{at: at, err: refused}
+	}
 	if err != nil {
 		return false, fmt.Errorf("check of a sentinel token at %s: %w", stamp(at), err)
 	}
 	return rep.Accepted, nil
+}
+
+// acceptsSure is accepts with a second token when the first accepts: a
+// search for where a clock stops checks steps near a reading it does not
+// know, so one token's code could match that reading's by chance (about
+// one check in 300,000 at 6 digits); two tokens with independent secrets
+// both matching by chance is beyond any run. A rejection needs no second
+// look: chance only adds acceptances.
+func (s *sentinel) acceptsSure(at int64, st uint64) (bool, error) {
+	for range 2 {
+		ok, err := s.accepts(at, st, 0)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // key draws a secret whose code of step target is the code of no other

@@ -105,6 +105,47 @@ func TestClockCheckSaturates(t *testing.T) {
 	assert.Equal(t, harness.Pass, res["rfc6238/4.2/current-step"].Verdict)
 }
 
+// refusingPast is the reference on a clock the harness sets, whose checks
+// past CPython's limit end in an application error, as a Python verifier
+// on time.time() does under libfaketime (OverflowError).
+type refusingPast struct {
+	*reference.Verifier
+	clk *harness.ManualClock
+}
+
+func (o refusingPast) Check(ctx context.Context, r harness.CheckRequest) (harness.Reply, error) {
+	if o.clk.Now().Unix() > cpythonMax {
+		return harness.Reply{}, &harness.RefusedError{Op: "check", Message: "OverflowError: timestamp out of range for platform time_t"}
+	}
+	return o.Verifier.Check(ctx, r)
+}
+
+// TestClockCheckRefusedPastDate: a verifier that answers with an error
+// once its clock is set past 2262 has the times past it out of reach: the
+// cases that need them SKIP with its error and what would fix it, the
+// rows before it are judged, and nothing FAILs.
+func TestClockCheckRefusedPastDate(t *testing.T) {
+	t.Parallel()
+	clk := &harness.ManualClock{}
+	ref, err := reference.New(wallProfile(), reference.WithClock(clk.Now))
+	require.NoError(t, err)
+	rep, err := harness.Execute(t.Context(), refusingPast{ref, clk}, harness.Options{Seed: 6, SetClock: clk.Set, Run: timeCases})
+	require.NoError(t, err)
+	c := rep.ClockCheck
+	require.NotNil(t, c)
+	assert.Equal(t, harness.ClockPartial, c.Verdict, c.Note)
+	require.Len(t, c.Misses, 1, "%+v", c.Misses)
+	assert.Contains(t, c.Misses[0].Refused, "OverflowError")
+	res := byID(rep)
+	y := res["rfc6238/4.2/year-2603"]
+	assert.Equal(t, harness.Skip, y.Verdict, "%v", y.Messages)
+	assert.Contains(t, strings.Join(y.Messages, " "), "OverflowError")
+	assert.Contains(t, strings.Join(y.Messages, " "), `clock "request"`)
+	for _, id := range []string{"rfc6238/4.2/appendix-b-sha1", "rfc6238/4.2/appendix-b-sha256", "rfc6238/4.2/current-step"} {
+		assert.Equal(t, harness.Pass, res[id].Verdict, "%s: %v", id, res[id].Messages)
+	}
+}
+
 // TestClockCheckNotFollowing: a verifier that reads real time whatever the
 // harness sets is judged on real time, with a warning, and never FAILs.
 func TestClockCheckNotFollowing(t *testing.T) {
@@ -337,4 +378,28 @@ func TestClockCheckPeriod60(t *testing.T) {
 	res := byID(rep)
 	assert.Equal(t, harness.Skip, res["rfc6238/4.2/year-2603"].Verdict, "%v", res["rfc6238/4.2/year-2603"].Messages)
 	assert.Equal(t, harness.Pass, res["rfc6238/4.2/current-step"].Verdict, "%v", res["rfc6238/4.2/current-step"].Messages)
+}
+
+// TestClockCheckStopFoundDespiteChance replays the draw that once showed a
+// sentinel's code matching, by chance, the step a stopped clock reads
+// during the search for the stop (rapid's smallest example): the stop is
+// still found.
+func TestClockCheckStopFoundDespiteChance(t *testing.T) {
+	t.Parallel()
+	const stop = 1_000_000_000
+	clk := &harness.ManualClock{}
+	v, err := reference.New(wallProfile(), reference.WithClock(func() time.Time {
+		return time.Unix(max(clk.Now().Unix(), stop), 0)
+	}))
+	require.NoError(t, err)
+	serial := 2_000_000_000_000
+	c, err := harness.CheckClock(t.Context(), settingClock{v, clk}, []int64{0, 9799, 1_767_225_564, 1_767_225_600}, harness.ClockCheckOptions{
+		Seed: stop, Now: func() time.Time { return time.Unix(1_796_580_000, 0) },
+		Serial: func() string { serial++; return strconv.Itoa(serial) }})
+	require.NoError(t, err)
+	require.Len(t, c.Misses, 2, c.Note)
+	for _, m := range c.Misses {
+		require.NotNil(t, m.Reads, m.Reason)
+		assert.InDelta(t, stop, *m.Reads, 90, m.Reason)
+	}
 }
