@@ -3,7 +3,8 @@ package main
 import (
 	"encoding/pem"
 	"errors"
-	"github.com/otplab/otplab/harness/report"
+	"io"
+	"io/fs"
 	"net/http/httptest"
 	"os"
 	"os/signal"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/report"
 	"github.com/otplab/otplab/harness/wire"
 )
 
@@ -153,4 +155,51 @@ func TestOutputWriteFails(t *testing.T) {
 		assert.Equal(t, exitFailed, code, "%v: %s", args, errb.String())
 		assert.Contains(t, errb.String(), "broken pipe")
 	}
+}
+
+// drainFIFO reads the FIFO at p until its writer closes it.
+func drainFIFO(p string) <-chan string {
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(p)
+		if err != nil {
+			got <- "open: " + err.Error()
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- string(b)
+	}()
+	return got
+}
+
+// TestOutputsNeverReplaceAFIFO: probe --out, probe --report-dir and run
+// --report-dir write a FIFO in place and leave it a FIFO (they used to
+// rename a regular file over it; as root, over /dev/null).
+func TestOutputsNeverReplaceAFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := func(name string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, syscall.Mkfifo(p, 0o600))
+		return p
+	}
+	isFIFO := func(p string) {
+		st, err := os.Lstat(p)
+		require.NoError(t, err)
+		assert.Equal(t, fs.ModeNamedPipe, st.Mode().Type(), "%s is no longer a FIFO", p)
+	}
+	out, svg, js := fifo("profile.out"), fifo("probe.svg"), fifo("report.json")
+	gotOut, gotSVG := drainFIFO(out), drainFIFO(svg)
+	r := cli(t, t.Context(), "probe", "--seed", "3", "--out", out, "--report-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, <-gotOut, `"look_ahead"`)
+	assert.Contains(t, <-gotSVG, "<svg")
+	isFIFO(out)
+	isFIFO(svg)
+
+	gotJS := drainFIFO(js)
+	r = cli(t, t.Context(), "run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--report-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, <-gotJS, `"verdict"`)
+	isFIFO(js)
 }
