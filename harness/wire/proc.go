@@ -111,7 +111,7 @@ func (c *Exec) startProc() (*proc, error) {
 	becomeSubreaper()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	ownProcessGroup(cmd)
-	err = cmd.Start()
+	err = startLocked(cmd, p.exited)
 	closeAll(inR, outW, errW) // the child has its copies
 	if err != nil {
 		closeAll(inW, outR, errR)
