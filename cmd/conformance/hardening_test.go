@@ -203,3 +203,35 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 	assert.Contains(t, <-gotJS, `"verdict"`)
 	isFIFO(js)
 }
+
+// TestHostileVerifierText: a verifier whose hello name and refusals hold
+// terminal escapes and near a megabyte of text each cannot write a
+// control character to the terminal, and the report files stay small:
+// each text is escaped and cut where it is stored, its length stated.
+func TestHostileVerifierText(t *testing.T) {
+	dir := t.TempDir()
+	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hostile"), "--seed", "5", "--report-dir", dir)
+	require.NotEqual(t, exitOK, r.code)
+	t.Logf("stdout %d bytes, stderr %d bytes", len(r.stdout), len(r.stderr))
+	for name, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+		for _, c := range []string{"\x1b", "\x07", "\x00", "\u009b"} {
+			assert.NotContains(t, s, c, "%s holds a control character", name)
+		}
+	}
+	assert.Contains(t, r.stdout, `verifier: \x1b[2J\x1b]0;owned\x07\x00\u009b31mnnn`)
+	assert.Regexp(t, `\[cut: \d+ bytes in all\]`, r.stdout)
+	assert.Less(t, len(r.stdout), 4<<20, "stdout is bounded")
+	for _, f := range []string{report.JSONFile, report.JUnitFile, report.HTMLFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		t.Logf("%s: %d bytes", f, st.Size())
+		assert.Less(t, st.Size(), int64(4<<20), "%s is bounded", f)
+	}
+
+	// The probe prints the name in its table on standard error.
+	r = cli(t, t.Context(), "probe", "--verifier", helperSpec(t, "hostile"), "--seed", "5")
+	t.Logf("probe: exit %d, stderr %d bytes", r.code, len(r.stderr))
+	assert.NotContains(t, r.stderr, "\x1b")
+	assert.NotContains(t, r.stderr, "\x07")
+	assert.Less(t, len(r.stderr), 1<<20)
+}

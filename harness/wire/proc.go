@@ -204,7 +204,7 @@ func (p *proc) finishCall(req Request, res result) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(p.c.red, err, res.line))
 	}
-	rep.Error = p.c.red.Redact(rep.Error)
+	rep.Error = errorText(p.c.red, rep.Error)
 	return rep, nil
 }
 
