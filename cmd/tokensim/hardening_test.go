@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
@@ -198,5 +199,45 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 				assert.Equal(t, fs.ModeNamedPipe, st.Mode().Type(), "%s is no longer a FIFO", f)
 			}
 		})
+	}
+}
+
+// TestOneClockOffsetBound: drift, fleet and a state file take the same
+// bound on a clock offset, 10^9 s either way (drift took 9.2x10^9 s).
+func TestOneClockOffsetBound(t *testing.T) {
+	inTemp(t)
+	ok(t, "new", "--model", "app", "--out", "app.json", "--secret", rfcSecretHex)
+	ok(t, "drift", "app.json", "--offset", "1000000000s")
+	ok(t, "drift", "app.json", "--offset", "-1000000000s")
+	for _, args := range [][]string{
+		{"drift", "app.json", "--offset", "1000000001s"},
+		{"drift", "app.json", "--offset", "2562047h"}, // 9.2x10^9 s
+		{"fleet", "--model", "app", "--count", "1", "--seed", "q", "--drift", "fixed:1000000001", "--pskc", "f.pskc", "--manifest", "f.csv"},
+	} {
+		r := tokensim(args...)
+		assert.Equal(t, exitInput, r.code, "%v: %s", args, r.err)
+		assert.Contains(t, r.err, "at most 1000000000 s", args)
+	}
+	ok(t, "fleet", "--model", "app", "--count", "1", "--seed", "q", "--drift", "fixed:1000000000", "--pskc", "f.pskc", "--manifest", "f.csv")
+}
+
+// TestStateFieldErrorsHideValues: a secret pasted into serial, model or
+// algorithm of a state file is not echoed by the error.
+func TestStateFieldErrorsHideValues(t *testing.T) {
+	inTemp(t)
+	ok(t, "new", "--model", "c100", "--out", "c.json", "--secret", rfcSecretHex)
+	b, err := os.ReadFile("c.json")
+	require.NoError(t, err)
+	for _, field := range []string{"serial", "model", "algorithm"} {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		m[field] = rfcSecretHex
+		edited, err := json.Marshal(m)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile("edited.json", edited, 0o600))
+		r := tokensim("show", "edited.json")
+		assert.Equal(t, exitInput, r.code, r.err)
+		assert.Contains(t, r.err, field)
+		assert.NotContains(t, r.err, rfcSecretHex[:8], field)
 	}
 }
