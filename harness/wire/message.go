@@ -535,10 +535,12 @@ func (r Reply) info() harness.Info {
 }
 
 // errorText is an ok:false reply's error text as the harness keeps it:
-// secrets masked, control characters escaped, at most MaxErrorText bytes
-// (masked before the cut, so that no part of a secret survives it).
+// secrets masked, control characters escaped, at most MaxErrorText bytes,
+// the cut marked with the full length. Only the start that can show is
+// read (with enough beyond it that a secret across the cut is masked
+// whole), so a megabyte of text costs no more than a kilobyte.
 func errorText(red *Redactor, s string) string {
-	return printable.Text(red.Redact(s), MaxErrorText)
+	return printable.Cut(printable.Escape(red.RedactPrefix(s, MaxErrorText)), MaxErrorText, len(s))
 }
 
 // verdict converts a check or resync reply.

@@ -116,14 +116,23 @@ func (r *Redactor) Longest() int {
 // Redact returns s with every occurrence of a known secret, in any of
 // its encodings, replaced by [Redacted]. It takes time in proportion to
 // the length of s, however many secrets r knows.
-func (r *Redactor) Redact(s string) string {
-	if r == nil || s == "" {
-		return s
+func (r *Redactor) Redact(s string) string { return r.RedactPrefix(s, len(s)) }
+
+// RedactPrefix returns the first n bytes of s (all of s if shorter)
+// masked as [Redactor.Redact] masks them, judged on s, so that a secret
+// that starts before n and ends after it is masked whole. It reads at most
+// n plus [Redactor.Longest] bytes of s, so a huge s costs no more than
+// its start.
+func (r *Redactor) RedactPrefix(s string, n int) string {
+	n = min(max(n, 0), len(s))
+	if r == nil || n == 0 {
+		return s[:n]
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	s = s[:min(len(s), n+r.longest)]
 	if r.width == 0 || len(s) < r.width {
-		return s
+		return s[:n]
 	}
 	var hit []bool // hit[i]: byte i of s belongs to a secret
 	r.streams.markStreams(s, &hit)
@@ -150,10 +159,10 @@ func (r *Redactor) Redact(s string) string {
 		scan(lowerASCII(s), r.folded) // same length and offsets as s
 	}
 	if hit == nil {
-		return s
+		return s[:n]
 	}
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
+	out := make([]byte, 0, n)
+	for i := 0; i < n; {
 		if !hit[i] {
 			out = append(out, s[i])
 			i++

@@ -231,3 +231,26 @@ func FuzzRedactForms(f *testing.F) {
 		checkFormMasked(t, secret, kind, n, prefix, suffix)
 	})
 }
+
+// TestRedactPrefix: the start of a text is masked as the whole would be,
+// a secret across the cut included, and no unmasked part of a secret
+// shifts into the start when masks shorten the text before it.
+func TestRedactPrefix(t *testing.T) {
+	secret := []byte("12345678901234567890")
+	h := hex.EncodeToString(secret)
+	r := NewRedactor()
+	r.Add(secret)
+	text := strings.Repeat(h+" ", 30) + "tail " + h + strings.Repeat("z", 1<<20)
+	for _, n := range []int{0, 5, 41, 100, 1230, 1240, 1250, 1260, 2000} {
+		got := r.RedactPrefix(text, n)
+		assert.NotContains(t, got, h[:6], "n=%d", n)
+		assert.Equal(t, r.Redact(text[:min(n+r.Longest(), len(text))])[:len(got)], got, "n=%d", n)
+	}
+	assert.Equal(t, "abc", r.RedactPrefix("abcdef", 3))
+	var none *Redactor
+	assert.Equal(t, "ab", none.RedactPrefix("abc", 2))
+	e := errorText(r, strings.Repeat("x", MaxErrorText-10)+h+strings.Repeat("y", 1<<20))
+	assert.NotContains(t, e, h[:6])
+	assert.Contains(t, e, "[cut: ")
+	assert.LessOrEqual(t, len(e), MaxErrorText+40)
+}

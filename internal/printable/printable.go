@@ -71,20 +71,35 @@ func unsafe(r rune) bool {
 		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
-// Bound returns s if it is at most max bytes long, and otherwise its
+// Bound returns s if it is at most limit bytes long, and otherwise its
 // start, cut on a character boundary, followed by a mark stating the
-// length of s: the result is at most max+40 bytes.
-func Bound(s string, max int) string {
-	if len(s) <= max {
+// length of s: the result is at most limit+40 bytes.
+func Bound(s string, limit int) string { return Cut(s, limit, len(s)) }
+
+// Cut is Bound for text that is itself the start of a longer one of
+// total bytes: the mark states total, and is added whenever total is
+// more than len(s) too.
+func Cut(s string, limit, total int) string {
+	if len(s) <= limit && total <= len(s) {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s… [cut: %d bytes in all]", s[:cut], len(s))
+	return fmt.Sprintf("%s… [cut: %d bytes in all]", s[:runeCut(s, limit)], max(total, len(s)))
 }
 
-// Text is Bound(Escape(s), max): verifier-supplied text as it is stored
-// and shown.
-func Text(s string, max int) string { return Bound(Escape(s), max) }
+// runeCut returns the largest n <= limit (and <= len(s)) at which s can
+// be cut without splitting a character.
+func runeCut(s string, limit int) int {
+	n := min(max(limit, 0), len(s))
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
+}
+
+// Text is verifier-supplied text as it is stored and shown: escaped
+// (see [Escape]) and at most limit bytes, the cut marked with the length
+// of s. Only the first limit bytes of s are read, so a huge s costs no
+// more than a short one.
+func Text(s string, limit int) string {
+	return Cut(Escape(s[:runeCut(s, limit)]), limit, len(s))
+}

@@ -33,7 +33,9 @@ func TestBound(t *testing.T) {
 	assert.Equal(t, strings.Repeat("é", 5)+"… [cut: 200 bytes in all]", got)
 	big := Text(strings.Repeat("\x1b", 1<<20), 1024)
 	assert.LessOrEqual(t, len(big), 1024+40)
-	assert.True(t, strings.HasSuffix(big, "[cut: 4194304 bytes in all]"), big[len(big)-40:])
+	assert.True(t, strings.HasSuffix(big, "[cut: 1048576 bytes in all]"), big[len(big)-40:])
+	assert.Equal(t, "ab… [cut: 10 bytes in all]", Cut("abc", 2, 10))
+	assert.Equal(t, "abc… [cut: 10 bytes in all]", Cut("abc", 5, 10), "a start of a longer text is marked")
 }
 
 // checkPrintable holds for every input: the result is valid UTF-8 with no
