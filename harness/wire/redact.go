@@ -131,7 +131,11 @@ func (r *Redactor) RedactPrefix(s string, n int) string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s = s[:min(len(s), n+r.longest)]
-	if r.width == 0 || len(s) < r.width {
+	shortest := r.width // the shortest text a form can take
+	if r.streams.hex != nil {
+		shortest = min(shortest, streamMin) // a secret's raw bytes
+	}
+	if r.width == 0 || len(s) < shortest {
 		return s[:n]
 	}
 	var hit []bool // hit[i]: byte i of s belongs to a secret

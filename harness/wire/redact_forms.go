@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 )
 
 // The printed forms of a byte string that [Redactor] finds however they
@@ -24,7 +25,7 @@ import (
 //     taken as bytes: [49, 50, ...] (Python, Rust, Java's signed bytes, Go's
 //     %v, a Node Buffer's JSON);
 //   - the bytes that a string literal stands for, with the escapes of C,
-//     Python, JSON and Go (\xNN, \uNNNN, \NNN octal, \n, \\, \', \"), once
+//     Python, JSON and Go (\xNN, \uNNNN, \UNNNNNNNN, \NNN octal, \n, \\, \', \"), once
 //     and twice escaped (a repr inside a JSON log line), and raw text:
 //     b'12345...', b'\x31\x32...', "\u0031\u0032...".
 const (
@@ -287,11 +288,15 @@ func isWordByte(c byte) bool {
 // A \u escape from 0x80 to 0xff stands for that byte when latin1 is set
 // (a byte string printed as text, one character a byte) and for its UTF-8
 // encoding otherwise.
-func unescape(in stream, latin1 bool) stream {
+//
+// With loose set, a doubled backslash is read as a backslash that escapes
+// nothing, so that the second one starts an escape: text just before a
+// literal can end in a backslash ("\\\x31" is then a backslash and 0x31).
+func unescape(in stream, latin1, loose bool) stream {
 	u := in.units
 	st := stream{units: make([]byte, 0, len(u)), span: make([]span, 0, len(u))}
 	for i := 0; i < len(u); {
-		if u[i] != '\\' || i+1 >= len(u) {
+		if u[i] != '\\' || i+1 >= len(u) || (loose && u[i+1] == '\\') {
 			st.units, st.span = append(st.units, u[i]), append(st.span, in.span[i])
 			i++
 			continue
@@ -341,6 +346,13 @@ func escape(u []byte, latin1 bool) (int, []byte) {
 			}
 			return 5, []byte(string(rune(v)))
 		}
+	case c == 'U' && len(u) >= 9:
+		if v, ok := hexVal(u[1:9]); ok && v <= utf8.MaxRune {
+			if v < 0x80 || (latin1 && v <= 0xff) {
+				return 9, []byte{byte(v)}
+			}
+			return 9, []byte(string(rune(v)))
+		}
 	case '0' <= c && c <= '7':
 		n, v := 0, 0
 		for n < 3 && n < len(u) && '0' <= u[n] && u[n] <= '7' {
@@ -375,15 +387,19 @@ func (x *streams) markStreams(s string, hit *[]bool) {
 	for i := range raw.span {
 		raw.span[i] = span{from: int32(i), to: int32(i + 1)}
 	}
-	once := unescape(raw, true)
+	once := unescape(raw, true, false)
 	once.mark(x.bytes, hit, len(s)) // raw text too: no escape is raw
-	twice := unescape(once, true)
+	twice := unescape(once, true, false)
 	twice.mark(x.bytes, hit, len(s))
 	if strings.Contains(s, `\u`) {
-		utf := unescape(raw, false)
+		utf := unescape(raw, false, false)
 		utf.mark(x.bytes, hit, len(s))
-		utf2 := unescape(utf, false)
+		utf2 := unescape(utf, false, false)
 		utf2.mark(x.bytes, hit, len(s))
+	}
+	if strings.Contains(s, `\\`) {
+		loose := unescape(raw, true, true)
+		loose.mark(x.bytes, hit, len(s))
 	}
 	// Hex and decimals inside a literal that was escaped once more (a
 	// repr in a JSON log line) are found by the first two; escaped hex
