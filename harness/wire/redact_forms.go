@@ -191,8 +191,12 @@ func hexUnit(c byte) byte {
 
 func hexSep(c byte) bool { return strings.IndexByte(" \t\r\n:,;.-_'\"[](){}<>", c) >= 0 }
 
-// hexPrefix skips "0x" and "\x" before a hex digit.
+// hexPrefix skips "0x" and "\x" before a hex digit; a 0 that ends a run
+// of hex digits ("00X1") is a digit, not a prefix.
 func hexPrefix(s string, i int) int {
+	if i > 0 && s[i] == '0' && hexUnit(s[i-1]) != 0 {
+		return 0
+	}
 	if i+2 < len(s) && (s[i] == '0' || s[i] == '\\') && (s[i+1] == 'x' || s[i+1] == 'X') && hexUnit(s[i+2]) != 0 {
 		return 2
 	}
