@@ -2,8 +2,11 @@
 GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
+TEST_TIMEOUT ?= 25m
+## The harness self-tests that run reduced under the race detector.
+FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest
 
-.PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop cases clean
+.PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop matrix cases clean
 
 all: build test
 
@@ -20,13 +23,16 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## unit: every package under the race detector (the harness's many-seed
-## collision guards with a few seeds there), then those guards in full
-## without it, where they run several times faster. -parallel 8: the
-## real-time tests mostly wait, and their waits should overlap.
+## unit: every package under the race detector (the harness's whole-suite
+## self-tests with fewer property sequences and seeds there, see
+## harness/race_on_test.go), then those self-tests in full without it, where
+## they run several times faster. -parallel 8: the real-time tests mostly
+## wait, and their waits should overlap.
+## -timeout: go test's default of 10 min per package is too short for the
+## harness under -race on two busy cores; every package gets 25 min.
 unit:
-	$(GO) test -race -count=1 -parallel 8 ./...
-	$(GO) test -count=1 -run 'NeverAccuse|Crosscheck' ./harness/
+	$(GO) test -race -count=1 -parallel 8 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(FULL_SIZE)' ./harness/
 
 lint: fmt-check vet
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
@@ -40,9 +46,15 @@ bench:
 oathtool-compare:
 	bash scripts/oathtool-compare.sh
 
-## interop: the suite against liboath (Debian package), the Python shim and the Node.js verifier.
+## interop: the suite against liboath, django-otp and google-authenticator-libpam
+## (Debian packages), the Python shim and the Node.js verifier; writes their matrix.
 interop:
 	bash scripts/interop.sh
+
+## matrix: run make interop, then write its matrix of verifiers × cases to
+## docs/verifiers/matrix.html (and matrix.json, which interop compares with).
+matrix: interop
+	bash scripts/matrix.sh report/interop docs/verifiers
 
 ## cases: regenerate docs/cases.md from the catalogue.
 cases:

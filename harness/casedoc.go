@@ -3,6 +3,9 @@ package harness
 import (
 	"fmt"
 	"io"
+	"path/filepath"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -13,6 +16,7 @@ import (
 // by spec section: the source of docs/cases.md.
 func WriteCatalogue(w io.Writer) error {
 	cases := Cases()
+	files := caseFiles()
 	// Sections in catalogue order, as reports show them.
 	first := map[string]int{}
 	for i, c := range cases {
@@ -30,9 +34,9 @@ func WriteCatalogue(w io.Writer) error {
 	for _, c := range cases {
 		if c.Section != section {
 			section = c.Section
-			fmt.Fprintf(&b, "\n## %s\n\n| ID | level | why this level | requirement | what it does |\n|---|---|---|---|---|\n", section)
+			fmt.Fprintf(&b, "\n## %s\n\n| ID | level | why this level | requirement | what it does | file |\n|---|---|---|---|---|---|\n", section)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.ID, c.Level, mdCell(c.LevelWhy), mdCell(c.Requirement), mdCell(c.What))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | `%s` |\n", c.ID, c.Level, mdCell(c.LevelWhy), mdCell(c.Requirement), mdCell(c.What), files[c.ID])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -45,6 +49,24 @@ A declared departure from an RFC rule is reported once, at the case that checks 
 
 Cases enroll inside what the profile supports: counters from ` + "`counters.min`" + `, its first algorithm and digit count when SHA1 or 6 digits are not claimed, a step it can enroll. A refused enrollment of a claimed token is a FAIL of the case.
 `
+
+// caseFiles maps each case ID to the file that holds its body, as
+// "harness/NAME.go", so that a case is found from its ID without a search.
+func caseFiles() map[string]string {
+	out := map[string]string{}
+	for _, c := range catalogue() {
+		if c.body == nil {
+			continue
+		}
+		f := runtime.FuncForPC(reflect.ValueOf(c.body).Pointer())
+		if f == nil {
+			continue
+		}
+		file, _ := f.FileLine(f.Entry())
+		out[c.id] = "harness/" + filepath.Base(file)
+	}
+	return out
+}
 
 func mdCell(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)

@@ -115,7 +115,7 @@ func (s *sim) parallelFor(codes, purposes []string, what string) []bool {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			s.t.callErr("concurrent check", err)
+			s.callErr("concurrent check", err)
 		}
 	}
 	parts := make([]string, len(codes))

@@ -218,7 +218,7 @@ func (s *sim) burst(reqs []Request, what string) []bool {
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			s.t.callErr("concurrent request", err)
+			s.callErr("concurrent request", err)
 		}
 	}
 	did := fmt.Sprintf("%s sent %s at once: %s", s.stamp(now), what, describeBurst(reqs, got))

@@ -25,9 +25,29 @@ type caseDef struct {
 	// t.stepNow, so a verifier on its own clock is judged on the real
 	// clock instead of skipping them.
 	realtime bool
+	// realtimeIf, when set, makes the case realtime under the profiles
+	// for which it reports true (the input cases, which use a TOTP token
+	// when the profile does not claim HOTP).
+	realtimeIf func(Profile) bool
 	// fixedClock, when set, names the clock the case needs on fixed
 	// dates or moved back: on real time it SKIPs with that reason.
 	fixedClock string
+	// clockAt, when set, lists the simulated times (Unix seconds) the case
+	// needs the verifier's clock at, besides the present simulated time
+	// every case uses: a clock the harness sets is checked at these times
+	// before the cases run (clockcheck.go), and a time it cannot reach
+	// SKIPs the case. With clockRows, the case SKIPs only when it reaches
+	// none of them, and its body leaves the unreached times unjudged
+	// (t.clockUnreached).
+	clockAt   func(Profile) []int64
+	clockRows bool
+}
+
+// onRealTime reports whether the case places its codes on the verifier's
+// clock under profile p, so that a verifier on its own clock is judged on
+// real time instead of skipping it.
+func (c *caseDef) onRealTime(p Profile) bool {
+	return c.realtime || c.realtimeIf != nil && c.realtimeIf(p)
 }
 
 // levelReason says why the case has its level.
@@ -97,7 +117,7 @@ func Cases() []CaseInfo {
 // instead of kept in a package variable.
 func catalogue() []*caseDef {
 	var all []*caseDef
-	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
+	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), guessingCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
 		all = append(all, group...)
 	}
 	return all

@@ -44,6 +44,12 @@ func TestCausesNameUndeclaredPolicies(t *testing.T) {
 			require.NoError(t, err)
 			var failed []string
 			for _, r := range rep.Results {
+				if r.Verdict == harness.NonStrict && strings.HasPrefix(r.ID, "rfc4226/7.3/guessing-limit") {
+					// The claimed profile has no limit on guessing: a
+					// finding of its own, which no cause explains.
+					assert.Nil(t, r.Explanation, "%s", r.ID)
+					continue
+				}
 				if r.Verdict == harness.Fail || r.Verdict == harness.NonStrict {
 					failed = append(failed, r.ID)
 					msg := strings.Join(r.Messages, "\n")

@@ -80,7 +80,7 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 			const seed = 77
 			req, err := reference.New(p)
 			require.NoError(t, err)
-			want, err := harness.Execute(t.Context(), req, harness.Options{Seed: seed})
+			want, err := harness.Execute(t.Context(), req, harness.Options{Seed: seed, Checks: fullChecks()})
 			require.NoError(t, err)
 
 			wall := p
@@ -88,10 +88,14 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 			clk := &harness.ManualClock{}
 			v, err := reference.New(wall, reference.WithClock(clk.Now))
 			require.NoError(t, err)
-			got, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed, SetClock: clk.Set})
+			got, err := harness.Execute(t.Context(), v, harness.Options{Seed: seed, SetClock: clk.Set, Checks: fullChecks()})
 			require.NoError(t, err)
 
 			assert.True(t, got.ClockSet, "the report says the clock was set")
+			require.NotNil(t, got.ClockCheck, "a clock the harness sets is checked")
+			if wall.SupportsKind(harness.TOTP) && wall.SupportsPeriod(30) {
+				assert.Equal(t, harness.ClockFollows, got.ClockCheck.Verdict, got.ClockCheck.Note)
+			}
 			assert.Equal(t, harness.ClockWall, got.Profile.Clock, "the report keeps the claimed clock")
 			assert.Equal(t, "otplab reference verifier", got.Verifier, "hello reaches the verifier through the clock")
 			assert.Nil(t, got.ClockOffset, "no offset is measured on simulated time")
@@ -104,8 +108,11 @@ func TestSetClockWallLikeRequest(t *testing.T) {
 	}
 }
 
-// TestSetClockBugsCaught plants verifiers that do not follow the clock the
-// harness sets: each must fail TOTP cases.
+// TestSetClockBugsCaught plants verifiers whose clock follows the clock the
+// harness sets only at the present simulated time (a clock that ignores
+// Set and stays there) or one step off it: each must fail TOTP cases. A
+// verifier whose clock does not follow at all (it reads time.Now) is
+// judged on real time instead: TestClockCheckNotFollowing.
 func TestSetClockBugsCaught(t *testing.T) {
 	wall := reference.Default()
 	wall.Clock = harness.ClockWall
@@ -114,12 +121,6 @@ func TestSetClockBugsCaught(t *testing.T) {
 		// build returns the verifier and the SetClock to run it with.
 		build func(t *testing.T) (harness.Verifier, func(time.Time))
 	}{
-		{"reads time.Now", func(t *testing.T) (harness.Verifier, func(time.Time)) {
-			clk := &harness.ManualClock{}
-			v, err := reference.New(wall) // its clock is time.Now
-			require.NoError(t, err)
-			return v, clk.Set
-		}},
 		{"clock set but ignored", func(t *testing.T) (harness.Verifier, func(time.Time)) {
 			clk := &harness.ManualClock{}
 			clk.Set(time.Unix(1_767_225_600, 0))

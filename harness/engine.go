@@ -101,6 +101,10 @@ const DefaultChecks = 100
 // DefaultTimeout bounds one request when Options.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
 
+// refusedWords is how a script tells an application error: the verifier
+// answered, with ok:false and an error.
+const refusedWords = "refused with an error"
+
 // ErrHello reports that the verifier did not answer hello: the run could
 // not start.
 var ErrHello = errors.New("verifier did not answer hello")
@@ -123,15 +127,20 @@ func (e *RefusedError) Error() string {
 // returns an error only when the run cannot start: an invalid profile
 // (wrapping [ErrProfile]) or a verifier that does not answer hello
 // (wrapping [ErrHello]). A cancelled ctx stops the run between cases; the
-// report then has Interrupted set and holds the cases that finished.
+// report then has Interrupted set and holds the cases that finished (none
+// when ctx was cancelled while the verifier was starting).
 func Execute(ctx context.Context, v Verifier, opts Options) (*Report, error) {
 	r, err := newRun(ctx, v, opts)
+	if err != nil && errors.Is(err, ErrHello) && errors.Is(ctx.Err(), context.Canceled) {
+		// Interrupted before hello was answered: not the verifier's fault.
+		return interruptedAtStart(opts), nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	cases := r.selected()
-	if r.realTime() && anyRealTime(cases) {
-		r.report.ClockNote = r.measureOffset(ctx)
+	if r.realTime() && anyRealTime(cases, r.p) {
+		r.report.ClockNote = joinNotes(r.report.ClockNote, r.measureOffset(ctx))
 		if r.offsetKnown {
 			off := r.offset
 			r.report.ClockOffset = &off
@@ -203,8 +212,10 @@ type run struct {
 	serials atomic.Uint64
 	base    uint64
 	// clockSet: the verifier reads its own clock, and the adapter sets it
-	// to each request's time (a ClockSetter).
+	// to each request's time (a ClockSetter); clock is what the check of
+	// that clock found (clockcheck.go).
 	clockSet bool
+	clock    *ClockCheck
 	// offset is the verifier's clock minus the local clock in seconds
 	// (real-time mode), valid when offsetKnown.
 	offset      int64
@@ -222,20 +233,35 @@ const maxEarly = 16
 // any case may have to wait out, every case (each has its own tokens; the
 // property cases take turns, rapid being one per process).
 func (r *run) startsEarly(c *caseDef) bool {
-	if c.realtime {
+	if c.onRealTime(r.p) {
 		return r.offsetKnown
 	}
 	return r.p.hasTimeRules()
 }
 
 // anyRealTime reports whether a case can be judged on the real clock.
-func anyRealTime(cases []*caseDef) bool {
+func anyRealTime(cases []*caseDef, p Profile) bool {
 	for _, c := range cases {
-		if c.realtime {
+		if c.onRealTime(p) {
 			return true
 		}
 	}
 	return false
+}
+
+// interruptedAtStart is the report of a run stopped before the verifier
+// answered hello: interrupted, with no result.
+func interruptedAtStart(opts Options) *Report {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	p := Profile{}
+	if opts.Profile != nil {
+		p = *opts.Profile
+	}
+	return &Report{Schema: ReportSchema, Verifier: opts.Name, Profile: p, Seed: opts.Seed, Checks: opts.Checks,
+		Started: now(), Interrupted: true, Results: []Result{}}
 }
 
 func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
@@ -286,6 +312,7 @@ func newRun(ctx context.Context, v Verifier, opts Options) (*run, error) {
 		name = opts.Name
 	}
 	r.report = &Report{Schema: ReportSchema, Verifier: name, Profile: judged, Seed: r.seed, Checks: r.checks, Started: r.now(), ClockSet: r.clockSet}
+	r.verifyClock(ctx)
 	return r, nil
 }
 
@@ -376,23 +403,33 @@ func (r *run) skipReason(c *caseDef) string {
 			return fmt.Sprintf("the verifier does not support %s (hello lists %s)", op, strings.Join(r.info.Ops, ", "))
 		}
 	}
+	if why := r.clockSkip(c); why != "" {
+		return why
+	}
 	if c.property && r.checks < 0 {
 		return "property cases are switched off (checks < 0)"
 	}
 	// A fixed-clock case that is also realtime places its steps with a
 	// chosen t0: it is judged on real time when the profile claims t0.
-	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.realtime && r.p.SupportsT0(-1)) {
+	if c.fixedClock != "" && r.realTime() && c.needs != nil && !(c.onRealTime(r.p) && r.p.SupportsT0(-1)) {
 		q := r.p
 		q.Clock = ClockRequest
 		if c.needs(q) == "" {
 			why := "needs the verifier's clock at " + c.fixedClock + ": the verifier reads its own clock, which the harness cannot set"
-			if c.realtime {
+			notSet := r.clock != nil && r.clock.Verdict == ClockRealTime
+			if notSet {
+				why = "needs the verifier's clock at " + c.fixedClock + ": the harness set the verifier's clock, but the verifier reads real time (clock_check)"
+			}
+			switch {
+			case c.onRealTime(r.p) && notSet:
+				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step)"
+			case c.onRealTime(r.p):
 				why += "; claiming totp.t0 would judge it on real time (with a t0 chosen to place the step), and so would a clock the harness sets (--clock fake, exec verifiers)"
 			}
 			return why
 		}
 	}
-	if c.realtime && r.realTime() {
+	if c.onRealTime(r.p) && r.realTime() {
 		// The case places its codes on the real clock: judge what it
 		// needs as if the clock were the request's, then the offset.
 		q := r.p
@@ -506,10 +543,23 @@ func (t *ct) abort(format string, a ...any) {
 }
 
 // callErr turns a verifier error into the case's end: SKIP when the
-// operation is unsupported, ERROR otherwise.
+// operation is unsupported, FAIL when the verifier answered with an
+// application error (ok:false with an error: it could not serve a request
+// the profile claims), ERROR for a transport failure, a timeout or a
+// malformed reply (the verifier was not judged).
 func (t *ct) callErr(op string, err error) {
+	t.callErrAfter("", op, err)
+}
+
+// callErrAfter is callErr for a request that follows story, the numbered
+// steps of a token so far.
+func (t *ct) callErrAfter(story, op string, err error) {
 	if errors.Is(err, ErrUnsupported) {
 		t.skip("the verifier does not support %s: %v", op, err)
+	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		t.failAt(Fail, "%s%s\n  => %s: the verifier answered with an error (%s) to a request the profile claims it serves; a rejected code is ok:true with accepted:false", story, op, refusedWords, refused.Message)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.abort("%s: no reply within %v: %v", op, t.run.timeout, err)

@@ -163,6 +163,7 @@ func variants(p Profile) []variant {
 						claim:   fmt.Sprintf(`"throttle": {"after": %d, "delay": %d, "factor": %d}`, after, delay, factor),
 						apply: func(p Profile, q quirks) (Profile, quirks) {
 							p.Throttle = &tp
+							p.Limits = "" // a limit replaces a declared limits "none"
 							return p, q
 						},
 					})
@@ -179,6 +180,7 @@ func variants(p Profile) []variant {
 				claim:   fmt.Sprintf(`"lockout": {"after": %d}`, f),
 				apply: func(p Profile, q quirks) (Profile, quirks) {
 					p.Lockout = &LockoutPolicy{After: f}
+					p.Limits = "" // a limit replaces a declared limits "none"
 					return p, q
 				},
 			})
@@ -195,6 +197,7 @@ func variants(p Profile) []variant {
 					claim:   fmt.Sprintf(`"rate_limit": {"attempts": %d, "per": %d}`, n, per),
 					apply: func(p Profile, q quirks) (Profile, quirks) {
 						p.RateLimit = &RateLimitPolicy{Attempts: n, Per: per}
+						p.Limits = "" // a limit replaces a declared limits "none"
 						return p, q
 					},
 				})

@@ -45,6 +45,10 @@ type Profile struct {
 	Throttle *ThrottlePolicy `json:"throttle,omitempty"`
 	// RateLimit refuses checks beyond a number per sliding window.
 	RateLimit *RateLimitPolicy `json:"rate_limit,omitempty"`
+	// Limits is LimitsNone to declare that nothing limits guessing: no
+	// lockout, throttle or rate limit, a departure from RFC 4226 §7.3
+	// reported once at rfc4226/7.3/guessing-limit. Empty claims nothing.
+	Limits string `json:"limits,omitempty"`
 	// TOTP is the time-token policy.
 	TOTP *TOTPPolicy `json:"totp,omitempty"`
 	// Flows lists the check purposes served; empty means ["login"].
@@ -199,6 +203,10 @@ const (
 	InputExact   = "exact"
 	InputLenient = "lenient"
 )
+
+// LimitsNone is the one value of Profile.Limits: the verifier declares
+// that it has no lockout, throttle or rate limit.
+const LimitsNone = "none"
 
 // The values of TOTPPolicy.Reuse.
 const (
@@ -358,6 +366,15 @@ func (p Profile) Validate() error {
 		if r.Per < 1 || r.Per > maxSeconds {
 			return bad("rate_limit.per: %d s is outside 1..%d", r.Per, maxSeconds)
 		}
+	}
+	switch p.Limits {
+	case "":
+	case LimitsNone:
+		if p.Lockout != nil && p.Lockout.After > 0 || p.Throttle != nil || p.RateLimit != nil {
+			return bad(`limits: "none" declares no lockout, throttle or rate limit, but the profile claims %s`, p.limitNames())
+		}
+	default:
+		return bad("limits: %q (want none, or leave it out)", p.Limits)
 	}
 	if t := p.TOTP; t != nil {
 		if t.SkewBack > maxSkew || t.SkewAhead > maxSkew {
@@ -520,6 +537,30 @@ func (p Profile) ThrottleDelay(n int) int64 {
 		d *= t.Factor
 	}
 	return d
+}
+
+// HasLimit reports whether the profile claims anything that stops
+// guessing: a lockout, a throttle or a rate limit.
+func (p Profile) HasLimit() bool {
+	return p.LockoutAfter() > 0 || p.Throttle != nil || p.RateLimit != nil
+}
+
+// NoLimitDeclared reports whether the profile declares limits "none".
+func (p Profile) NoLimitDeclared() bool { return p.Limits == LimitsNone }
+
+// limitNames names the claimed limits, as a profile writes them.
+func (p Profile) limitNames() string {
+	var out []string
+	if f := p.LockoutAfter(); f > 0 {
+		out = append(out, fmt.Sprintf("lockout after %d", f))
+	}
+	if t := p.Throttle; t != nil {
+		out = append(out, fmt.Sprintf("a throttle {after %d, delay %d, factor %d}", t.After, t.Delay, t.Factor))
+	}
+	if r := p.RateLimit; r != nil {
+		out = append(out, fmt.Sprintf("a rate limit of %d checks per %d s", r.Attempts, r.Per))
+	}
+	return strings.Join(out, " and ")
 }
 
 // ReleaseAfter returns lockout.release_after, or 0 when not claimed.

@@ -203,6 +203,9 @@ func (t *ct) property(kind Kind) {
 	var msgs []string
 	for i, f := range found {
 		head := "the verifier disagreed with the profile model; shortest script found:"
+		if f.refused {
+			head = "the verifier refused a request the profile claims it serves; shortest script found:"
+		}
 		if i > 0 {
 			assumed := "the cause above"
 			if e := found[i-1].expl; len(e.ConsistentWith) > 0 {
@@ -258,6 +261,9 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 			if d.refused {
 				last.refused = true
 				last.expl = refusalExplanation(d.p, d.tok)
+			}
+			if d.refusedReq {
+				last.refused = true
 			}
 			mu.Unlock()
 			// The message must be the same on every replay (the script
@@ -323,8 +329,9 @@ type driver struct {
 	script []string
 	hist   []event
 	err    error
-	// refused is set when the verifier refused to enroll the token.
-	refused bool
+	// refused is set when the verifier refused to enroll the token;
+	// refusedReq when it answered a later request with an error.
+	refused, refusedReq bool
 	// real is set when the sequence is played on real time, inside one
 	// step of the verifier's clock that ends (boundaryGuard s early) at
 	// end, a verifier's Unix second.
@@ -752,6 +759,23 @@ func (d *driver) disagree(did string, rep Reply, exp []bool) {
 	d.script = append(d.script, "=> "+d.err.Error())
 }
 
+// reqErr ends a sequence whose request did failed: an application error
+// (ok:false with an error, not unsupported) is a disagreement, shrunk like
+// any other and told with the verifier's text; anything else is the
+// transport's, and the case is not judged.
+func (d *driver) reqErr(did, op string, err error) {
+	var refused *RefusedError
+	if errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		d.say("%s -> %s: %s", did, refusedWords, refused.Message)
+		d.refusedReq = true
+		d.err = errors.New("the profile claims the verifier serves this request: a correct verifier answers it (a rejected code is ok:true with accepted:false)")
+		d.script = append(d.script, "=> "+d.err.Error())
+		return
+	}
+	d.say("%s -> error", did)
+	d.err = fmt.Errorf("%w: %s: %w", errTransport, op, err)
+}
+
 func expectWords(exp []bool) string {
 	if len(exp) == 1 {
 		return verdictWord(exp[0]) + " it"
@@ -773,8 +797,7 @@ func (d *driver) check(code, did string) {
 	rep, err := d.t.run.v.Check(ctx, CheckRequest{Serial: d.tok.Serial, Code: code, Time: time.Unix(d.now, 0), Purpose: purpose})
 	cancel()
 	if err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: check: %w", errTransport, err)
+		d.reqErr(did, "check", err)
 		return
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
@@ -795,8 +818,7 @@ func (d *driver) resync(codes []string, did string) {
 	rep, err := d.t.run.v.Resync(ctx, ResyncRequest{Serial: d.tok.Serial, Codes: codes, Time: time.Unix(d.now, 0)})
 	cancel()
 	if err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: resync: %w", errTransport, err)
+		d.reqErr(did, "resync", err)
 		return
 	}
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
@@ -815,6 +837,8 @@ func (d *driver) unlock() {
 	err := d.t.run.v.Unlock(ctx, d.tok.Serial)
 	cancel()
 	if err != nil {
+		// No profile field claims unlock: a refused one leaves the
+		// property case unjudged, as a transport failure does.
 		d.say("unlock -> error")
 		d.err = fmt.Errorf("%w: unlock: %w", errTransport, err)
 		return
@@ -832,8 +856,7 @@ func (d *driver) reenroll() {
 	err := d.t.run.v.Enroll(ctx, d.tok)
 	cancel()
 	if err != nil {
-		d.say("enroll the same serial again -> error")
-		d.err = fmt.Errorf("%w: enroll: %w", errTransport, err)
+		d.reqErr("enroll the same serial again", "enroll", err)
 		return
 	}
 	r := Request{Op: opEnroll}
@@ -870,8 +893,7 @@ func (d *driver) burst(reqs []Request, did string) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		d.say("%s -> error", did)
-		d.err = fmt.Errorf("%w: concurrent requests: %w", errTransport, err)
+		d.reqErr(did, "concurrent requests", err)
 		return
 	}
 	d.hist = append(d.hist, event{reqs, slices.Clone(got)})

@@ -139,6 +139,13 @@ type Report struct {
 	// adapter set that clock to each request's time, so a "wall" profile
 	// was judged on simulated time.
 	ClockSet bool `json:"clock_set,omitempty"`
+	// ClockCheck, when the harness set the verifier's clock, says what a
+	// sentinel TOTP token verified of it before the cases ran: the times
+	// at which it follows, and what it reads where it does not. ClockSet
+	// stays set unless the clock was found not to follow at all (verdict
+	// "real time"): the verifier was then judged on real time, and
+	// ClockNote carries the warning.
+	ClockCheck *ClockCheck `json:"clock_check,omitempty"`
 	// ClockOffset is the verifier's clock minus the local clock in
 	// seconds, to one 30 s step, when the run judged a verifier on its
 	// own clock in real time and measured it; nil otherwise.

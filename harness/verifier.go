@@ -14,9 +14,11 @@ import (
 // Verifier must return promptly once it is done.
 //
 // A rejected code is not an error: Check and Resync report it in the
-// [Reply]. An error means the verifier could not be judged (a transport
-// failure, a malformed reply, a refusal): the case becomes ERROR, or SKIP
-// when the error wraps [ErrUnsupported].
+// [Reply]. An error wrapping [ErrUnsupported] makes the case SKIP; a
+// [RefusedError] (the verifier answered, with an application error) to a
+// request the profile claims is a FAIL of the case, with the verifier's
+// text; any other error (a transport failure, a timeout, a malformed
+// reply) means the verifier could not be judged: the case becomes ERROR.
 //
 // One Verifier serves a whole run. Every case enrolls tokens with fresh
 // serials, so a Verifier never has to forget anything, and cases may call it

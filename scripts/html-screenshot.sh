@@ -7,7 +7,8 @@
 # Without DIR it makes two pages under report/html/: the sample page of the
 # report tests (every part: causes, matrix, probe chart, known failures) and
 # a real run of the Node.js verifier with JS-number counters (failures, an
-# expect file). With DIR it shots DIR/report.html.
+# expect file). With DIR it shots DIR/report.html; with a FILE.html (such as
+# docs/verifiers/matrix.html, a `conformance compare` page) it shots that.
 #
 # It fails when Chromium cannot render a page or the PNG is empty, and when a
 # page asks for anything from the network while it renders.
@@ -24,7 +25,10 @@ fi
 
 pages=()
 if [ $# -gt 0 ]; then
-  pages+=("$1/report.html")
+  case "$1" in
+    *.html) pages+=("$1") ;;
+    *) pages+=("$1/report.html") ;;
+  esac
 else
   out=report/html
   mkdir -p "$out/sample" "$out/node-js-numbers"
@@ -74,5 +78,22 @@ for page in "${pages[@]}"; do
     echo "html-screenshot: $page: the verdict filter hides $(grep -c 'case hidden' <<<"$cases") of $(wc -l <<<"$cases") cases for #show=FAIL"
     "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --host-resolver-rules='MAP * ~NOTFOUND' \
       --window-size=1280,1600 --screenshot="${page%.html}-failures.png" "file://$PWD/$page#show=FAIL,ERROR,KNOWN" >/dev/null 2>&1
+  fi
+  # A compare page: opened as #show=FAIL,KNOWN&differ, every row kept has a
+  # FAIL or KNOWN cell and differs, and every row hidden lacks one or the other.
+  rows=$(grep -o '<tr class="row[^"]*"[^>]*data-labels="[^"]*" data-differs="[01]"' <<<"$dom" || true)
+  if [ -n "$rows" ]; then
+    dom=$("$browser" --headless --no-sandbox --disable-gpu --host-resolver-rules='MAP * ~NOTFOUND' \
+      --dump-dom "file://$PWD/$page#show=FAIL,KNOWN&differ" 2>/dev/null)
+    rows=$(grep -o '<tr class="row[^"]*"[^>]*data-labels="[^"]*" data-differs="[01]"' <<<"$dom" || true)
+    if grep -v 'hidden' <<<"$rows" | grep -Eqv 'data-labels="[^"]*(FAIL|KNOWN)[^"]*" data-differs="1"'; then
+      echo "html-screenshot: $page#show=FAIL,KNOWN&differ shows a row without such a cell or that does not differ" >&2; exit 1
+    fi
+    if grep 'hidden' <<<"$rows" | grep -Eq 'data-labels="[^"]*(FAIL|KNOWN)[^"]*" data-differs="1"'; then
+      echo "html-screenshot: $page#show=FAIL,KNOWN&differ hides a row with such a cell that differs" >&2; exit 1
+    fi
+    echo "html-screenshot: $page: the filters keep $(grep -vc hidden <<<"$rows") of $(wc -l <<<"$rows") rows for #show=FAIL,KNOWN&differ"
+    "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --host-resolver-rules='MAP * ~NOTFOUND' \
+      --window-size=1280,1600 --screenshot="${page%.html}-differ.png" "file://$PWD/$page#differ" >/dev/null 2>&1
   fi
 done

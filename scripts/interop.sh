@@ -6,7 +6,11 @@
 # length bugs show, see docs/verifiers/liboath.md),
 # checks that `conformance probe` measures liboath's profile, runs the
 # Python vendor shim, and the Node.js verifier (exec and HTTP, plus its
-# JS-number-counter variant, which must fail exactly the counter cases).
+# JS-number-counter variant, which must fail exactly the counter cases),
+# django-otp and google-authenticator-libpam (Debian packages, behind
+# shims that leave their verification untouched; docs/verifiers/), and
+# writes the matrix of them all (scripts/matrix.sh; docs/verifiers/matrix.html
+# is compared with it, and what changed is printed).
 # The Python shim also runs on its own clock (--clock wall) under the
 # harness's fake clock (libfaketime, installed here when missing): it must
 # pass, and its planted wall-clock bugs must be caught.
@@ -77,6 +81,35 @@ then
        <(python3 -m json.tool --sort-keys examples/liboath/profile.json) >&2 || true
   exit 1
 fi
+
+echo "== django-otp (Debian python3-django-otp): conformance run on its own clock, under the fake clock"
+# Debian's python3 (another one may come first on PATH) with Django and
+# django-otp; the shim's SQLite database is in memory. Three cases end in
+# ERROR (django-otp raises OverflowError), so the run is incomplete (exit
+# 3): the check below wants exactly those, and no failure beyond the
+# expect file. See docs/verifiers/django-otp.md.
+bash examples/djangootp/setup.sh
+rc=0
+bin/conformance run --verifier 'exec:/usr/bin/python3 examples/djangootp/verifier.py' --clock fake --seed 1 --checks 30 \
+  --expect examples/djangootp/expect.txt --report-dir "$out/djangootp" >"$out/djangootp.txt" 2>&1 || rc=$?
+python3 - "$out/djangootp/report.json" "$rc" <<'PY'
+import json, sys
+doc, rc = json.load(open(sys.argv[1])), int(sys.argv[2])
+errors = sorted(r["id"] for r in doc["results"] if r["verdict"] == "ERROR")
+want = ["rfc4226/5.1/counter-2^64", "rfc6238/4.2/appendix-b-sha1", "rfc6238/4.2/year-2603"]
+if rc != 3 or errors != want or doc["failing"] or not doc["clock_set"]:
+    print("interop: django-otp: exit %d, ERROR %s (want %s), failing %s, clock_set %s: see %s.txt"
+          % (rc, errors, want, doc["failing"], doc["clock_set"], sys.argv[1].rsplit("/", 1)[0]), file=sys.stderr)
+    sys.exit(1)
+c = doc["counts"]
+print("  %d passed, %d non-strict (declared), %d skipped, ERROR as recorded: %s" % (c["pass"], c["non_strict"], c["skip"], ", ".join(errors)))
+PY
+
+echo "== google-authenticator-libpam (Debian libpam-google-authenticator): conformance run through real PAM, under the fake clock"
+bash examples/pam/setup.sh
+bin/conformance run --verifier 'exec:python3 examples/pam/verifier.py' --clock fake --seed 1 --checks 5 \
+  --expect examples/pam/expect.txt --report-dir "$out/pam" >"$out/pam.txt" 2>&1 || { cat "$out/pam.txt" >&2; exit 1; }
+tail -n 1 "$out/pam.txt"
 
 echo "== Python vendor shim: conformance run"
 bin/conformance run --verifier 'exec:python3 examples/pyshim/verifier.py' --report-dir "$out/pyshim"
@@ -174,5 +207,28 @@ for i in sorted(bad):
     print("  %-32s %-6s cause: %s" % (i, bad[i]["verdict"], x.get("cause", "(none named)")))
 for c in doc.get("causes", []):
     print("  cause %s: %s (%d cases)" % (c["key"], c["summary"], len(c["cases"])))
+PY
+echo "== the matrix of the real verifiers and the examples (docs/verifiers/matrix.html)"
+bash scripts/matrix.sh "$out" "$out"
+python3 - "$out/matrix.html" docs/verifiers/matrix.html <<'PY'
+import re, sys
+def cells(path):
+    page = open(path, encoding="utf-8").read()
+    names = re.findall(r'<div class="name">\[\d+\] (.*?)</div>', page)
+    rows = re.findall(r'<tr class="row[^"]*" id="([^"]+)" data-labels="([^"]*)"', page)
+    return {(names[i], row): label for row, labels in rows for i, label in enumerate(labels.split())}
+try:
+    committed = cells(sys.argv[2])
+except FileNotFoundError:
+    print("interop: %s is missing: make matrix writes it" % sys.argv[2])
+    sys.exit(0)
+now = cells(sys.argv[1])
+diff = sorted(k for k in set(now) | set(committed) if now.get(k) != committed.get(k))
+if diff:
+    print("interop: docs/verifiers/matrix.html is not current (make matrix regenerates it); cells that changed:")
+    for k in diff:
+        print("  %-30s %-50s %s -> %s" % (k[0][:30], k[1], committed.get(k, "-"), now.get(k, "-")))
+else:
+    print("  docs/verifiers/matrix.html is current: %d cells" % len(now))
 PY
 echo "interop: all verifiers behaved as recorded"

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"testing"
@@ -20,15 +19,13 @@ import (
 // python3 or libfaketime is missing.
 func wallShim(t *testing.T, args string) string {
 	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed: the example verifier in examples/pyshim cannot run")
-	}
+	py := pythonExe(t)
 	if _, err := wire.FindFakeTime(); err != nil {
 		t.Skipf("%v: the fake clock cannot run (.ci/run and make interop install it)", err)
 	}
 	shim, err := filepath.Abs("../../examples/pyshim/verifier.py")
 	require.NoError(t, err)
-	return "exec:python3 " + shellQuote(shim) + " --clock wall " + args
+	return "exec:" + shellQuote(py) + " " + shellQuote(shim) + " --clock wall " + args
 }
 
 // cliSpec is the --verifier value that runs this test binary as

@@ -14,6 +14,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/wire"
+	"github.com/otplab/otplab/internal/pyexe"
 )
 
 // helperArg, as the first argument of the test binary, makes it play a
@@ -54,6 +55,10 @@ func helperSpec(t testing.TB, mode string) string {
 //	buggy           look-ahead 20 while it claims 10
 //	hang            answers hello, then nothing
 //	crash-at-start  exits at once
+//	slow-start      the reference verifier after 20 s of start-up
+//	overflow        the reference, but every check of a HOTP token
+//	                enrolled near 2^63 or above is answered ok:false with
+//	                an OverflowError (a signed 64-bit column)
 func helper(mode string) int {
 	var v harness.Verifier
 	switch mode {
@@ -73,6 +78,12 @@ func helper(mode string) int {
 	case "hostile":
 		ref, _ := reference.New(reference.Default())
 		v = hostile{ref}
+	case "slow-start":
+		time.Sleep(20 * time.Second)
+		v, _ = reference.New(reference.Default())
+	case "overflow":
+		ref, _ := reference.New(reference.Default())
+		v = &overflow{Verifier: ref, high: map[string]bool{}}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 		return 2
@@ -112,6 +123,32 @@ func (h hostile) Describe(ctx context.Context) (harness.Info, error) {
 
 func (hostile) Check(context.Context, harness.CheckRequest) (harness.Reply, error) {
 	return harness.Reply{}, errors.New(hostileText + strings.Repeat("e", 900<<10))
+}
+
+// overflow answers a check of a HOTP token enrolled at 2^63-64 or above
+// (the counter-2^63 case starts a few counters below 2^63) with an
+// application error.
+type overflow struct {
+	*reference.Verifier
+	mu   sync.Mutex
+	high map[string]bool
+}
+
+func (o *overflow) Enroll(ctx context.Context, tok harness.Token) error {
+	o.mu.Lock()
+	o.high[tok.Serial] = tok.Kind == harness.HOTP && tok.Counter >= 1<<63-64
+	o.mu.Unlock()
+	return o.Verifier.Enroll(ctx, tok)
+}
+
+func (o *overflow) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	o.mu.Lock()
+	high := o.high[req.Serial]
+	o.mu.Unlock()
+	if high {
+		return harness.Reply{}, errors.New("OverflowError: Python int too large to convert to C long")
+	}
+	return o.Verifier.Check(ctx, req)
 }
 
 // hung answers hello and then never answers anything.
@@ -160,4 +197,22 @@ func cli(t testing.TB, ctx context.Context, args ...string) result {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// python finds the interpreter behind python3 once for the test binary.
+var python pyexe.Finder
+
+// pythonExe returns the Python interpreter itself (not a wrapper such as
+// a pyenv shim, slow to start under libfaketime), skipping the test when
+// python3 is missing.
+func pythonExe(t testing.TB) string {
+	t.Helper()
+	p, err := python.Path()
+	if errors.Is(err, pyexe.ErrNoPython) {
+		t.Skipf("%v: the Python verifiers cannot run", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

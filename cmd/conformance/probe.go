@@ -51,6 +51,12 @@ findings on standard error. With --report-dir it also writes probe.svg, a
 chart of the searches and the throttle curve, profile.json, and report.html,
 the findings and the chart on one self-contained page.
 
+No lockout, throttle or rate limit after 100 wrong codes is a finding
+("guessing-limit: none", no limit on guessing), written in the profile as
+"limits": "none". A request the verifier answers with an error ends only
+the measurement that sent it ("could not tell", with the verifier's text):
+the rest of the probe goes on and the profile is written.
+
 A verifier on its own clock that the probe cannot set (clock "wall" over
 HTTP, or exec with --clock wall) is probed on real time: the throttle,
 rate limit, lockout release and automatic resync are measured by waiting
@@ -128,8 +134,8 @@ func clockAfterHello(ctx context.Context, c *wire.Exec, timeout time.Duration) b
 }
 
 func (f *probeFlags) execute(cmd *cobra.Command) error {
-	if f.vf.timeout <= 0 {
-		return usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	if err := f.vf.validate(); err != nil {
+		return err
 	}
 	if f.maxWait < time.Second {
 		return usagef("--max-wait %v: want a duration of a second or more", f.maxWait)

@@ -6,35 +6,31 @@ import (
 	"os"
 	"sync"
 
-	"github.com/otplab/otplab/cmd/conformance/internal/expect"
 	"github.com/otplab/otplab/harness"
-	"github.com/otplab/otplab/harness/report"
 )
 
-// progress shows the run while it goes: on a terminal one live line that
-// names the case running (failures stay on screen), otherwise one plain
-// line per case that ended, for CI logs. Its wait line shows the waits for
-// real time. It is safe for concurrent use.
+// progress shows the run while it goes: on a terminal one transient line
+// that names the case running, cleared at the end; in a log nothing per
+// case. Every case is printed once, in the summary that follows. Its wait line shows
+// the waits for real time. It is safe for concurrent use.
 type progress struct {
-	w      io.Writer
-	live   bool
-	expect *expect.List
-	wait   *waitLine
+	w    io.Writer
+	live bool
+	wait *waitLine
 
 	mu       sync.Mutex // guards every write to w, and wait's state
 	liveText string     // the case line a terminal shows
 }
 
-// newProgress shows progress on w; a case the expect file excuses is
-// shown as KNOWN, not as a failure.
-func newProgress(w io.Writer, known *expect.List) *progress {
-	return newProgressOn(w, known, isTerminal(w), realClock{})
+// newProgress shows progress on w.
+func newProgress(w io.Writer) *progress {
+	return newProgressOn(w, isTerminal(w), realClock{})
 }
 
 // newProgressOn is newProgress with the terminal question answered and
 // the wait line's clock given.
-func newProgressOn(w io.Writer, known *expect.List, live bool, clock waitClock) *progress {
-	p := &progress{w: w, live: live, expect: known}
+func newProgressOn(w io.Writer, live bool, clock waitClock) *progress {
+	p := &progress{w: w, live: live}
 	p.wait = newWaitLine(p, clock)
 	return p
 }
@@ -62,20 +58,6 @@ func (p *progress) update(pr harness.Progress) {
 		p.liveText = fmt.Sprintf("[%d/%d] %s ...", pr.Index, pr.Total, pr.ID)
 		if p.live && !p.wait.shown {
 			fmt.Fprint(p.w, clearLine+p.liveText)
-		}
-		return
-	}
-	r := pr.Result
-	e, listed := p.expect.Judge(*r)
-	label := report.Label(*r, e, listed)
-	line := fmt.Sprintf("[%d/%d] %-10s %s (%s)", pr.Index, pr.Total, label, r.ID, report.Round(r.Duration))
-	switch {
-	case !p.live:
-		fmt.Fprintln(p.w, line)
-	case label != string(harness.Pass) && label != string(harness.Skip):
-		fmt.Fprintf(p.w, "%s%s\n", clearLine, line)
-		if p.wait.shown {
-			p.wait.writeLocked() // the wait line comes back below it
 		}
 	}
 }

@@ -22,6 +22,6 @@ ERROR, interrupted).`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRunCmd(), newListCmd(), newServeCmd(), newProbeCmd())
+	root.AddCommand(newRunCmd(), newListCmd(), newServeCmd(), newProbeCmd(), newCompareCmd())
 	return root
 }

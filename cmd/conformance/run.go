@@ -31,6 +31,7 @@ type runFlags struct {
 	expect    string
 	output    string
 	maxWait   time.Duration
+	verbose   bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -41,19 +42,24 @@ func newRunCmd() *cobra.Command {
 		Long: `Run the conformance suite against a verifier and report, case by case, where
 it departs from RFC 4226 / RFC 6238 and from the profile it claims.
 
-Each failure is printed with its explanation and the command that replays it.
+On a terminal a transient line shows the case running and the summary lists
+every case once; in a log (standard output not a terminal) the summary lists the
+failures, errors and NON-STRICT cases with each section's counts, and -v lists
+every case. Skipped cases are summed up by reason, one line each. Each failure
+is printed with its explanation and the command that replays it.
 With --report-dir the run also writes junit.xml (one testsuite per spec section)
 and report.json (schema 1, docs/report.md) for CI, and report.html, one
 self-contained page to open in a browser.
 
 The --expect file lists known failures, one case ID a line with an optional
-verdict (FAIL, the default, NON-STRICT or FLAKY) and # comments:
+verdict (FAIL, the default, NON-STRICT, FLAKY or ERROR) and # comments:
 
     rfc4226/5.3/digits-8               FAIL    # truncates to 6 digits
     rfc4226/7.2/concurrent-same-code   FLAKY
 
-A listed case that ends as listed does not fail the run; one that passes is an
-"unexpected pass" and fails it, as does any other verdict.
+A listed case that ends as listed does not fail the run (a listed ERROR does not
+make it incomplete); one that passes is an "unexpected pass" and fails it, as
+does any other verdict.
 
 Exit codes: 0 nothing failed; 1 a case failed (NON-STRICT too with --strict, or
 a result differs from --expect); 2 usage or configuration error; 3 the run is
@@ -79,6 +85,7 @@ written). Failing to write the report is exit code 1.`,
 	fl.StringVar(&f.reportDir, "report-dir", "", "write junit.xml, report.json and report.html into this directory (created if needed)")
 	fl.StringVar(&f.expect, "expect", "", "a file of known failures (see above)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "list every case in the summary, also when standard output is not a terminal (a log lists only the cases that need a look and each section's counts)")
 	fl.DurationVar(&f.maxWait, "max-wait", harness.DefaultMaxWait, "verifiers judged on real time (clock \"wall\" over HTTP): the most one case waits, for the profile's time rules (throttle, rate limit, release, automatic resync) to run out or for the TOTP steps it needs to pass; a case that needs more SKIPs")
 	return cmd
 }
@@ -105,8 +112,8 @@ func (f *runFlags) prepare() (config, error) {
 	if f.output != "text" && f.output != "json" {
 		return c, usagef("--output %q: want text or json", f.output)
 	}
-	if f.vf.timeout <= 0 {
-		return c, usagef("--timeout %v: want a positive duration", f.vf.timeout)
+	if err := f.vf.validate(); err != nil {
+		return c, err
 	}
 	if f.maxWait <= 0 {
 		return c, usagef("--max-wait %v: want a positive duration", f.maxWait)
@@ -205,7 +212,7 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 		Seed: f.seed, Checks: f.checks, Timeout: f.vf.timeout, MaxWait: f.maxWait}
 	var prog *progress
 	if f.output == "text" {
-		prog = newProgress(out, cfg.expect)
+		prog = newProgress(out)
 		opts.Waiting = prog.waiting // with --output json, no wait line either
 	}
 	took := timeCases(&opts, prog)
@@ -226,7 +233,7 @@ func (f *runFlags) execute(cmd *cobra.Command) error {
 	if errors.Is(err, harness.ErrProfile) {
 		return usageError{err}
 	}
-	s := summarize(rep, err, cfg, f)
+	s := summarize(rep, err, cfg, f, !f.verbose && !isTerminal(out))
 	if f.output == "json" {
 		if err := s.WriteJSON(out); err != nil {
 			return ioError{fmt.Errorf("writing the report to standard output: %w", err)}

@@ -29,8 +29,9 @@ const clockHelp = `exec verifiers that read their own clock (profile clock "wall
 the verifier under libfaketime and sets its clock to each request's time, so
 every time-dependent case runs; "file" only names the clock file in
 OTPLAB_FAKETIME_FILE, for a verifier that reads it itself (a Go program, which
-libfaketime cannot reach); "wall" leaves its clock alone (time-step cases
-SKIP); "auto" is "fake" when the profile (--profile, or else the one the
+libfaketime cannot reach); "wall" leaves its clock alone, and the time cases
+are judged on real time (codes of the real current step, waits where a case must
+see time pass, bounded by --max-wait); "auto" is "fake" when the profile (--profile, or else the one the
 verifier claims) says clock "wall", "wall" otherwise`
 
 // clockControl turns --clock into the exec client's clock control, given
@@ -92,16 +93,29 @@ func parseVerifier(spec string) (verifierSpec, error) {
 type verifierFlags struct {
 	clock    string // --clock: auto, fake, file or wall
 	timeout  time.Duration
-	ca       string // a PEM file of CA certificates for an https verifier
-	insecure bool   // do not check an https verifier's certificate
+	start    time.Duration // --start-timeout: an exec verifier's hello
+	ca       string        // a PEM file of CA certificates for an https verifier
+	insecure bool          // do not check an https verifier's certificate
 }
 
 func (v *verifierFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.DurationVar(&v.timeout, "timeout", harness.DefaultTimeout, "how long to wait for each reply of the verifier")
+	fl.DurationVar(&v.start, "start-timeout", wire.DefaultStartTimeout, "exec verifiers: how long a started verifier gets to answer hello (start-up is not on --timeout's clock)")
 	fl.StringVar(&v.clock, "clock", "auto", clockHelp)
 	fl.StringVar(&v.ca, "ca", "", "https verifiers: a PEM file of the CA certificates that sign the verifier's certificate")
 	fl.BoolVar(&v.insecure, "insecure", false, "https verifiers: do not check the verifier's certificate at all (a warning is printed)")
+}
+
+// validate refuses durations that cannot be waited.
+func (v *verifierFlags) validate() error {
+	if v.timeout <= 0 {
+		return usagef("--timeout %v: want a positive duration", v.timeout)
+	}
+	if v.start <= 0 {
+		return usagef("--start-timeout %v: want a positive duration", v.start)
+	}
+	return nil
 }
 
 // tlsConfig returns the TLS configuration --ca and --insecure ask for,
@@ -161,7 +175,7 @@ func openVerifier(spec string, vf verifierFlags, profileClock string, warn io.Wr
 		if _, err := exec.LookPath(s.argv[0]); err != nil {
 			return nil, nil, usagef("--verifier %q: %w", spec, err)
 		}
-		c, err := wire.NewExec(s.argv, wire.ExecOptions{Clock: clock})
+		c, err := wire.NewExec(s.argv, wire.ExecOptions{Clock: clock, StartTimeout: vf.start, StartOption: "--start-timeout"})
 		if err != nil {
 			if errors.Is(err, wire.ErrNoFakeTime) {
 				return nil, nil, usagef("--clock %s: %w, or give --clock wall to leave the verifier on real time", vf.clock, err)

@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +16,7 @@ import (
 	"github.com/otplab/otplab/harness"
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/wire"
+	"github.com/otplab/otplab/internal/pyexe"
 	"github.com/otplab/otplab/token"
 )
 
@@ -185,10 +186,13 @@ func TestPanelVerifierDown(t *testing.T) {
 // TestPanelPyshim: the story over exec against the Python example, when a
 // python3 is installed.
 func TestPanelPyshim(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed")
+	var f pyexe.Finder
+	py, err := f.Path()
+	if errors.Is(err, pyexe.ErrNoPython) {
+		t.Skip(err)
 	}
-	out := ok(t, "panel", "--verifier", "exec:python3 ../../examples/pyshim/verifier.py", "--seed", "demo")
+	require.NoError(t, err)
+	out := ok(t, "panel", "--verifier", "exec:"+py+" ../../examples/pyshim/verifier.py", "--seed", "demo")
 	assert.Contains(t, out, `against "pyshim"`)
 	assert.Contains(t, out, "panel: 12 steps, all as the guides expect")
 }

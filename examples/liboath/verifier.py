@@ -236,7 +236,7 @@ class Shim:
             "digits": [6, 8],
             "look_ahead": w,
             "resync": {"codes": 0, "window": 0},
-            "lockout": {"after": 0, "resync_unlocks": False},
+            "limits": "none",
             "totp": {"skew_back": w, "skew_ahead": w},
             "clock": "request" if self.request_clock else "wall",
         }

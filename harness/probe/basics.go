@@ -218,6 +218,20 @@ func (p *prober) tryTOTP(cfg config) (bool, string, error) {
 		if err != nil {
 			return false, "enroll refused", err
 		}
+		// Whether the client sets the verifier's clock is known once the
+		// verifier has started (an exec client under --clock auto learns it
+		// from the hello), whatever that took: never before this enroll.
+		if err := p.checkClock(cfg); err != nil {
+			return false, "", err
+		}
+		if p.setsClock() {
+			// The verifier reads its own clock and the client sets it to
+			// each request's time: a code accepted at the request's time
+			// would say nothing of which clock it reads. It is probed as a
+			// wall-clock verifier, sent the real time.
+			p.o.Clock = harness.ClockWall
+			return p.tryTOTP(cfg)
+		}
 		rep, err := t.check(t.code(0))
 		if err != nil {
 			return false, "", err
@@ -497,6 +511,7 @@ func (p *prober) compareClaim() error {
 	diff("lockout", str(c.Lockout), str(m.Lockout))
 	diff("throttle", str(c.Throttle), str(m.Throttle))
 	diff("rate_limit", str(c.RateLimit), str(m.RateLimit))
+	diff("limits", c.Limits, m.Limits)
 	if p.totp != nil {
 		diff("totp", str(c.TOTP), str(m.TOTP))
 		diff("clock", c.Clock, m.Clock)

@@ -14,7 +14,8 @@ var probedPeriods = []int64{30, 60, 45}
 // Explicit returns p in the form a probe writes for a verifier that
 // enforces p exactly: every default spelled out (kinds, algorithms and
 // digits of the RFC baseline, the whole counter range, look_ahead 0,
-// on_failure "keep", input "exact", resync and lockout "none", reuse
+// on_failure "keep", input "exact", resync "none", limits "none" when no
+// lockout, throttle or rate limit is claimed (lockout otherwise), reuse
 // "later", t0 true, the request clock), fields of an unsupported kind
 // left out, totp.periods cut to the periods the probe tries (none when it
 // takes them all), and what no observation can see dropped (a lockout's
@@ -65,6 +66,10 @@ func Explicit(p harness.Profile) harness.Profile {
 		if resync && p.SupportsKind(harness.HOTP) {
 			out.Lockout.ResyncUnlocks, out.Lockout.CountsResync = l.ResyncUnlocks, l.CountsResync
 		}
+	}
+	if !out.HasLimit() {
+		// What a probe writes when nothing stopped guessing.
+		out.Lockout, out.Limits = nil, harness.LimitsNone
 	}
 	if p.SupportsKind(harness.TOTP) {
 		t := harness.TOTPPolicy{}

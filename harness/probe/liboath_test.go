@@ -186,7 +186,7 @@ func TestProbeLiboathStyle(t *testing.T) {
 			assert.Contains(t, sc.Evidence, "reaches only m+5")
 
 			for name, value := range map[string]string{
-				"look-ahead": "5", "replay": "rejected", "resync": "none", "lockout": "none",
+				"look-ahead": "5", "replay": "rejected", "resync": "none", "guessing-limit": "none",
 				"totp-skew-back": "5", "totp-skew-ahead": "5", "totp-reuse": "rejected",
 				"code-length": "the typed code's", "algorithms": "SHA1", "digits": "6, 7, 8",
 				"clock": "request", "totp-reuse-mode": "later", "totp-periods": "30, 60",

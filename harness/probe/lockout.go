@@ -175,6 +175,14 @@ func (p *prober) block() error {
 		if r := p.rate; r != nil && r.Attempts == 1 && p.request() {
 			hide = fmt.Sprintf("; a lock that releases within %d s, or a throttle shorter than that, would hide under the rate limit", r.Per)
 		}
+		if p.rate == nil {
+			// Nothing limits guessing: a finding, and the profile
+			// declares limits "none".
+			p.add(since, Finding{Name: "guessing-limit", Value: "none", Certainty: cert, Weak: true,
+				Evidence: fmt.Sprintf("no limit on guessing: %d wrong codes then the right one accepted (no lockout, throttle or rate limit; RFC 4226 §7.3: the server needs to detect and stop brute force attacks); the profile declares \"limits\": \"none\"; ", max) + evidence})
+			p.counterAfterFailure()
+			return nil
+		}
 		p.add(since, Finding{Name: "lockout", Value: "none", Certainty: cert,
 			Evidence: evidence + fmt.Sprintf("; the correct code was still accepted after %d consecutive failures (MaxLockout)", max) + hide})
 		p.add(p.res.Requests, Finding{Name: "throttle", Value: "none", Certainty: cert, Evidence: "no failure count refused the correct code" + hide})

@@ -29,6 +29,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -173,6 +174,10 @@ type Finding struct {
 	// Departs is set when the verifier departs from RFC 4226/6238 or from
 	// the profile's meaning in a way the profile cannot express.
 	Departs bool `json:"departs,omitempty"`
+	// Weak is set when the profile can state the measured value but it
+	// falls short of what the RFCs ask (no limit on guessing): a finding
+	// the conformance suite reports too.
+	Weak bool `json:"weak,omitempty"`
 }
 
 // Point is one probe of a monotonic search: the probed value and whether
@@ -232,21 +237,47 @@ func (r *Result) Finding(name string) (Finding, bool) {
 // Probe measures v's policy. It returns an error when the probe cannot be
 // completed: a request timed out or failed in transport, ctx was
 // cancelled, or no token of any kind could be enrolled and verified. The
-// Result is then partial (what was measured so far) but never nil.
+// Result is then partial (what was measured so far) but never nil. A
+// request the verifier answers with an application error (ok:false with
+// an error) does not stop the probe: that measurement becomes a finding
+// that could not tell, naming the refused request and the verifier's
+// text, and the rest goes on.
 func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, error) {
 	p := newProber(ctx, v, opts)
 	start := time.Now()
-	steps := []func() error{
-		p.hello, p.kinds, p.counters, p.lookAhead, p.rateLimit, p.storedCounter,
-		p.algorithms, p.digits, p.codeLength, p.input, p.onFailure, p.resync,
-		p.totpSkew, p.block, p.autoResync, p.drift, p.totpReuse, p.skewLearning,
-		p.periods, p.t0, p.flows, p.concurrency, p.compareClaim,
+	// Each step has the name of its finding and says what it measures.
+	steps := []struct {
+		name, what string
+		run        func() error
+	}{
+		{"hello", "hello", p.hello}, {"kinds", "the token kinds", p.kinds}, {"counters", "the counter range", p.counters},
+		{"look-ahead", "the look-ahead", p.lookAhead}, {"rate-limit", "the rate limit", p.rateLimit},
+		{"stored-counter", "the stored counter", p.storedCounter}, {"algorithms", "the algorithms", p.algorithms},
+		{"digits", "the digit counts", p.digits}, {"code-length", "the code length", p.codeLength},
+		{"input", "the input rule", p.input}, {"on-failure", "on_failure", p.onFailure}, {"resync", "resync", p.resync},
+		{"totp-skew", "the TOTP skew", p.totpSkew}, {"lockout", "lockout and throttle", p.block},
+		{"resync-auto", "automatic resync", p.autoResync}, {"totp-drift", "TOTP drift", p.drift},
+		{"totp-reuse", "TOTP reuse", p.totpReuse}, {"totp-skew-learning", "TOTP skew learning", p.skewLearning},
+		{"totp-periods", "the TOTP periods", p.periods}, {"totp-t0", "t0", p.t0}, {"flows", "the flows", p.flows},
+		{"concurrency", "concurrency", p.concurrency}, {"claim", "the claim", p.compareClaim},
 	}
 	var err error
 	for _, step := range steps {
-		if err = step(); err != nil {
-			break
+		since := p.res.Requests
+		if err = step.run(); err == nil {
+			continue
 		}
+		var refused *harness.RefusedError
+		if step.name != "hello" && step.name != "kinds" && !p.fatal(err) && errors.As(err, &refused) && !errors.Is(err, harness.ErrUnsupported) {
+			p.add(since, Finding{Name: step.name, Value: "could not tell", Certainty: CouldNotTell, Departs: true,
+				Evidence: fmt.Sprintf("could not tell (the verifier refused %s: %s); the rest of the probe went on", refusedWhat(err), refused.Message)})
+			err = nil
+			continue
+		}
+		if step.name != "hello" {
+			err = fmt.Errorf("measuring %s: %w", step.what, err)
+		}
+		break
 	}
 	p.res.Profile = p.profile()
 	p.res.Duration = time.Since(start)
@@ -254,6 +285,29 @@ func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, erro
 		return p.res, fmt.Errorf("probe: %w", err)
 	}
 	return p.res, nil
+}
+
+// refusedReq is a request the verifier answered with an application
+// error, told in the terms of the measurement: "a check at counter 2^63".
+type refusedReq struct {
+	what string
+	err  error
+}
+
+func (e *refusedReq) Error() string { return e.what + ": " + e.err.Error() }
+func (e *refusedReq) Unwrap() error { return e.err }
+
+// refusedWhat names the refused request in err, or says "a request".
+func refusedWhat(err error) string {
+	var r *refusedReq
+	if errors.As(err, &r) {
+		return r.what
+	}
+	var h *harness.RefusedError
+	if errors.As(err, &h) && h.Op != "" {
+		return "a " + h.Op + " request"
+	}
+	return "a request"
 }
 
 // prober holds the state of one probe: the options, the seeded sources
@@ -272,6 +326,10 @@ type prober struct {
 	hotp, totp *config // working token configurations, nil if unsupported
 	clock      string  // measured clock, for TOTP
 	totpTok    *tok    // the TOTP token whose current code was accepted
+	// clockChecked: the clock the client sets was checked (checkClock);
+	// clockOff: it was found not to follow, so the probe treats the
+	// verifier as one on its own clock.
+	clockChecked, clockOff bool
 
 	algs       []token.Algorithm // accepted algorithms
 	digitsOK   []int             // accepted digit counts
@@ -423,6 +481,10 @@ func (p *prober) profile() harness.Profile {
 	}
 	pr.Throttle = p.throttle
 	pr.RateLimit = p.rate
+	if p.lockDone && !pr.HasLimit() {
+		// Nothing stopped guessing: declared, not written as lockout 0.
+		pr.Lockout, pr.Limits = nil, harness.LimitsNone
+	}
 	if p.totp != nil {
 		pr.TOTP = &harness.TOTPPolicy{SkewBack: p.back, SkewAhead: p.ahead, Reuse: p.reuse,
 			Drift: p.driftPol, Resync: p.learn, Periods: p.periodList, T0: p.t0OK}

@@ -165,13 +165,13 @@ func TestProbeLimitsGiveLowerBounds(t *testing.T) {
 	assert.Equal(t, uint64(2000), res.Profile.Resync.Window)
 	for name, cert := range map[string]probe.Certainty{
 		"look-ahead": probe.LowerBound, "resync-window": probe.LowerBound,
-		"stored-counter": probe.NotMeasured, "lockout": probe.NotObserved,
+		"stored-counter": probe.NotMeasured, "guessing-limit": probe.NotObserved,
 	} {
 		f, ok := res.Finding(name)
 		require.True(t, ok, name)
 		assert.Equal(t, cert, f.Certainty, "%s: %+v", name, f)
 	}
-	lock, _ := res.Finding("lockout")
+	lock, _ := res.Finding("guessing-limit")
 	assert.Equal(t, 14, lock.Requests, "one token: 12 failures, then the correct code")
 }
 
@@ -291,7 +291,7 @@ func TestTableAndSVG(t *testing.T) {
 	require.NoError(t, err)
 
 	out := table(res)
-	for _, want := range []string{"FINDING", "look-ahead", "stored-counter", "last used (c = matched) (!)", "lockout", "none", "not observed", "(!) departs"} {
+	for _, want := range []string{"FINDING", "look-ahead", "stored-counter", "last used (c = matched) (!)", "guessing-limit", "none", "not observed", "(!) departs"} {
 		assert.Contains(t, out, want)
 	}
 
@@ -409,7 +409,7 @@ func TestProbeFailuresThatBurnCounters(t *testing.T) {
 		OnFailure:  harness.OnFailureAdvance,
 		Input:      harness.InputExact,
 		Resync:     &harness.ResyncPolicy{},
-		Lockout:    &harness.LockoutPolicy{},
+		Limits:     harness.LimitsNone,
 		Flows:      harness.Purposes(),
 	}
 	assert.Empty(t, cmp.Diff(want, res.Profile), table(res))

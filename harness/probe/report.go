@@ -25,7 +25,7 @@ func (r *Result) Table(w io.Writer) error {
 	fmt.Fprintln(tw, "FINDING\tVALUE\tCERTAINTY\tREQUESTS\t")
 	for _, f := range r.Findings {
 		mark := ""
-		if f.Departs {
+		if f.Departs || f.Weak {
 			mark = " (!)"
 		}
 		fmt.Fprintf(tw, "%s\t%s%s\t%s\t%d\t\n", f.Name, f.Value, mark, f.Certainty, f.Requests)
@@ -43,6 +43,17 @@ func (r *Result) Table(w io.Writer) error {
 		}
 		if first {
 			fmt.Fprintln(bw, "\n(!) departs from the RFCs or the profile's meaning in a way the profile cannot express:")
+			first = false
+		}
+		fmt.Fprintf(bw, "  %s: %s\n", f.Name, f.Evidence)
+	}
+	first = true
+	for _, f := range r.Findings {
+		if !f.Weak {
+			continue
+		}
+		if first {
+			fmt.Fprintln(bw, "\n(!) falls short of the RFCs (the profile states it, and the suite reports it):")
 			first = false
 		}
 		fmt.Fprintf(bw, "  %s: %s\n", f.Name, f.Evidence)

@@ -48,7 +48,7 @@ func (p *prober) refusal(op string, err error) error {
 	if p.fatal(err) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return fmt.Errorf("%w: %s: %w", errRefused, op, err)
+	return fmt.Errorf("%w: %w", errRefused, &refusedReq{what: op, err: err})
 }
 
 // reqCtx counts a request and bounds it with the per-request timeout.
@@ -155,7 +155,7 @@ func (p *prober) enrollWith(cfg config, at time.Time, s spec, clean func(k *toke
 	ctx, cancel := p.reqCtx()
 	defer cancel()
 	if err := p.v.Enroll(ctx, t.t); err != nil {
-		return nil, p.refusal("enroll "+t.t.String(), err)
+		return nil, p.refusal("an enroll of "+t.t.String(), err)
 	}
 	return t, nil
 }
@@ -221,9 +221,50 @@ func (t *tok) checkAt(code string, at time.Time) (harness.Reply, error) {
 	defer cancel()
 	rep, err := p.v.Check(ctx, harness.CheckRequest{Serial: t.t.Serial, Code: code, Time: at})
 	if err != nil {
-		return rep, fmt.Errorf("check %s: %w", t.t.Serial, err)
+		return rep, &refusedReq{what: t.describeCheck(code, at), err: err}
 	}
 	return rep, nil
+}
+
+// describeCheck names a check of code in the terms of the measurement: the
+// HOTP counter whose code it is (or the counter the token was enrolled
+// at), the TOTP step, with the serial.
+func (t *tok) describeCheck(code string, at time.Time) string {
+	if t.t.Kind == harness.HOTP {
+		for i := uint64(0); i <= 2048 && t.c+i >= t.c; i++ {
+			if t.key.HOTP(t.c+i) == code {
+				return fmt.Sprintf("a check at counter %s (HOTP token %s)", counterWords(t.c+i), t.t.Serial)
+			}
+		}
+		return fmt.Sprintf("a check of a HOTP token enrolled at counter %s (%s)", counterWords(t.c), t.t.Serial)
+	}
+	st, _ := token.Step(at.Unix(), t.t.T0, t.t.Period)
+	return fmt.Sprintf("a check at time %d, step %d (TOTP token %s)", at.Unix(), st, t.t.Serial)
+}
+
+// counterWords writes a counter near a power of two as that power
+// ("2^63", "2^64-1"), any other counter in decimal.
+func counterWords(c uint64) string {
+	for e := 31; e <= 64; e++ {
+		var pow uint64
+		if e < 64 {
+			pow = 1 << e
+		}
+		for d := int64(-3); d <= 3; d++ {
+			if pow+uint64(d) != c || (e == 64 && d >= 0) {
+				continue
+			}
+			switch {
+			case d == 0:
+				return fmt.Sprintf("2^%d", e)
+			case d > 0:
+				return fmt.Sprintf("2^%d+%d", e, d)
+			default:
+				return fmt.Sprintf("2^%d%d", e, d)
+			}
+		}
+	}
+	return fmt.Sprint(c)
 }
 
 // resync submits the codes of counters c+k .. c+k+n-1.
@@ -237,7 +278,7 @@ func (t *tok) resync(k uint64, n int) (harness.Reply, error) {
 	defer cancel()
 	rep, err := p.v.Resync(ctx, harness.ResyncRequest{Serial: t.t.Serial, Codes: codes, Time: t.at})
 	if err != nil {
-		return rep, p.refusal("resync "+t.t.Serial, err)
+		return rep, p.refusal(fmt.Sprintf("a resync with the %d codes from counter %s (HOTP token %s)", n, counterWords(t.c+k), t.t.Serial), err)
 	}
 	return rep, nil
 }
@@ -247,7 +288,7 @@ func (t *tok) unlock() error {
 	ctx, cancel := t.p.reqCtx()
 	defer cancel()
 	if err := t.p.v.Unlock(ctx, t.t.Serial); err != nil {
-		return t.p.refusal("unlock "+t.t.Serial, err)
+		return t.p.refusal("an unlock of "+t.t.Serial, err)
 	}
 	return nil
 }
@@ -418,6 +459,9 @@ func (p *prober) request() bool { return p.clock != harness.ClockWall || p.setsC
 // setsClock reports whether the verifier's own clock is set to each
 // request's time.
 func (p *prober) setsClock() bool {
+	if p.clockOff {
+		return false
+	}
 	cs, ok := p.v.(harness.ClockSetter)
 	return ok && cs.SetsClock()
 }

@@ -42,6 +42,9 @@ type Document struct {
 	Expect          []Expectation     `json:"expect,omitempty"`
 	Results         []ResultDoc       `json:"results"`
 	Replay          map[string]string `json:"replay,omitempty"`
+
+	// ClockCheck is the engine's clock check (harness.Report.ClockCheck).
+	ClockCheck *harness.ClockCheck `json:"clock_check,omitempty"`
 }
 
 // CounterStrings is the HOTP counter range the run judged against, as
@@ -102,7 +105,7 @@ func (s *Summary) Document() Document {
 		d.Verifier, d.Profile, d.Seed, d.Checks = rep.Verifier, rep.Profile, rep.Seed, rep.Checks
 		d.Started, d.Duration, d.Interrupted = rep.Started, rep.Duration, rep.Interrupted
 		d.ClockSet = rep.ClockSet
-		d.ClockOffset, d.ClockNote = rep.ClockOffset, rep.ClockNote
+		d.ClockOffset, d.ClockNote, d.ClockCheck = rep.ClockOffset, rep.ClockNote, rep.ClockCheck
 		if rep.Causes != nil {
 			d.Causes = rep.Causes
 		}

@@ -136,13 +136,15 @@ func checkType(typ string, v any) string {
 		_, ok = v.(bool)
 	case "object":
 		_, ok = v.(map[string]any)
-	case "array of strings", "array of objects":
+	case "array of strings", "array of objects", "array of integers":
 		arr, isArr := v.([]any)
 		ok = isArr
 		for _, e := range arr {
 			if typ == "array of strings" {
 				_, s := e.(string)
 				ok = ok && s
+			} else if typ == "array of integers" {
+				ok = ok && checkType("integer", e) == ""
 			} else {
 				_, o := e.(map[string]any)
 				ok = ok && o
@@ -261,6 +263,26 @@ func TestJSONClockSet(t *testing.T) {
 		require.NoError(t, json.Unmarshal(jsonOf(t, report.Summarize(rep, fakeOptions())), &d))
 		assert.Equal(t, set, d["clock_set"])
 	}
+}
+
+// TestJSONClockCheck: clock_check carries the engine's clock check, with
+// the fields docs/report.md documents; absent when the clock was not set.
+func TestJSONClockCheck(t *testing.T) {
+	schema := schemaDoc(t)
+	rep := fakeReport()
+	reads := int64(9223372035)
+	rep.ClockCheck = &harness.ClockCheck{Verdict: harness.ClockPartial, Follows: []int64{59, 1767225600},
+		Misses: []harness.ClockMiss{{Time: 19999999995, Reads: &reads, Reason: "it stops"}, {Time: 30, Reason: "not found"}},
+		Note:   "partial", Requests: 70}
+	doc := decode(t, jsonOf(t, report.Summarize(rep, fakeOptions())))
+	assert.Empty(t, validate(schema, doc))
+	var d report.Document
+	require.NoError(t, json.Unmarshal(jsonOf(t, report.Summarize(rep, fakeOptions())), &d))
+	assert.Equal(t, rep.ClockCheck, d.ClockCheck)
+	doc["clock_check"].(map[string]any)["follows"] = []any{"59"}
+	assert.Equal(t, []string{"clock_check.follows: is []interface {}, docs/report.md says array of integers"}, validate(schema, doc))
+	plain := decode(t, jsonOf(t, report.Summarize(fakeReport(), fakeOptions())))
+	assert.NotContains(t, plain, "clock_check")
 }
 
 // TestJSONParseInNode reads report.json with JavaScript's JSON.parse, as

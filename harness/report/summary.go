@@ -62,8 +62,8 @@ const (
 	// Unexpected: a listed case ended with another verdict; it fails the
 	// run.
 	Unexpected ExpectKind = "unexpected-result"
-	// NotJudged: a listed case ended in ERROR. The verifier was not
-	// judged, so the file cannot excuse it: the run is incomplete.
+	// NotJudged: a case listed with another verdict than ERROR ended in
+	// ERROR. The verifier was not judged: the run is incomplete.
 	NotJudged ExpectKind = "error"
 )
 
@@ -71,7 +71,8 @@ const (
 type Expectation struct {
 	// ID is the case.
 	ID string `json:"id"`
-	// Expected is the verdict the file lists: FAIL, NON-STRICT or FLAKY.
+	// Expected is the verdict the file lists: FAIL, NON-STRICT, FLAKY or
+	// ERROR.
 	Expected string `json:"expected"`
 	// Got is the verdict the case ended with.
 	Got harness.Verdict `json:"got"`
@@ -92,7 +93,7 @@ func (e Expectation) String() string {
 	case UnexpectedPass:
 		return fmt.Sprintf("unexpected pass: the expect file (line %d) lists it as %s", e.Line, e.Expected)
 	case NotJudged:
-		return fmt.Sprintf("the expect file (line %d) lists it as %s, but it ended in ERROR: the verifier was not judged, which no expect file excuses", e.Line, e.Expected)
+		return fmt.Sprintf("the expect file (line %d) lists it as %s, but it ended in ERROR: the verifier was not judged (list it as ERROR if that is known)", e.Line, e.Expected)
 	default:
 		return fmt.Sprintf("unexpected result %s: the expect file (line %d) lists it as %s", e.Got, e.Line, e.Expected)
 	}
@@ -127,6 +128,11 @@ type Options struct {
 	// Probe, when the verifier was probed too, is the probe's result:
 	// report.html shows its findings and chart.
 	Probe *probe.Result
+	// Brief makes the text summary list only the cases that need a look
+	// (failures, errors, NON-STRICT, and cases the expect file lists),
+	// with each section's counts in one line, as for a CI log. The zero
+	// value lists every case.
+	Brief bool
 }
 
 // Summary is a finished run judged for its outcome: the engine's report,
@@ -163,7 +169,9 @@ func Summarize(rep *harness.Report, opts Options) *Summary {
 				s.replay[r.ID] = opts.Replay(r.ID, rep.Seed)
 			}
 			if r.Verdict == harness.Error {
-				errs++
+				if e, listed := s.Options.Expect[r.ID]; !listed || e.Fails() {
+					errs++ // not judged, unless the expect file lists it as ERROR
+				}
 				continue
 			}
 			if e, listed := s.Options.Expect[r.ID]; listed {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,7 +16,9 @@ import (
 // WriteText writes the summary for a person: the verifier, profile and
 // seed; the causes that explain the failures; the results grouped by spec
 // section in catalogue order, each failure with its requirement, story,
-// explanation and replay command; and the closing line "N passed, N
+// explanation and replay command (with Options.Brief, only the cases that
+// need a look, and one line of counts per section); the skipped cases
+// summed up by reason, one line each; and the closing line "N passed, N
 // failed, ...". The cases that fail the run are listed once, by
 // Headline, not here.
 func (s *Summary) WriteText(w io.Writer) error {
@@ -41,6 +45,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	prof, _ := json.Marshal(rep.Profile)
 	fmt.Fprintf(bw, "profile:  %s %s\n", source, prof)
 	fmt.Fprintf(bw, "seed:     %d (--seed %d replays the run)\n", rep.Seed, rep.Seed)
+	if c := rep.ClockCheck; c != nil {
+		fmt.Fprintf(bw, "clock:    %s: %s\n", c.Verdict, c.Note)
+	}
 
 	if len(rep.Causes) > 0 {
 		fmt.Fprintf(bw, "\nCauses: what explains the failures\n")
@@ -53,12 +60,23 @@ func (s *Summary) WriteText(w io.Writer) error {
 		}
 	}
 
+	if s.Options.Brief && len(rep.Results) > 0 {
+		fmt.Fprintln(bw)
+	}
 	for _, sec := range s.sections() {
-		fmt.Fprintf(bw, "\n%s\n", sec.Name)
+		if !s.Options.Brief {
+			fmt.Fprintf(bw, "\n%s\n", sec.Name)
+		} else {
+			fmt.Fprintf(bw, "%-14s %s\n", sec.Name, sectionCounts(sec.Results))
+		}
 		for _, r := range sec.Results {
+			if s.Options.Brief && !s.needsLook(r) {
+				continue
+			}
 			s.writeTextResult(bw, r)
 		}
 	}
+	s.writeSkips(bw)
 	fmt.Fprintln(bw)
 	if rep.Interrupted {
 		fmt.Fprintf(bw, "interrupted: %d of %s ran\n", len(rep.Results), plural(s.selected(), "case", "cases"))
@@ -83,10 +101,7 @@ func (s *Summary) writeTextResult(w io.Writer, r harness.Result) {
 		fmt.Fprintf(w, "%s\n", Indent(e.String(), pad))
 	}
 	if r.Verdict == harness.Skip {
-		if !listed {
-			fmt.Fprintf(w, "%s\n", Indent(strings.Join(r.Messages, "\n"), pad))
-		}
-		return
+		return // its reason is in the summary of the skips
 	}
 	if r.Verdict == harness.Pass {
 		return
@@ -106,6 +121,103 @@ func (s *Summary) writeTextResult(w io.Writer, r harness.Result) {
 	}
 	if cmd := s.replay[r.ID]; cmd != "" {
 		fmt.Fprintf(w, "%s\n", Indent("replay: "+cmd, pad))
+	}
+}
+
+// needsLook reports whether a brief summary lists the result: anything
+// but a plain PASS or SKIP, and whatever the expect file lists.
+func (s *Summary) needsLook(r harness.Result) bool {
+	if _, listed := s.Options.Expect[r.ID]; listed {
+		return true
+	}
+	return r.Verdict != harness.Pass && r.Verdict != harness.Skip
+}
+
+// sectionCounts says a section's results in a few words, such as
+// "12 passed, 1 failed, 3 skipped".
+func sectionCounts(results []harness.Result) string {
+	n := map[harness.Verdict]int{}
+	for _, r := range results {
+		n[r.Verdict]++
+	}
+	var parts []string
+	for _, v := range []struct {
+		verdict harness.Verdict
+		word    string
+	}{{harness.Pass, "passed"}, {harness.Fail, "failed"}, {harness.NonStrict, "non-strict"}, {harness.Error, "errors"}, {harness.Skip, "skipped"}} {
+		if n[v.verdict] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[v.verdict], v.word))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// SkipReason is one reason cases were skipped for, with the cases.
+type SkipReason struct {
+	// Reason is the skip message the cases share (its first line).
+	Reason string
+	// Hint says what would run them, when the reason does not already.
+	Hint string
+	// Cases are the skipped cases' IDs, in catalogue order.
+	Cases []string
+}
+
+// notClaimed matches the skip reason of a case that judges a profile field
+// the profile leaves out.
+var notClaimed = regexp.MustCompile(`^the profile does not claim ([a-z_.]+)$`)
+
+// Skips groups a run's skipped cases by reason, most common first; the
+// expect file's listed cases are left out (their line says why).
+func (s *Summary) Skips() []SkipReason {
+	var out []SkipReason
+	at := map[string]int{}
+	for _, sec := range s.sections() {
+		for _, r := range sec.Results {
+			if r.Verdict != harness.Skip {
+				continue
+			}
+			if _, listed := s.Options.Expect[r.ID]; listed {
+				continue
+			}
+			reason := "no reason given"
+			if len(r.Messages) > 0 {
+				reason, _, _ = strings.Cut(r.Messages[0], "\n")
+			}
+			i, ok := at[reason]
+			if !ok {
+				i = len(out)
+				at[reason] = i
+				sr := SkipReason{Reason: reason}
+				if m := notClaimed.FindStringSubmatch(reason); m != nil {
+					sr.Hint = "claim it (in hello, or with --profile FILE) to run them"
+				}
+				out = append(out, sr)
+			}
+			out[i].Cases = append(out[i].Cases, r.ID)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b SkipReason) int { return len(b.Cases) - len(a.Cases) })
+	return out
+}
+
+// writeSkips sums up the skipped cases by reason, one line each; the full
+// listing names the cases, the brief one counts them.
+func (s *Summary) writeSkips(w io.Writer) {
+	skips := s.Skips()
+	if len(skips) == 0 {
+		return
+	}
+	total := 0
+	for _, sr := range skips {
+		total += len(sr.Cases)
+	}
+	fmt.Fprintf(w, "\nSkipped: %s, by reason\n", plural(total, "case", "cases"))
+	for _, sr := range skips {
+		line := fmt.Sprintf("%3d  %s", len(sr.Cases), sr.Reason)
+		if sr.Hint != "" {
+			line += ": " + sr.Hint
+		}
+		fmt.Fprintf(w, "  %s\n", line)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -312,9 +311,7 @@ func needFakeTime(t *testing.T) {
 	if _, err := FindFakeTime(); err != nil {
 		t.Skipf("%v: the fake clock cannot be tested (.ci/run installs it)", err)
 	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 is not installed: the wall-clock test verifier cannot run")
-	}
+	pythonExe(t)
 }
 
 // clockEcho is a verifier in Python that reads its own clock: it accepts
@@ -341,7 +338,7 @@ func TestExecFakeClock(t *testing.T) {
 	noLeaks(t)
 	for _, mode := range []ClockControl{ClockFake, ClockAuto} {
 		t.Run(string(mode), func(t *testing.T) {
-			c, err := NewExec([]string{"python3", "-c", clockEcho}, ExecOptions{Clock: mode, Grace: 200 * time.Millisecond})
+			c, err := NewExec([]string{pythonExe(t), "-c", clockEcho}, ExecOptions{Clock: mode, Grace: 200 * time.Millisecond})
 			require.NoError(t, err)
 			defer c.Close()
 			_, err = c.Describe(t.Context())

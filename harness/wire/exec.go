@@ -71,7 +71,22 @@ type ExecOptions struct {
 	// Now reads the real clock, for the clock file's first time; nil
 	// means time.Now.
 	Now func() time.Time
+	// StartTimeout is how long a new subprocess gets to answer hello; zero
+	// means [DefaultStartTimeout]. Start-up is not on the clock of the
+	// request that causes it: that request waits for hello beyond its own
+	// deadline, and its deadline is pushed back by the time the start
+	// took. An interpreter started under libfaketime on a busy machine can
+	// take seconds before it reads its first line.
+	StartTimeout time.Duration
+	// StartOption names the setting that raises StartTimeout in the
+	// message of a hello that timed out (a command-line flag, say); empty
+	// means "ExecOptions.StartTimeout".
+	StartOption string
 }
+
+// DefaultStartTimeout bounds a subprocess's start when
+// ExecOptions.StartTimeout is zero.
+const DefaultStartTimeout = 30 * time.Second
 
 func (o ExecOptions) withDefaults() ExecOptions {
 	if o.StderrHead <= 0 {
@@ -99,6 +114,12 @@ func (o ExecOptions) withDefaults() ExecOptions {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = DefaultStartTimeout
+	}
+	if o.StartOption == "" {
+		o.StartOption = "ExecOptions.StartTimeout"
 	}
 	return o
 }
@@ -314,9 +335,15 @@ func (c *Exec) startLocked(ctx context.Context) (_ *proc, _ harness.Info, again 
 		c.last = err
 		return nil, harness.Info{}, false, err
 	}
-	rep, err := p.roundTrip(ctx, helloRequest())
+	hctx, cancel := startContext(ctx, c.opts.StartTimeout)
+	rep, err := p.roundTrip(hctx, helloRequest())
+	timedOut := errors.Is(hctx.Err(), context.DeadlineExceeded)
+	cancel()
 	if err == nil {
 		err = rep.Err(OpHello)
+	} else if timedOut {
+		err = fmt.Errorf("%w: verifier %s did not answer hello within %v of starting (%s raises it)%s",
+			ErrTransport, c.name, c.opts.StartTimeout, c.opts.StartOption, p.stderrLog.note())
 	}
 	if err != nil {
 		p.kill(fmt.Errorf("hello failed: %w", err))
@@ -373,9 +400,17 @@ func (c *Exec) do(ctx context.Context, req Request) (Reply, error) {
 }
 
 func (c *Exec) send(ctx context.Context, req Request) (Reply, error) {
+	began := time.Now()
 	p, _, err := c.live(ctx)
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, err)
+	}
+	if waited := time.Since(began); waited > time.Millisecond {
+		// A start (this request's or another's) is not the verifier's
+		// time to reply.
+		var cancel context.CancelFunc
+		ctx, cancel = pushBack(ctx, waited)
+		defer cancel()
 	}
 	rep, err := p.roundTrip(ctx, req)
 	if errors.Is(err, errEnding) {
@@ -393,6 +428,29 @@ func (c *Exec) send(ctx context.Context, req Request) (Reply, error) {
 		return Reply{}, err
 	}
 	return rep, rep.Err(req.Op)
+}
+
+// startContext returns the context of a subprocess's hello: the
+// request's values and its cancellation, but not its deadline, which is
+// the start timeout's instead.
+func startContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	return hctx, func() { stop(); cancel() }
+}
+
+// pushBack returns ctx with its deadline, if it has one, later by d; a
+// cancellation of ctx still reaches it.
+func pushBack(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return startContext(ctx, time.Until(deadline.Add(d)))
 }
 
 // Describe answers hello: the subprocess's name, ops and profile.

@@ -109,6 +109,7 @@ func FuzzParseProfile(f *testing.F) {
 	for _, s := range []string{
 		`{"kinds":["hotp","totp"],"algorithms":["SHA1","SHA256","SHA512"],"digits":[6,8],"look_ahead":10,"resync":{"codes":2,"window":1000},"lockout":{"after":5,"resync_unlocks":false},"totp":{"skew_back":1,"skew_ahead":1},"clock":"request"}`,
 		`{}`, `{"look_ahead":0}`, `{"clock":"wall"}`, `{"lockout":{"after":-1}}`, `{"digits":[5]}`, `{"x":1}`, `{} {}`,
+		`{"limits":"none"}`, `{"limits":"none","lockout":{"after":3,"resync_unlocks":false}}`, `{"limits":"some"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -95,6 +95,9 @@ func helper(mode string) int {
 			_ = os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o600)
 		}
 		defer time.Sleep(10 * time.Minute)
+	case "slow-start":
+		// A second before the first line is read, then like "hang".
+		time.Sleep(time.Second)
 	}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<20)
@@ -271,7 +274,7 @@ func noLeaks(t *testing.T) {
 	t.Helper()
 	before := runtime.NumGoroutine()
 	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			n, kids := runtime.NumGoroutine(), children(t)
 			if n <= before && len(kids) == 0 {

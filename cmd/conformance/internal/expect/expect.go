@@ -10,12 +10,15 @@
 //	otplab/model/hotp-sequences                      # no verdict: FAIL
 //
 // Each line names one case ID and, optionally, the verdict expected:
-// FAIL (the default), NON-STRICT or FLAKY (the case may pass or fail). A
-// listed case that ends with its expected verdict does not fail the run; a
-// listed case that passes instead is an unexpected pass, and any other
-// verdict an unexpected result: both fail the run, so that CI notices when
-// a verifier's results change. ERROR stays ERROR whatever the file says:
-// the report marks such a case as listed but not judged.
+// FAIL (the default), NON-STRICT, FLAKY (the case may pass or fail) or
+// ERROR (the case is known not to be judged: a transport failure, a
+// timeout or a malformed reply the vendor knows of). A listed case that
+// ends with its expected verdict does not fail the run, and a listed ERROR
+// does not make it incomplete; a listed case that passes instead is an
+// unexpected pass, and any other verdict an unexpected result: both fail
+// the run, so that CI notices when a verifier's results change. A case
+// listed with another verdict that ends in ERROR is not judged, and the
+// run is incomplete.
 package expect
 
 import (
@@ -39,7 +42,7 @@ var ErrFormat = errors.New("invalid expect file")
 type Entry struct {
 	// ID is the case.
 	ID string
-	// Verdict is FAIL, NON-STRICT or FLAKY.
+	// Verdict is FAIL, NON-STRICT, FLAKY or ERROR.
 	Verdict string
 	// Line is the line number, for messages.
 	Line int
@@ -80,9 +83,9 @@ func Parse(r io.Reader, name string, known func(id string) bool) (*List, error) 
 		case 2:
 			e.Verdict = strings.ToUpper(f[1])
 			switch e.Verdict {
-			case string(harness.Fail), string(harness.NonStrict), Flaky:
+			case string(harness.Fail), string(harness.NonStrict), Flaky, string(harness.Error):
 			default:
-				return nil, bad("verdict %q (want FAIL, NON-STRICT or FLAKY)", f[1])
+				return nil, bad("verdict %q (want FAIL, NON-STRICT, FLAKY or ERROR)", f[1])
 			}
 		default:
 			return nil, bad("%d fields (want a case ID and an optional verdict)", len(f))
@@ -129,8 +132,9 @@ const (
 type Outcome = report.Expectation
 
 // Judge returns the outcome of a result, and false when the case is not
-// listed. A listed case that ended in ERROR is NotJudged: the report says
-// it was expected, and the run is still incomplete.
+// listed. A case listed as ERROR that ended in ERROR is Known; a case
+// listed with another verdict that ended in ERROR is NotJudged: the report
+// says it was expected, and the run is still incomplete.
 func (l *List) Judge(r harness.Result) (Outcome, bool) {
 	if l == nil {
 		return Outcome{}, false
@@ -141,6 +145,8 @@ func (l *List) Judge(r harness.Result) (Outcome, bool) {
 	}
 	o := Outcome{ID: r.ID, Expected: e.Verdict, Got: r.Verdict, Line: e.Line}
 	switch {
+	case r.Verdict == harness.Error && e.Verdict == string(harness.Error):
+		o.Kind = Known
 	case r.Verdict == harness.Error:
 		o.Kind = NotJudged
 	case e.Verdict == Flaky && r.Verdict != harness.Skip:

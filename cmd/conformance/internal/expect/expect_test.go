@@ -32,7 +32,7 @@ rfc/d FLAKY
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"rfc/a PASS", `invalid expect file x line 1: verdict "PASS" (want FAIL, NON-STRICT or FLAKY)`},
+		{"rfc/a PASS", `invalid expect file x line 1: verdict "PASS" (want FAIL, NON-STRICT, FLAKY or ERROR)`},
 		{"rfc/a FAIL extra", "line 1: 3 fields"},
 		{"\n\nother/a", `line 3: no case has the ID "other/a"`},
 		{"rfc/a\nrfc/a FAIL", "line 2: rfc/a is listed again (first on line 1)"},
@@ -46,7 +46,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	l, err := Parse(strings.NewReader("rfc/fail\nrfc/ns NON-STRICT\nrfc/flaky FLAKY\n"), "x", known)
+	l, err := Parse(strings.NewReader("rfc/fail\nrfc/ns NON-STRICT\nrfc/flaky FLAKY\nrfc/err ERROR\n"), "x", known)
 	require.NoError(t, err)
 	tests := []struct {
 		id      string
@@ -65,6 +65,10 @@ func TestJudge(t *testing.T) {
 		{"rfc/flaky", harness.Pass, Known, true, false},
 		{"rfc/flaky", harness.Fail, Known, true, false},
 		{"rfc/flaky", harness.Skip, Unexpected, true, true},
+		{"rfc/flaky", harness.Error, NotJudged, true, true},
+		{"rfc/err", harness.Error, Known, true, false},
+		{"rfc/err", harness.Pass, UnexpectedPass, true, true},
+		{"rfc/err", harness.Fail, Unexpected, true, true},
 		{"rfc/other", harness.Fail, "", false, false},
 	}
 	for _, tt := range tests {
