@@ -242,18 +242,29 @@ const (
 // ErrProfile reports a profile that cannot be read or makes no sense.
 var ErrProfile = errors.New("invalid profile")
 
-// Limits on claimed values, to refuse nonsense before it costs hours.
+// Limits on claimed values: beyond them a profile cannot be judged. The
+// look-ahead and the windows are bounded by what the suite can judge in
+// seconds with no verdict left to a chance collision of codes: a random
+// 6-digit code matches one of L counters with odds of about L/10^6, which
+// a look-ahead of 1,000 keeps at 0.1%, as a window of 1,000 does for the
+// single remembered code of automatic resync (at 10^4, one run in six of
+// the whole suite met a collision it could not avoid); a resync of two or
+// more codes takes a window of 10^5, and learning a TOTP skew (each check
+// tried at every step of the range) a range of 10^4 steps.
+// docs/protocol.md states them.
 const (
-	maxLookAhead    = 1_000_000
-	maxResyncWindow = 10_000_000
-	maxResyncCodes  = 10
-	maxLockout      = 10_000
-	maxSkew         = 1_000
-	maxSeconds      = 100_000_000 // about three years
-	maxFactor       = 16
-	maxAttempts     = 10_000
-	maxSkewRange    = 100_000
-	maxPeriod       = 86_400
+	maxLookAhead        = 1_000
+	maxResyncWindow     = 100_000
+	maxAutoResyncWindow = 1_000
+	maxTOTPResyncRange  = 10_000
+	maxResyncCodes      = 10
+	maxLockout          = 10_000
+	maxSkew             = 1_000
+	maxSeconds          = 100_000_000 // about three years
+	maxFactor           = 16
+	maxAttempts         = 10_000
+	maxSkewRange        = 100_000
+	maxPeriod           = 86_400
 )
 
 // ParseProfile decodes and validates a JSON profile. Unknown fields are an
@@ -298,7 +309,7 @@ func (p Profile) Validate() error {
 		return bad("counters: min %d is above max %d", c.Min, c.Max)
 	}
 	if p.LookAhead != nil && *p.LookAhead > maxLookAhead {
-		return bad("look_ahead: %d is more than %d", *p.LookAhead, maxLookAhead)
+		return bad("look_ahead: %d is more than %d, the widest look-ahead that can be judged (a random code would fall in a wider one too often)", *p.LookAhead, maxLookAhead)
 	}
 	switch p.OnFailure {
 	case "", OnFailureKeep, OnFailureAdvance:
@@ -315,7 +326,7 @@ func (p Profile) Validate() error {
 			return bad("resync.codes: %d is outside 0..%d", r.Codes, maxResyncCodes)
 		}
 		if r.Window > maxResyncWindow {
-			return bad("resync.window: %d is more than %d", r.Window, maxResyncWindow)
+			return bad("resync.window: %d is more than %d, the widest resync window that can be judged in reasonable time", r.Window, maxResyncWindow)
 		}
 		if a := r.Auto; a != nil {
 			if r.Codes != 2 {
@@ -323,6 +334,9 @@ func (p Profile) Validate() error {
 			}
 			if a.Within < 1 || a.Within > maxSeconds {
 				return bad("resync.auto.within: %d s is outside 1..%d", a.Within, maxSeconds)
+			}
+			if r.Window > maxAutoResyncWindow {
+				return bad("resync.window: %d is more than %d, the widest window automatic resync (resync.auto) can be judged with: one code decides it, and a random code falls in a wider window too often", r.Window, maxAutoResyncWindow)
 			}
 			if r.Window <= lookAheadOf(p) {
 				return bad("resync.auto: resync.window %d must be wider than look_ahead %d", r.Window, lookAheadOf(p))
@@ -381,8 +395,8 @@ func (p Profile) Validate() error {
 			if r.Codes < 2 || r.Codes > maxResyncCodes {
 				return bad("totp.resync.codes: %d is outside 2..%d", r.Codes, maxResyncCodes)
 			}
-			if r.Range > maxSkewRange {
-				return bad("totp.resync.range: %d is more than %d steps", r.Range, maxSkewRange)
+			if r.Range > maxTOTPResyncRange {
+				return bad("totp.resync.range: %d is more than %d steps, the widest range skew learning can be judged with in reasonable time", r.Range, maxTOTPResyncRange)
 			}
 		}
 		for _, s := range t.Periods {

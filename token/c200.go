@@ -38,6 +38,11 @@ type C200Config struct {
 	SyncedAt time.Time
 }
 
+// MaxClockOffset bounds a time token's clock offset either way: 10^9 s,
+// about 31.7 years. Every tool that sets an offset (a state file,
+// tokensim drift, a fleet's drift plan) takes this one bound.
+const MaxClockOffset = 1_000_000_000 * time.Second
+
 // C200 is a simulated time-based token with a drifting clock. Its methods
 // do not change it, so it is safe for concurrent reads once built, except
 // that code generation shares one [Key]: use one device per goroutine.
@@ -72,6 +77,9 @@ func NewC200(cfg C200Config) (*C200, error) {
 	}
 	if err := CheckPeriod(cfg.Period); err != nil {
 		return nil, fmt.Errorf("%s %s: %w", cfg.Model, cfg.Serial, err)
+	}
+	if cfg.Offset < -MaxClockOffset || cfg.Offset > MaxClockOffset {
+		return nil, fmt.Errorf("%s %s: clock offset %v: %w (a clock can be at most %d s off)", cfg.Model, cfg.Serial, cfg.Offset, ErrConfig, int64(MaxClockOffset/time.Second))
 	}
 	if math.IsNaN(cfg.PPM) || math.Abs(cfg.PPM) >= 1e6 {
 		return nil, fmt.Errorf("%s %s: drift %v ppm: %w (must be between -1e6 and 1e6)", cfg.Model, cfg.Serial, cfg.PPM, ErrConfig)

@@ -28,7 +28,7 @@ func BenchmarkHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := newServer(v, "", io.Discard)
+	srv := newServer(v, "", defaultServeLimits(), io.Discard)
 	go srv.Serve(ln)
 	defer srv.Close()
 	c, err := wire.NewHTTP("http://"+ln.Addr().String()+"/", wire.HTTPOptions{})

@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"io/fs"
 	"log"
 	"net/http/httptest"
 	"os"
@@ -15,12 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otplab/otplab/harness/report"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/otplab/otplab/harness/reference"
+	"github.com/otplab/otplab/harness/report"
 	"github.com/otplab/otplab/harness/wire"
 )
 
@@ -160,4 +160,83 @@ func TestOutputWriteFails(t *testing.T) {
 		assert.Equal(t, exitFailed, code, "%v: %s", args, errb.String())
 		assert.Contains(t, errb.String(), "broken pipe")
 	}
+}
+
+// drainFIFO reads the FIFO at p until its writer closes it.
+func drainFIFO(p string) <-chan string {
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(p)
+		if err != nil {
+			got <- "open: " + err.Error()
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- string(b)
+	}()
+	return got
+}
+
+// TestOutputsNeverReplaceAFIFO: probe --out, probe --report-dir and run
+// --report-dir write a FIFO in place and leave it a FIFO (they used to
+// rename a regular file over it; as root, over /dev/null).
+func TestOutputsNeverReplaceAFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := func(name string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, syscall.Mkfifo(p, 0o600))
+		return p
+	}
+	isFIFO := func(p string) {
+		st, err := os.Lstat(p)
+		require.NoError(t, err)
+		assert.Equal(t, fs.ModeNamedPipe, st.Mode().Type(), "%s is no longer a FIFO", p)
+	}
+	out, svg, js := fifo("profile.out"), fifo("probe.svg"), fifo("report.json")
+	gotOut, gotSVG := drainFIFO(out), drainFIFO(svg)
+	r := cli(t, t.Context(), "probe", "--seed", "3", "--out", out, "--report-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, <-gotOut, `"look_ahead"`)
+	assert.Contains(t, <-gotSVG, "<svg")
+	isFIFO(out)
+	isFIFO(svg)
+
+	gotJS := drainFIFO(js)
+	r = cli(t, t.Context(), "run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--report-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, <-gotJS, `"verdict"`)
+	isFIFO(js)
+}
+
+// TestHostileVerifierText: a verifier whose hello name and refusals hold
+// terminal escapes and near a megabyte of text each cannot write a
+// control character to the terminal, and the report files stay small:
+// each text is escaped and cut where it is stored, its length stated.
+func TestHostileVerifierText(t *testing.T) {
+	dir := t.TempDir()
+	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hostile"), "--seed", "5", "--report-dir", dir)
+	require.NotEqual(t, exitOK, r.code)
+	t.Logf("stdout %d bytes, stderr %d bytes", len(r.stdout), len(r.stderr))
+	for name, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+		for _, c := range []string{"\x1b", "\x07", "\x00", "\u009b"} {
+			assert.NotContains(t, s, c, "%s holds a control character", name)
+		}
+	}
+	assert.Contains(t, r.stdout, `verifier: \x1b[2J\x1b]0;owned\x07\x00\u009b31mnnn`)
+	assert.Regexp(t, `\[cut: \d+ bytes in all\]`, r.stdout)
+	assert.Less(t, len(r.stdout), 4<<20, "stdout is bounded")
+	for _, f := range []string{report.JSONFile, report.JUnitFile, report.HTMLFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		require.NoError(t, err)
+		t.Logf("%s: %d bytes", f, st.Size())
+		assert.Less(t, st.Size(), int64(4<<20), "%s is bounded", f)
+	}
+
+	// The probe prints the name in its table on standard error.
+	r = cli(t, t.Context(), "probe", "--verifier", helperSpec(t, "hostile"), "--seed", "5")
+	t.Logf("probe: exit %d, stderr %d bytes", r.code, len(r.stderr))
+	assert.NotContains(t, r.stderr, "\x1b")
+	assert.NotContains(t, r.stderr, "\x07")
+	assert.Less(t, len(r.stderr), 1<<20)
 }

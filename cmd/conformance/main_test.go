@@ -75,6 +75,9 @@ func helper(mode string) int {
 	case "crash-at-start":
 		fmt.Fprintln(os.Stderr, "verifier: cannot connect to the token database")
 		return 1
+	case "hostile":
+		ref, _ := reference.New(reference.Default())
+		v = hostile{ref}
 	case "slow-start":
 		time.Sleep(20 * time.Second)
 		v, _ = reference.New(reference.Default())
@@ -103,6 +106,23 @@ func (c claims) Describe(ctx context.Context) (harness.Info, error) {
 	info, err := c.Verifier.Describe(ctx)
 	info.Name, info.Profile = "buggy verifier", &c.p
 	return info, err
+}
+
+// hostile sends terminal escapes and near a megabyte of text in its hello
+// name and in the error of every check it refuses.
+type hostile struct{ *reference.Verifier }
+
+// hostileText is what hostile puts in front of its padding.
+const hostileText = "\x1b[2J\x1b]0;owned\x07\x00\u009b31m"
+
+func (h hostile) Describe(ctx context.Context) (harness.Info, error) {
+	info, err := h.Verifier.Describe(ctx)
+	info.Name = hostileText + strings.Repeat("n", 900<<10)
+	return info, err
+}
+
+func (hostile) Check(context.Context, harness.CheckRequest) (harness.Reply, error) {
+	return harness.Reply{}, errors.New(hostileText + strings.Repeat("e", 900<<10))
 }
 
 // overflow answers a check of a HOTP token enrolled at 2^63-64 or above

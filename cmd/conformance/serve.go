@@ -25,13 +25,23 @@ func newServeCmd() *cobra.Command {
 	var addrs []string
 	var profile, prefix, clock string
 	var stdio bool
+	lim := defaultServeLimits()
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the reference verifier over protocol v1 HTTP (or exec, with --stdio)",
 		Long: `Serve the reference verifier over protocol v1 HTTP (POST PREFIX/<op>), to try
 a client against it or to compare a verifier with it. Every request is logged
 on stderr (op, serial, verdict, duration; never a secret or a code). SIGINT or
-SIGTERM (or SIGHUP) shuts the server down cleanly.
+SIGTERM (or SIGHUP) shuts the server down: requests in flight get a few
+seconds to finish, then the remaining connections are closed, and the exit
+code is 0.
+
+It is a test server: it has no authentication and keeps every token it is
+sent in memory. Listen on a loopback address (the default); any other address
+is warned about. It bounds what a client can make it hold: a request body of
+at most 64 KiB read within 30 s, serials of at most 256 bytes, at most
+--max-tokens distinct serials (an enroll beyond that is refused; restart the
+server to start afresh), idle connections closed after 2 minutes.
 
 With --stdio it speaks protocol v1's exec transport instead: one JSON request a
 line on standard input, one reply a line on standard output, until EOF; run it
@@ -75,10 +85,14 @@ program cannot be put under libfaketime; the harness writes the file under
 			default:
 				return usagef("--clock %q: want request or wall", clock)
 			}
-			v, err := reference.New(p, opts...)
+			ref, err := reference.New(p, opts...)
 			if err != nil {
 				return usageError{err}
 			}
+			if lim.MaxTokens <= 0 {
+				return usagef("--max-tokens %d: want at least 1", lim.MaxTokens)
+			}
+			v := newCapped(ref, lim)
 			if stdio {
 				if cmd.Flags().Changed("addr") || prefix != "" {
 					return usagef("--stdio: --addr and --prefix are for HTTP")
@@ -101,10 +115,15 @@ program cannot be put under libfaketime; the harness writes the file under
 				}
 				lns = append(lns, ln)
 			}
+			for i, ln := range lns {
+				if !loopback(ln.Addr()) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: --addr %s is not a loopback address: this test server has no authentication, and anyone who reaches it can enroll tokens and check codes\n", addrs[i])
+				}
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), stopSignals...)
 			defer stop()
 			if len(lns) == 1 {
-				return serve(ctx, lns[0], v, strings.TrimRight(prefix, "/"), cmd.OutOrStdout(), cmd.ErrOrStderr())
+				return serve(ctx, lns[0], v, strings.TrimRight(prefix, "/"), lim, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			// One verifier on several ports: the nodes of one deployment
 			// over one store, for run and stress with several --verifier.
@@ -116,7 +135,7 @@ program cannot be put under libfaketime; the harness writes the file under
 			logw := &lockedWriter{w: cmd.ErrOrStderr(), mu: &mu}
 			for _, ln := range lns {
 				go func() {
-					err := serve(ctx, ln, v, strings.TrimRight(prefix, "/"), out, logw)
+					err := serve(ctx, ln, v, strings.TrimRight(prefix, "/"), lim, out, logw)
 					cancel() // one port failing stops them all
 					errc <- err
 				}()
@@ -135,6 +154,7 @@ program cannot be put under libfaketime; the harness writes the file under
 	cmd.Flags().StringVar(&clock, "clock", "", "request: judge at each request's time; wall: read the verifier's own clock (default: the profile's clock)")
 	cmd.Flags().StringVar(&profile, "profile", "", "a JSON profile file: the policy the reference verifier enforces (default: its built-in profile)")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "the URL path prefix of the protocol (requests go to PREFIX/<op>)")
+	cmd.Flags().IntVar(&lim.MaxTokens, "max-tokens", lim.MaxTokens, "the most distinct serials the server holds; an enroll beyond is refused")
 	return cmd
 }
 
@@ -153,14 +173,133 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // defaultAddr is where conformance serve listens by default.
 const defaultAddr = "127.0.0.1:8080"
 
+// serveLimits bound what a client can make conformance serve hold or
+// wait for.
+type serveLimits struct {
+	// MaxBody bounds a request body, in bytes.
+	MaxBody int
+	// MaxSerial bounds a serial, in bytes.
+	MaxSerial int
+	// MaxTokens bounds the distinct serials enrolled.
+	MaxTokens int
+	// ReadHeader, Read, Write and Idle are the http.Server timeouts:
+	// Read bounds the whole request, body included.
+	ReadHeader, Read, Write, Idle time.Duration
+	// ShutdownGrace is how long requests in flight may take to finish
+	// once the server is told to stop; then connections are closed.
+	ShutdownGrace time.Duration
+}
+
+// defaultServeLimits are conformance serve's limits.
+func defaultServeLimits() serveLimits {
+	return serveLimits{
+		MaxBody:       64 << 10,
+		MaxSerial:     256,
+		MaxTokens:     100_000,
+		ReadHeader:    10 * time.Second,
+		Read:          30 * time.Second,
+		Write:         time.Minute,
+		Idle:          2 * time.Minute,
+		ShutdownGrace: 5 * time.Second,
+	}
+}
+
+// loopback reports whether addr is a loopback address.
+func loopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// capped is the reference verifier behind conformance serve's caps: it
+// refuses serials longer than MaxSerial and enrolls of new serials beyond
+// MaxTokens.
+type capped struct {
+	harness.Verifier
+	lim serveLimits
+
+	mu      sync.Mutex
+	serials map[string]struct{}
+}
+
+func newCapped(v harness.Verifier, lim serveLimits) *capped {
+	return &capped{Verifier: v, lim: lim, serials: make(map[string]struct{})}
+}
+
+// Describe passes the reference's hello through.
+func (c *capped) Describe(ctx context.Context) (harness.Info, error) {
+	if d, ok := c.Verifier.(harness.Describer); ok {
+		return d.Describe(ctx)
+	}
+	return harness.Info{Name: "otplab reference verifier"}, nil
+}
+
+func (c *capped) serial(s string) error {
+	if len(s) > c.lim.MaxSerial {
+		return fmt.Errorf("a serial of %d bytes: this server takes at most %d", len(s), c.lim.MaxSerial)
+	}
+	return nil
+}
+
+// Enroll refuses a serial too long, or a new one once MaxTokens are held.
+func (c *capped) Enroll(ctx context.Context, tok harness.Token) error {
+	if err := c.serial(tok.Serial); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	_, known := c.serials[tok.Serial]
+	if !known && len(c.serials) >= c.lim.MaxTokens {
+		c.mu.Unlock()
+		return fmt.Errorf("this test server holds its maximum of %d tokens (--max-tokens): restart it to start afresh", c.lim.MaxTokens)
+	}
+	c.serials[tok.Serial] = struct{}{}
+	c.mu.Unlock()
+	return c.Verifier.Enroll(ctx, tok)
+}
+
+// Check refuses a serial too long.
+func (c *capped) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	if err := c.serial(req.Serial); err != nil {
+		return harness.Reply{}, err
+	}
+	return c.Verifier.Check(ctx, req)
+}
+
+// Resync refuses a serial too long.
+func (c *capped) Resync(ctx context.Context, req harness.ResyncRequest) (harness.Reply, error) {
+	if err := c.serial(req.Serial); err != nil {
+		return harness.Reply{}, err
+	}
+	return c.Verifier.Resync(ctx, req)
+}
+
+// Unlock refuses a serial too long.
+func (c *capped) Unlock(ctx context.Context, serial string) error {
+	if err := c.serial(serial); err != nil {
+		return err
+	}
+	return c.Verifier.Unlock(ctx, serial)
+}
+
+// logSerialMax bounds a serial in a log line.
+const logSerialMax = 64
+
+// logSerial is s for a log line: at most logSerialMax bytes, the cut
+// marked with the full length.
+func logSerial(s string) string {
+	if len(s) <= logSerialMax {
+		return s
+	}
+	return fmt.Sprintf("%s…(%d bytes)", strings.ToValidUTF8(s[:logSerialMax], ""), len(s))
+}
+
 // newServer returns the HTTP server of conformance serve: the reference
 // verifier behind the protocol v1 handler, logging each request to logw.
-func newServer(v harness.Verifier, prefix string, logw io.Writer) *http.Server {
+func newServer(v harness.Verifier, prefix string, lim serveLimits, logw io.Writer) *http.Server {
 	log := slog.New(slog.NewTextHandler(logw, nil))
-	h := wire.NewHandler(v, prefix, wire.ServeOptions{Log: func(e wire.Event) {
+	h := wire.NewHandler(v, prefix, wire.ServeOptions{MaxMessage: lim.MaxBody, Log: func(e wire.Event) {
 		attrs := []slog.Attr{slog.String("op", e.Op), slog.Int("status", e.Status), slog.Bool("ok", e.OK)}
 		if e.Serial != "" {
-			attrs = append(attrs, slog.String("serial", e.Serial))
+			attrs = append(attrs, slog.String("serial", logSerial(e.Serial)))
 		}
 		if e.Accepted != nil {
 			attrs = append(attrs, slog.Bool("accepted", *e.Accepted))
@@ -176,16 +315,20 @@ func newServer(v harness.Verifier, prefix string, logw io.Writer) *http.Server {
 	}})
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: lim.ReadHeader,
+		ReadTimeout:       lim.Read,
+		WriteTimeout:      lim.Write,
+		IdleTimeout:       lim.Idle,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
-// serve runs the server on ln until ctx ends, then shuts it down,
-// letting requests in flight finish.
-func serve(ctx context.Context, ln net.Listener, v harness.Verifier, prefix string, out, logw io.Writer) error {
-	srv := newServer(v, prefix, logw)
+// serve runs the server on ln until ctx ends, then shuts it down, letting
+// requests in flight finish for lim.ShutdownGrace and then closing what
+// is left: a stop is never an error.
+func serve(ctx context.Context, ln net.Listener, v harness.Verifier, prefix string, lim serveLimits, out, logw io.Writer) error {
+	srv := newServer(v, prefix, lim, logw)
 	url := fmt.Sprintf("http://%s%s/", ln.Addr(), prefix)
 	fmt.Fprintf(out, "serving the otplab reference verifier (protocol v1) at %s\n", url)
 	fmt.Fprintf(out, "try: conformance run --verifier %s\n", url)
@@ -197,9 +340,13 @@ func serve(ctx context.Context, ln net.Listener, v harness.Verifier, prefix stri
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(logw, "shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), lim.ShutdownGrace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		fmt.Fprintf(logw, "closing the connections still open after %s\n", lim.ShutdownGrace)
+		err = srv.Close()
+	}
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

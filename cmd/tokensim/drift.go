@@ -27,7 +27,8 @@ For a C100, --presses N models N presses whose codes were never submitted: the
 counter moves on by N, so the token is N presses further ahead of the server.
 
 For a time token, --offset D sets how far the device clock is ahead of true
-time at --at (negative: behind; "90s", "-2m"), and --ppm P sets how fast it
+time at --at (negative: behind; "90s", "-2m"; at most 10^9 s, about 31 years,
+either way, as for fleet and state files), and --ppm P sets how fast it
 runs from --at on (20 gains 20 µs a second, about 1.7 s a day). A flag not
 given keeps its current value; the clock's error up to --at is kept.`,
 		Example: `  tokensim drift t.json --presses 37
@@ -69,6 +70,9 @@ given keeps its current value; the clock's error up to --at is kept.`,
 				return usagef("drift needs --offset or --ppm for a time token")
 			}
 			if cmd.Flags().Changed("offset") {
+				if offset < -token.MaxClockOffset || offset > token.MaxClockOffset {
+					return usagef("--offset %v: out of range: a clock can be at most %d s (about 31 years) off", offset, int64(token.MaxClockOffset/time.Second))
+				}
 				if err := checkMoment(now.Add(offset)); err != nil {
 					return usagef("--offset %v: at %s the device clock would read %w", offset, now.Format(time.RFC3339), err)
 				}

@@ -35,7 +35,7 @@ func usagef(format string, args ...any) error {
 // inputErrors are the sentinels that mean the input, not the system, is
 // at fault.
 var inputErrors = []error{
-	fs.ErrExist, fs.ErrNotExist, safefile.ErrTooLarge,
+	fs.ErrExist, fs.ErrNotExist, safefile.ErrTooLarge, safefile.ErrNotRegular,
 	token.ErrSecret, token.ErrAlgorithm, token.ErrDigits, token.ErrSerial, token.ErrModel,
 	token.ErrCounterExhausted, token.ErrPeriod, token.ErrConfig,
 	pskc.ErrFormat, pskc.ErrTruncated, pskc.ErrTooLarge, pskc.ErrDoctype, pskc.ErrAlgorithm,

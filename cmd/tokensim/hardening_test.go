@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,4 +142,102 @@ func deadPid(t *testing.T) int {
 	}
 	t.Skip("no free pid found")
 	return 0
+}
+
+// drainFIFO reads the FIFO at p until its writer closes it.
+func drainFIFO(p string) <-chan string {
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(p)
+		if err != nil {
+			got <- "open: " + err.Error()
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- string(b)
+	}()
+	return got
+}
+
+// TestOutputsNeverReplaceAFIFO: new --force, export --force and fleet
+// --force write a FIFO in place and leave it a FIFO (they used to rename
+// a regular file over it; as root, over /dev/null).
+func TestOutputsNeverReplaceAFIFO(t *testing.T) {
+	dir := inTemp(t)
+	ok(t, "new", "--model", "c100", "--out", "tok.json", "--secret", rfcSecretHex)
+	for _, name := range []string{"a", "b", "c"} {
+		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, name), 0o600))
+	}
+	tests := []struct {
+		args  []string
+		fifos []string
+		want  string
+	}{
+		{[]string{"new", "--model", "c100", "--out", "a", "--force", "--seed", "s"}, []string{"a"}, `"model"`},
+		{[]string{"export", "tok.json", "--out", "b", "--force"}, []string{"b"}, "KeyContainer"},
+		{[]string{"export", "tok.json", "--format", "uri", "--out", "a", "--force"}, []string{"a"}, "otpauth://"},
+		{[]string{"fleet", "--count", "2", "--seed", "q", "--pskc", "b", "--manifest", "c", "--force"}, []string{"b", "c"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var got []<-chan string
+			for _, f := range tt.fifos {
+				got = append(got, drainFIFO(f))
+			}
+			ok(t, tt.args...)
+			for i, f := range tt.fifos {
+				select {
+				case s := <-got[i]:
+					assert.NotEmpty(t, s)
+					assert.Contains(t, s, tt.want)
+				case <-time.After(30 * time.Second):
+					t.Fatalf("nothing written to %s", f)
+				}
+				st, err := os.Lstat(f)
+				require.NoError(t, err)
+				assert.Equal(t, fs.ModeNamedPipe, st.Mode().Type(), "%s is no longer a FIFO", f)
+			}
+		})
+	}
+}
+
+// TestOneClockOffsetBound: drift, fleet and a state file take the same
+// bound on a clock offset, 10^9 s either way (drift took 9.2x10^9 s).
+func TestOneClockOffsetBound(t *testing.T) {
+	inTemp(t)
+	ok(t, "new", "--model", "app", "--out", "app.json", "--secret", rfcSecretHex)
+	ok(t, "drift", "app.json", "--offset", "1000000000s")
+	ok(t, "drift", "app.json", "--offset", "-1000000000s")
+	for _, args := range [][]string{
+		{"drift", "app.json", "--offset", "1000000001s"},
+		{"drift", "app.json", "--offset", "2562047h"}, // 9.2x10^9 s
+		{"fleet", "--model", "app", "--count", "1", "--seed", "q", "--drift", "fixed:1000000001", "--pskc", "f.pskc", "--manifest", "f.csv"},
+	} {
+		r := tokensim(args...)
+		assert.Equal(t, exitInput, r.code, "%v: %s", args, r.err)
+		assert.Contains(t, r.err, "at most 1000000000 s", args)
+	}
+	ok(t, "fleet", "--model", "app", "--count", "1", "--seed", "q", "--drift", "fixed:1000000000", "--pskc", "f.pskc", "--manifest", "f.csv")
+}
+
+// TestStateFieldErrorsHideValues: a secret pasted into serial, model or
+// algorithm of a state file is not echoed by the error.
+func TestStateFieldErrorsHideValues(t *testing.T) {
+	inTemp(t)
+	ok(t, "new", "--model", "c100", "--out", "c.json", "--secret", rfcSecretHex)
+	b, err := os.ReadFile("c.json")
+	require.NoError(t, err)
+	for _, field := range []string{"serial", "model", "algorithm"} {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(b, &m))
+		m[field] = rfcSecretHex
+		edited, err := json.Marshal(m)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile("edited.json", edited, 0o600))
+		r := tokensim("show", "edited.json")
+		assert.Equal(t, exitInput, r.code, r.err)
+		assert.Contains(t, r.err, field)
+		assert.NotContains(t, r.err, rfcSecretHex[:8], field)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,9 @@ Each step is a check with the door as its purpose (login, recovery,
 password-change, device-test, signature). A door the verifier does not serve
 (its profile's flows) is shown as skipped; a verifier that claims no resync
 keeps its token in sync instead. The amount of drift follows the claimed
-look-ahead and resync window unless --drift is given. Time starts at --at and
+look-ahead and resync window unless --drift is given. Every expected reply
+follows the claimed profile: with a --drift beyond the resync window the
+resync is expected to be rejected, and the token to stay out of sync. Time starts at --at and
 moves on as a person would; requests carry it as their time.
 
 --verifier is "reference" (the built-in reference verifier serving every
@@ -160,6 +163,71 @@ type panel struct {
 	n          int // steps printed
 	unexpected int
 	skipped    int
+	// m is the claimed profile's model of the token and states the
+	// states a correct verifier may be in: every expected reply follows
+	// from them (nil without a profile: the guides' story is told as it
+	// is).
+	m      *harness.Model
+	states []harness.State
+}
+
+// expect returns the reply the claimed profile allows for req, and
+// whether it allows only that one. Without a profile it returns the
+// guides' reply, known as the caller says.
+func (pn *panel) expect(req harness.Request, guide, guideKnown bool) (want, known bool) {
+	if pn.m == nil {
+		return guide, guideKnown
+	}
+	var acc, rej bool
+	for _, s := range pn.states {
+		for _, o := range pn.m.Outcomes(s, req) {
+			acc, rej = acc || o.Accepted, rej || !o.Accepted
+		}
+	}
+	if acc == rej { // both, or none (no state: judged before, unjudged now)
+		return guide, false
+	}
+	return acc, true
+}
+
+// observe moves the model on by req and the reply got. A reply the
+// profile does not allow leaves the states a correct verifier would be in
+// (having replied want), so that the story goes on as the profile says.
+func (pn *panel) observe(req harness.Request, got, want bool) {
+	if pn.m == nil {
+		return
+	}
+	var next []harness.State
+	add := func(ss ...harness.State) {
+		for _, s := range ss {
+			if !slices.Contains(next, s) {
+				next = append(next, s)
+			}
+		}
+	}
+	for _, s := range pn.states {
+		add(pn.m.Step(s, req, harness.Reply{Accepted: got})...)
+	}
+	if len(next) == 0 {
+		for _, s := range pn.states {
+			add(pn.m.Step(s, req, harness.Reply{Accepted: want})...)
+		}
+	}
+	pn.states = next
+}
+
+// server describes the server's side of the token as the profile has it
+// (the first state a correct verifier may be in).
+func (pn *panel) server() string {
+	if pn.m == nil || len(pn.states) == 0 {
+		return "unknown"
+	}
+	return pn.m.DescribeState(pn.states[0])
+}
+
+// checkRequest is the model's view of a check at the door.
+func (pn *panel) checkRequest(door, code string) harness.Request {
+	return harness.Request{Op: "check", Codes: []string{code}, Time: pn.now.Unix(), Purpose: door}
 }
 
 // Time a person takes between two steps of the panel.
@@ -303,7 +371,13 @@ func (pn *panel) door(title, door string, want bool, why string) (string, bool, 
 		pn.step(title, did, "skipped", fmt.Sprintf("(the verifier does not serve %s)", door))
 		return code, false, nil
 	}
-	pn.judge(title, did, got, want, true, why)
+	req := pn.checkRequest(door, code)
+	exp, known := pn.expect(req, want, true)
+	if known && exp != want {
+		why = fmt.Sprintf("the claimed profile says so here: the code is of counter %d, the server's token is at %s", pn.dev.Counter()-1, pn.server())
+	}
+	pn.judge(title, did, got, exp, known, why)
+	pn.observe(req, got, exp)
 	return code, got, nil
 }
 
@@ -318,6 +392,13 @@ func (pn *panel) story() error {
 		return fmt.Errorf("%w: enroll: %w", errStory, err)
 	}
 	pn.step("activate", "enroll the token", "ok", "")
+	if pn.p != nil {
+		m, err := harness.NewModel(*pn.p, harness.Token{Serial: string(pn.dev.Serial()), Kind: harness.HOTP, Algorithm: token.SHA1, Digits: 6,
+			Secret: pn.dev.Key().Secret(), Counter: pn.dev.Counter()})
+		if err == nil {
+			pn.m, pn.states = m, m.Init()
+		}
+	}
 	if _, _, err := pn.door("log in", harness.PurposeLogin, true, "the first code of a new token"); err != nil {
 		return err
 	}
@@ -340,7 +421,10 @@ func (pn *panel) story() error {
 			return err
 		}
 		if ok {
-			pn.judge("log in", fmt.Sprintf("the same %s again, for login", code), got, false, true, "a code spent in recovery is spent for login")
+			req := pn.checkRequest(harness.PurposeLogin, code)
+			exp, known := pn.expect(req, false, true)
+			pn.judge("log in", fmt.Sprintf("the same %s again, for login", code), got, exp, known, "a code spent in recovery is spent for login")
+			pn.observe(req, got, exp)
 		}
 	}
 	if _, _, err := pn.door("change password", harness.PurposePasswordChange, true, "old password and a current code"); err != nil {
@@ -399,8 +483,14 @@ func (pn *panel) desync() error {
 	if ahead <= l {
 		why = fmt.Sprintf("%d codes ahead, inside the look-ahead of %d", ahead, l)
 	}
-	pn.judge("log in", fmt.Sprintf("press %s, check for login", code), got, ahead <= l, lKnown, why)
-	if ahead <= l && got {
+	req := pn.checkRequest(harness.PurposeLogin, code)
+	exp, known := pn.expect(req, ahead <= l, lKnown)
+	if known && exp != (ahead <= l) {
+		why = fmt.Sprintf("the claimed profile says so here: the server's token is at %s", pn.server())
+	}
+	pn.judge("log in", fmt.Sprintf("press %s, check for login", code), got, exp, known, why)
+	pn.observe(req, got, exp)
+	if got && (exp || !known) {
 		return nil // still in sync: no resync needed
 	}
 	pn.now = pn.now.Add(panelPause)
@@ -425,8 +515,19 @@ func (pn *panel) desync() error {
 	if err != nil {
 		return fmt.Errorf("resync: %w", err)
 	}
+	before := pn.server()
 	offset := ahead + 1
-	pn.judge("resync", did, rep.Accepted, true, window == 0 || offset <= window,
-		fmt.Sprintf("the first code is %d ahead of the server, inside the resync window", offset))
+	rwhy := fmt.Sprintf("the first code is %d ahead of the server, inside the resync window", offset)
+	guide := window == 0 || offset <= window
+	if !guide {
+		rwhy = fmt.Sprintf("the first code is %d ahead of the server, beyond the resync window of %d: the token stays out of sync", offset, window)
+	}
+	rreq := harness.Request{Op: "resync", Codes: codes, Time: pn.now.Unix()}
+	exp, known = pn.expect(rreq, guide, window == 0 || offset <= window)
+	if known && exp != guide {
+		rwhy = fmt.Sprintf("the claimed profile says so here: the server's token is at %s", before)
+	}
+	pn.judge("resync", did, rep.Accepted, exp, known, rwhy)
+	pn.observe(rreq, rep.Accepted, exp)
 	return nil
 }

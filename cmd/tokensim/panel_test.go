@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -193,4 +195,49 @@ func TestPanelPyshim(t *testing.T) {
 	out := ok(t, "panel", "--verifier", "exec:"+py+" ../../examples/pyshim/verifier.py", "--seed", "demo")
 	assert.Contains(t, out, `against "pyshim"`)
 	assert.Contains(t, out, "panel: 12 steps, all as the guides expect")
+}
+
+// TestPanelDriftBeyondWindow: with --drift at or beyond the claimed
+// resync window, the story follows the profile: a resync beyond the
+// window is told as such and rejected, the token stays out of sync, and
+// the reference is never blamed (it was blamed on 6 steps).
+func TestPanelDriftBeyondWindow(t *testing.T) {
+	for _, drift := range []int{998, 999, 1000, 1001, 5000} {
+		t.Run(strconv.Itoa(drift), func(t *testing.T) {
+			var out bytes.Buffer
+			err := playPanel(t.Context(), refWith(t, nil), panelDevice(t), panelOptions{start: t0, drift: drift}, &out)
+			require.NoError(t, err, out.String())
+			assert.NotContains(t, out.String(), "UNEXPECTED")
+			if drift+1 > 1000 {
+				assert.Contains(t, out.String(), fmt.Sprintf("the first code is %d ahead of the server, beyond the resync window of 1000", drift+1))
+				assert.NotContains(t, out.String(), "inside the resync window")
+				assert.Contains(t, out.String(), "the claimed profile says so here")
+			} else {
+				assert.Contains(t, out.String(), "inside the resync window")
+			}
+		})
+	}
+	out := ok(t, "panel", "--verifier", "reference", "--seed", "demo", "--drift", "1000")
+	assert.Contains(t, out, "all as the guides expect")
+}
+
+// TestPanelResyncBeyondWindowCaught: a verifier that claims a window of
+// 1000 but resyncs from further away is caught at the resync step.
+func TestPanelResyncBeyondWindowCaught(t *testing.T) {
+	wide := refWith(t, func(p *harness.Profile) { p.Resync = &harness.ResyncPolicy{Codes: 2, Window: 100_000} })
+	v := claimsProfile{wide, refWith(t, nil)}
+	var out bytes.Buffer
+	err := playPanel(t.Context(), v, panelDevice(t), panelOptions{start: t0, drift: 2000}, &out)
+	require.ErrorIs(t, err, errStory)
+	assert.Regexp(t, `resync .* accepted  UNEXPECTED: the guides expect rejected: the first code is 2001 ahead of the server, beyond the resync window of 1000`, out.String())
+}
+
+// claimsProfile enforces one reference's policy and claims another's.
+type claimsProfile struct {
+	*reference.Verifier
+	claim *reference.Verifier
+}
+
+func (c claimsProfile) Describe(ctx context.Context) (harness.Info, error) {
+	return c.claim.Describe(ctx)
 }

@@ -41,8 +41,9 @@ import (
 
 // Default limits of the searches, used when the Options leave them zero.
 const (
-	// DefaultMaxLookAhead is the largest look-ahead searched for.
-	DefaultMaxLookAhead = 10_000
+	// DefaultMaxLookAhead is the largest look-ahead searched for: the
+	// largest a profile can claim (a wider one cannot be judged).
+	DefaultMaxLookAhead = 1_000
 	// DefaultMaxResyncWindow is the largest resync window searched for.
 	DefaultMaxResyncWindow = 100_000
 	// DefaultMaxResyncCodes is the largest number of resync codes tried.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/otplab/otplab/internal/leftover"
+	"github.com/otplab/otplab/internal/outpath"
 )
 
 // TmpInfix marks this command's temporary files: ".NAME.tmp-PID-RANDOM".
@@ -21,7 +22,23 @@ const TmpInfix = ".tmp-"
 // directory and a rename, so a reader never sees half a report. The
 // temporary file is removed on every error, left-overs of killed runs
 // are removed first, and errors name name, never the temporary file.
-func WriteFile(name string, data []byte) error {
+//
+// A name that is a device, a FIFO or another special file (such as
+// /dev/null or /dev/stdout) is written in place, never replaced.
+func WriteFile(name string, data []byte) error { return writeFile(os.Stat, name, data) }
+
+// writeFile is WriteFile with the stat function that tells a special file.
+func writeFile(stat outpath.StatFunc, name string, data []byte) error {
+	special, err := outpath.Special(stat, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, OSReason(err))
+	}
+	if special {
+		if err := outpath.WriteInPlace(name, data); err != nil {
+			return fmt.Errorf("%s: %w", name, OSReason(err))
+		}
+		return nil
+	}
 	dir := filepath.Dir(name)
 	removeLeftovers(dir, filepath.Base(name))
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+TmpInfix+strconv.Itoa(os.Getpid())+"-*")

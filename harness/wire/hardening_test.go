@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,12 +14,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,4 +319,34 @@ func BenchmarkRedact(b *testing.B) {
 	for b.Loop() {
 		_ = r.Redact(line)
 	}
+}
+
+// TestExecVerifierDiesWithHarness: a verifier that ignores EOF and
+// SIGTERM does not outlive a harness killed with SIGKILL (as a CI job's
+// timeout kills it): the parent-death signal ends it.
+func TestExecVerifierDiesWithHarness(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the parent-death signal is Linux only")
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	h := exec.Command(exe, "-test.run=^$")
+	h.Env = append(os.Environ(), helperEnv+"=harness-of-stubborn", stubbornPidEnv+"="+pidFile)
+	out, err := h.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, h.Start())
+	line, _ := bufio.NewReader(out).ReadString('\n') // after the verifier answered
+	require.Equal(t, "ready\n", line)
+	b, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(string(b))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	require.True(t, alive(pid))
+
+	require.NoError(t, h.Process.Kill())
+	_ = h.Wait()
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 20*time.Millisecond,
+		"the verifier %d outlived its harness", pid)
 }

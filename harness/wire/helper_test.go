@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -84,6 +86,15 @@ func helper(mode string) int {
 	case "silent":
 		_, _ = bufio.NewReader(os.Stdin).ReadString(0) // reads until EOF, answers nothing
 		return 0
+	case "harness-of-stubborn":
+		return harnessOfStubborn()
+	case "stubborn":
+		// Ignores SIGTERM and EOF: only SIGKILL ends it.
+		signal.Ignore(syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+		if f := os.Getenv(stubbornPidEnv); f != "" {
+			_ = os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o600)
+		}
+		defer time.Sleep(10 * time.Minute)
 	case "slow-start":
 		// A second before the first line is read, then like "hang".
 		time.Sleep(time.Second)
@@ -179,6 +190,31 @@ func helper(mode string) int {
 			write(fmt.Sprintf(`{"id":%d,"ok":false,"error":"no checks today","unsupported":true}`, req.ID))
 		}
 	}
+	return 0
+}
+
+// stubbornPidEnv names the file where the stubborn helper writes its pid.
+const stubbornPidEnv = "OTPLAB_WIRE_STUBBORN_PID"
+
+// harnessOfStubborn plays a harness: it starts the stubborn verifier,
+// talks to it, then waits to be killed.
+func harnessOfStubborn() int {
+	exe, err := os.Executable()
+	if err != nil {
+		return 1
+	}
+	env := append(os.Environ(), helperEnv+"=stubborn")
+	c, err := NewExec([]string{exe, "-test.run=^$"}, ExecOptions{Env: env})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := c.Enroll(context.Background(), testToken); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("ready")
+	time.Sleep(10 * time.Minute)
 	return 0
 }
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/internal/printable"
 )
 
 // HTTPOptions configure an [HTTP] client. The zero value is ready to use.
@@ -198,7 +199,7 @@ func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		what := fmt.Sprintf("HTTP status %s from POST %s", resp.Status, target)
+		what := fmt.Sprintf("HTTP status %s from POST %s", printable.Text(resp.Status, 100), target)
 		if loc := resp.Header.Get("Location"); loc != "" {
 			what += fmt.Sprintf(" (a redirect to %q, not followed)", loc)
 		}
@@ -221,7 +222,7 @@ func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 	if rep.ID != req.ID {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, malformed("the reply to request %d carries id %d: %s", req.ID, rep.ID, excerpt(data)), data))
 	}
-	rep.Error = c.red.Redact(rep.Error)
+	rep.Error = errorText(c.red, rep.Error)
 	return rep, rep.Err(req.Op)
 }
 

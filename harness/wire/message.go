@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/internal/printable"
 	"github.com/otplab/otplab/token"
 )
 
@@ -518,9 +519,28 @@ func resyncRequest(r harness.ResyncRequest) Request {
 
 func unlockRequest(serial string) Request { return Request{Op: OpUnlock, Serial: serial} }
 
-// info converts a hello reply.
+// Bounds on the verifier-supplied text the harness keeps: longer text is
+// cut, the cut marked with the full length (see [printable.Bound]).
+const (
+	// MaxName bounds the hello name.
+	MaxName = 200
+	// MaxErrorText bounds the error text of an ok:false reply.
+	MaxErrorText = 1024
+)
+
+// info converts a hello reply. The name is kept printable (control
+// characters escaped) and at most MaxName bytes.
 func (r Reply) info() harness.Info {
-	return harness.Info{Name: r.Name, Ops: r.Ops, Profile: r.Profile}
+	return harness.Info{Name: printable.Text(r.Name, MaxName), Ops: r.Ops, Profile: r.Profile}
+}
+
+// errorText is an ok:false reply's error text as the harness keeps it:
+// secrets masked, control characters escaped, at most MaxErrorText bytes,
+// the cut marked with the full length. Only the start that can show is
+// read (with enough beyond it that a secret across the cut is masked
+// whole), so a megabyte of text costs no more than a kilobyte.
+func errorText(red *Redactor, s string) string {
+	return printable.Cut(printable.Escape(red.RedactPrefix(s, MaxErrorText)), MaxErrorText, len(s))
 }
 
 // verdict converts a check or resync reply.

@@ -111,7 +111,7 @@ func (c *Exec) startProc() (*proc, error) {
 	becomeSubreaper()
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	ownProcessGroup(cmd)
-	err = cmd.Start()
+	err = startLocked(cmd, p.exited)
 	closeAll(inR, outW, errW) // the child has its copies
 	if err != nil {
 		closeAll(inW, outR, errR)
@@ -204,7 +204,7 @@ func (p *proc) finishCall(req Request, res result) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(p.c.red, err, res.line))
 	}
-	rep.Error = p.c.red.Redact(rep.Error)
+	rep.Error = errorText(p.c.red, rep.Error)
 	return rep, nil
 }
 

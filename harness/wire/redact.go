@@ -22,7 +22,10 @@ const minForm = 4
 // the text goes into an error message or a report. It knows each secret
 // in the encodings a verifier is likely to print: hex (any letter case),
 // base32 (any letter case, with and without padding) and base64 (standard
-// and URL alphabets, with and without padding).
+// and URL alphabets, with and without padding); and, for a secret of at
+// least 8 bytes, the forms common languages print a byte string in: hex
+// or base32 grouped or split over lines, base64 wrapped, a list of byte
+// values, and a string literal with escapes (see redact_forms.go).
 //
 // The [Exec] and [HTTP] clients add the secret of every token they enroll
 // to their Redactor; [Redactor.Add] adds others. The zero value is not
@@ -35,6 +38,7 @@ type Redactor struct {
 	width   int                 // the length of the shortest form: the key length of the indexes
 	folded  map[string][]string // lower-case hex and base32 forms, matched ignoring ASCII case, by their first width bytes
 	exact   map[string][]string // base64 forms, matched as they are, by their first width bytes
+	streams streams             // the forms with separators and escapes, of secrets of streamMin bytes or more
 	longest int
 }
 
@@ -58,6 +62,10 @@ func (r *Redactor) Add(secret []byte) {
 		return
 	}
 	r.seen[string(secret)] = true
+	r.streams.add(secret)
+	if len(secret) >= streamMin {
+		r.longest = max(r.longest, len(secret)*spanPerByte)
+	}
 	var forms []form
 	add := func(s string, fold bool) {
 		if len(s) >= minForm && !slices.Contains(forms, form{s, fold}) {
@@ -94,8 +102,8 @@ func (r *Redactor) Add(secret []byte) {
 	}
 }
 
-// Longest returns the length of the longest encoded form r masks, zero
-// if it knows no secret.
+// Longest returns the length of the longest text that an encoded form r
+// masks can take, zero if it knows no secret.
 func (r *Redactor) Longest() int {
 	if r == nil {
 		return 0
@@ -108,16 +116,30 @@ func (r *Redactor) Longest() int {
 // Redact returns s with every occurrence of a known secret, in any of
 // its encodings, replaced by [Redacted]. It takes time in proportion to
 // the length of s, however many secrets r knows.
-func (r *Redactor) Redact(s string) string {
-	if r == nil || s == "" {
-		return s
+func (r *Redactor) Redact(s string) string { return r.RedactPrefix(s, len(s)) }
+
+// RedactPrefix returns the first n bytes of s (all of s if shorter)
+// masked as [Redactor.Redact] masks them, judged on s, so that a secret
+// that starts before n and ends after it is masked whole. It reads at most
+// n plus [Redactor.Longest] bytes of s, so a huge s costs no more than
+// its start.
+func (r *Redactor) RedactPrefix(s string, n int) string {
+	n = min(max(n, 0), len(s))
+	if r == nil || n == 0 {
+		return s[:n]
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.width == 0 || len(s) < r.width {
-		return s
+	s = s[:min(len(s), n+r.longest)]
+	shortest := r.width // the shortest text a form can take
+	if r.streams.hex != nil {
+		shortest = min(shortest, streamMin) // a secret's raw bytes
+	}
+	if r.width == 0 || len(s) < shortest {
+		return s[:n]
 	}
 	var hit []bool // hit[i]: byte i of s belongs to a secret
+	r.streams.markStreams(s, &hit)
 	scan := func(text string, index map[string][]string) {
 		if len(index) == 0 {
 			return
@@ -141,10 +163,10 @@ func (r *Redactor) Redact(s string) string {
 		scan(lowerASCII(s), r.folded) // same length and offsets as s
 	}
 	if hit == nil {
-		return s
+		return s[:n]
 	}
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
+	out := make([]byte, 0, n)
+	for i := 0; i < n; {
 		if !hit[i] {
 			out = append(out, s[i])
 			i++

@@ -41,11 +41,20 @@ func (l *stderrLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.pending = append(l.pending, p...)
-	if i := bytes.LastIndexByte(l.pending, '\n'); i >= 0 {
-		l.keep(l.red.Redact(string(l.pending[:i+1])))
-		l.pending = append(l.pending[:0], l.pending[i+1:]...)
+	hold := l.red.Longest()
+	if bytes.IndexByte(p, '\n') >= 0 {
+		// Whole lines go out once the text after them is long enough
+		// to hold the rest of any secret form that starts in them (a
+		// hex dump split over lines, say), so that such a form is seen
+		// whole and masked now.
+		s := l.red.Redact(string(l.pending))
+		limit := max(len(s)-max(hold-1, 0), 0)
+		if i := strings.LastIndexByte(s[:limit], '\n'); i >= 0 {
+			l.keep(s[:i+1])
+			l.pending = append(l.pending[:0], s[i+1:]...)
+		}
 	}
-	if hold := l.red.Longest(); len(l.pending) > max(pendingMax, 2*hold) {
+	if len(l.pending) > max(pendingMax, 2*hold) {
 		// Any secret that starts before the last hold-1 bytes ends
 		// inside the buffer, so it is masked now.
 		s := l.red.Redact(string(l.pending))
@@ -93,7 +102,15 @@ func (l *stderrLog) parts() (head, tail string, cut bool) {
 	defer l.mu.Unlock()
 	head = l.red.Redact(string(l.head))
 	tail = l.red.Redact(string(l.tail) + string(l.pending))
-	return head, tail, l.cut
+	cut = l.cut
+	// The text held back for redaction counts against the bounds too.
+	if n := min(l.headMax-len(head), len(tail)); n > 0 && !cut {
+		head, tail = head+tail[:n], tail[n:]
+	}
+	if over := len(tail) - l.tailMax; over > 0 {
+		tail, cut = tail[over:], true
+	}
+	return head, tail, cut
 }
 
 // String returns what is kept, trimmed; "..." marks a gap.

@@ -27,8 +27,9 @@ var ErrPlan = errors.New("invalid fleet plan")
 // MaxCount bounds the size of one fleet.
 const MaxCount = 100_000_000
 
-// maxClockDrift bounds the clock offset of time tokens: about 31 years.
-const maxClockDrift = 1_000_000_000
+// maxClockDrift bounds the clock offset of time tokens, in seconds: the
+// one bound of [token.MaxClockOffset].
+const maxClockDrift = int64(token.MaxClockOffset / time.Second)
 
 // serialSpace is the number of serials of one model (12 free digits).
 const serialSpace = 1_000_000_000_000

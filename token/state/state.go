@@ -217,15 +217,15 @@ func Unmarshal(b []byte) (*Device, error) {
 	}
 	model, err := token.ParseModel(f.Model)
 	if err != nil || string(model) != f.Model {
-		return nil, fmt.Errorf("%w: model %q (want c100, c200 or app)", ErrState, f.Model)
+		return nil, fieldError("model", "want c100, c200 or app", token.ErrModel)
 	}
 	serial, err := token.ParseSerial(f.Serial, model)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrState, err)
+		return nil, fieldError("serial", fmt.Sprintf("want %d digits starting with %c", token.SerialLen, model.SerialPrefix()), token.ErrSerial)
 	}
 	alg, err := token.ParseAlgorithm(f.Algorithm)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrState, err)
+		return nil, fieldError("algorithm", "want SHA1, SHA256 or SHA512", token.ErrAlgorithm)
 	}
 	if err := token.CheckDigits(f.Digits); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
@@ -274,7 +274,7 @@ func (f *file) c100(serial token.Serial, alg token.Algorithm, secret []byte) (*t
 	if f.Display != nil {
 		disp, err := time.ParseDuration(*f.Display)
 		if err != nil || disp <= 0 {
-			return nil, fmt.Errorf("%w: display %q (want a positive duration such as 10s)", ErrState, *f.Display)
+			return nil, fieldError("display", "want a positive duration such as 10s", nil)
 		}
 		cfg.Display = disp
 	}
@@ -329,7 +329,7 @@ func (f *file) c200(model token.Model, serial token.Serial, alg token.Algorithm,
 	if f.ClockOffset != nil {
 		off, err := time.ParseDuration(*f.ClockOffset)
 		if err != nil {
-			return nil, fmt.Errorf("%w: clock_offset %q (want a duration such as -90s)", ErrState, *f.ClockOffset)
+			return nil, fieldError("clock_offset", "want a duration such as -90s", nil)
 		}
 		cfg.Offset = off
 	}
@@ -339,7 +339,7 @@ func (f *file) c200(model token.Model, serial token.Serial, alg token.Algorithm,
 	if f.SyncedAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *f.SyncedAt)
 		if err != nil {
-			return nil, fmt.Errorf("%w: synced_at %q is not an RFC 3339 time", ErrState, *f.SyncedAt)
+			return nil, fieldError("synced_at", "want an RFC 3339 time", nil)
 		}
 		if err := CheckTime("synced_at", t); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrState, err)
@@ -351,6 +351,16 @@ func (f *file) c200(model token.Model, serial token.Serial, alg token.Algorithm,
 		return nil, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return d, nil
+}
+
+// fieldError reports a field of a state file whose text is not valid.
+// It never quotes the text: a secret pasted into the wrong field would be
+// printed.
+func fieldError(name, want string, kind error) error {
+	if kind != nil {
+		return fmt.Errorf("%w: %s: %w: %s (the value is not shown: it may hold a secret)", ErrState, name, kind, want)
+	}
+	return fmt.Errorf("%w: %s: not valid, %s (the value is not shown: it may hold a secret)", ErrState, name, want)
 }
 
 // jsonProblem describes a JSON decoding error in one line without quoting

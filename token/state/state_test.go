@@ -164,3 +164,47 @@ func TestMarshalRefusesEmptyDevice(t *testing.T) {
 	_, err := state.Marshal(&state.Device{})
 	assert.ErrorIs(t, err, state.ErrState)
 }
+
+// TestSecretInAFieldNotEchoed: a secret pasted by hand into a text field
+// (in any form: hex, base32) never comes back in the error about it.
+func TestSecretInAFieldNotEchoed(t *testing.T) {
+	const tt = `{"version":1,"model":"c200","serial":"2000000000001","algorithm":"SHA1","digits":6,
+"secret":"3132","period":60,"t0":0,"clock_offset":"0s","ppm":0,"synced_at":"2026-11-23T09:00:00Z"}`
+	for _, pasted := range []string{"3132333435363738393031323334353637383930", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "12345678901234567890"} {
+		for name, edit := range map[string][2]string{
+			"model":        {`"model":"c200"`, `"model":"` + pasted + `"`},
+			"serial":       {`"2000000000001"`, `"` + pasted + `"`},
+			"algorithm":    {`"SHA1"`, `"` + pasted + `"`},
+			"clock_offset": {`"0s"`, `"` + pasted + `"`},
+			"synced_at":    {`"2026-11-23T09:00:00Z"`, `"` + pasted + `"`},
+		} {
+			_, err := state.Unmarshal([]byte(strings.Replace(tt, edit[0], edit[1], 1)))
+			require.Error(t, err, name)
+			assert.ErrorIs(t, err, state.ErrState, name)
+			assert.Contains(t, err.Error(), name, "the error names the field")
+			assert.NotContains(t, err.Error(), pasted[:8], name)
+		}
+		_, err := state.Unmarshal([]byte(strings.Replace(good, `"10s"`, `"`+pasted+`"`, 1)))
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), pasted[:8], "display")
+	}
+}
+
+// TestClockOffsetBound: a state file takes a clock offset up to
+// token.MaxClockOffset either way, the bound fleet and drift use too.
+func TestClockOffsetBound(t *testing.T) {
+	const tt = `{"version":1,"model":"c200","serial":"2000000000001","algorithm":"SHA1","digits":6,
+"secret":"3132","period":60,"t0":0,"clock_offset":"0s","ppm":0,"synced_at":"2026-11-23T09:00:00Z"}`
+	for off, ok := range map[time.Duration]bool{
+		token.MaxClockOffset: true, -token.MaxClockOffset: true,
+		token.MaxClockOffset + time.Second: false, -token.MaxClockOffset - time.Second: false,
+		9_200_000_000 * time.Second: false,
+	} {
+		_, err := state.Unmarshal([]byte(strings.Replace(tt, `"0s"`, `"`+off.String()+`"`, 1)))
+		if ok {
+			assert.NoError(t, err, "%v", off)
+		} else {
+			assert.ErrorIs(t, err, token.ErrConfig, "%v", off)
+		}
+	}
+}

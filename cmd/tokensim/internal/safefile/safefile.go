@@ -11,6 +11,11 @@
 // directory. Errors name the file being written, never the temporary one.
 // A path that is a symbolic link is updated through it: the link's target
 // changes, the link stays.
+//
+// A path that is a device, a FIFO or another special file (such as
+// /dev/null) is never replaced: with overwrite it is written in place,
+// as a shell redirection would, and a read-modify-write update of one is
+// refused.
 package safefile
 
 import (
@@ -25,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/otplab/otplab/internal/leftover"
+	"github.com/otplab/otplab/internal/outpath"
 )
 
 // Perm is the mode of every file this package creates.
@@ -37,17 +43,36 @@ type File struct {
 	*os.File
 	path      string
 	overwrite bool
+	inPlace   bool // path is a special file, written directly
 	done      bool
 }
 
 // Create starts writing path. Without overwrite it fails at once, with an
 // error wrapping [fs.ErrExist], if path exists, and Commit never replaces
-// a file that appeared in the meantime.
+// a file that appeared in the meantime. With overwrite, a path that is a
+// special file is opened and written in place (Commit and Abort then only
+// close it).
 func Create(path string, overwrite bool) (*File, error) {
+	return create(os.Stat, path, overwrite)
+}
+
+// create is Create with the stat function that tells a special file.
+func create(stat outpath.StatFunc, path string, overwrite bool) (*File, error) {
 	if !overwrite {
 		if _, err := os.Lstat(path); err == nil {
 			return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, fs.ErrExist)
 		}
+	}
+	special, err := outpath.Special(stat, path)
+	if err != nil {
+		return nil, err
+	}
+	if special {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOCTTY, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &File{File: f, path: path, overwrite: true, inPlace: true}, nil
 	}
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	removeLeftovers(dir)
@@ -142,6 +167,9 @@ func (f *File) Commit() error {
 		return errors.New("safefile: commit after commit or abort")
 	}
 	f.done = true
+	if f.inPlace {
+		return named(f.path, f.File.Close())
+	}
 	tmp := f.File.Name()
 	err := f.File.Sync()
 	if cerr := f.File.Close(); err == nil {
@@ -164,7 +192,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.File.Close()
-	os.Remove(f.File.Name())
+	if !f.inPlace {
+		os.Remove(f.File.Name())
+	}
 }
 
 // publish moves tmp to path: a rename, or without overwrite a hard link
@@ -184,7 +214,11 @@ func publish(tmp, path string, overwrite bool) error {
 
 // Write writes data to path in one step (see [Create]).
 func Write(path string, data []byte, overwrite bool) error {
-	f, err := Create(path, overwrite)
+	return write(os.Stat, path, data, overwrite)
+}
+
+func write(stat outpath.StatFunc, path string, data []byte, overwrite bool) error {
+	f, err := create(stat, path, overwrite)
 	if err != nil {
 		return err
 	}
@@ -205,6 +239,10 @@ func Read(path string, max int64) ([]byte, error) {
 	defer f.Close()
 	return readLimited(f, path, max)
 }
+
+// ErrNotRegular reports a file to be updated that is a device, a FIFO
+// or another special file, which an update would destroy.
+var ErrNotRegular = errors.New("not a regular file")
 
 // ErrTooLarge reports a file larger than the caller accepts.
 var ErrTooLarge = errors.New("file too large")
@@ -233,6 +271,11 @@ func Update(path string, max int64, fn func(old []byte) ([]byte, error)) error {
 	if err != nil {
 		return err
 	}
+	if special, err := outpath.Special(os.Stat, path); err != nil {
+		return err
+	} else if special {
+		return fmt.Errorf("%s: %w", path, ErrNotRegular)
+	}
 	return withLock(path, func(f *os.File) error {
 		old, err := readLimited(f, path, max)
 		if err != nil {
@@ -250,9 +293,18 @@ func Update(path string, max int64, fn func(old []byte) ([]byte, error)) error {
 // exists so as not to interleave with an update in progress.
 // Like Update, it follows a symbolic link.
 func Replace(path string, data []byte) error {
+	return replace(os.Stat, path, data)
+}
+
+func replace(stat outpath.StatFunc, path string, data []byte) error {
 	path, err := resolve(path)
 	if err != nil {
 		return err
+	}
+	if special, err := outpath.Special(stat, path); err != nil {
+		return err
+	} else if special {
+		return write(stat, path, data, true)
 	}
 	err = withLock(path, func(*os.File) error { return Write(path, data, true) })
 	if errors.Is(err, errNoFile) {
@@ -353,8 +405,11 @@ func (d *Dir) Write(name string, data []byte) error {
 
 // Commit moves the staged files into the directory. Without overwrite it
 // first checks that none of them exists there, and fails (wrapping
-// [fs.ErrExist]) before moving any.
-func (d *Dir) Commit(overwrite bool) error {
+// [fs.ErrExist]) before moving any. With overwrite, a name that is a
+// special file there is written in place, never replaced.
+func (d *Dir) Commit(overwrite bool) error { return d.commit(os.Stat, overwrite) }
+
+func (d *Dir) commit(stat outpath.StatFunc, overwrite bool) error {
 	if d.done {
 		return errors.New("safefile: commit after commit or abort")
 	}
@@ -367,9 +422,22 @@ func (d *Dir) Commit(overwrite bool) error {
 		}
 	}
 	for _, n := range d.names {
-		if err := publish(filepath.Join(d.stage, n), filepath.Join(d.dir, n), overwrite); err != nil {
+		staged, dst := filepath.Join(d.stage, n), filepath.Join(d.dir, n)
+		special, err := outpath.Special(stat, dst)
+		if err == nil && special {
+			var b []byte
+			if b, err = os.ReadFile(staged); err == nil {
+				err = outpath.WriteInPlace(dst, b)
+			}
+			if err == nil {
+				err = os.Remove(staged)
+			}
+		} else if err == nil {
+			err = publish(staged, dst, overwrite)
+		}
+		if err != nil {
 			d.Abort()
-			return err
+			return named(dst, err)
 		}
 	}
 	d.done = true
