@@ -387,3 +387,54 @@ func TestGuessingLimitTOTPOnly(t *testing.T) {
 		assert.Contains(t, strings.Join(r.Messages, "\n"), tc.msg)
 	}
 }
+
+// errPastMax is a verifier whose counters end at max, as a signed 64-bit
+// column does: the reference under that claim, except that a check once
+// the token is spent is answered with an application error instead of a
+// rejection.
+type errPastMax struct {
+	*reference.Verifier
+	mu    sync.Mutex
+	start map[string]uint64
+	seen  map[string]uint64
+	max   uint64
+}
+
+func (e *errPastMax) Enroll(ctx context.Context, tok harness.Token) error {
+	e.mu.Lock()
+	e.start[tok.Serial], e.seen[tok.Serial] = tok.Counter, 0
+	e.mu.Unlock()
+	return e.Verifier.Enroll(ctx, tok)
+}
+
+func (e *errPastMax) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	rep, err := e.Verifier.Check(ctx, req)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err == nil && rep.Accepted {
+		e.seen[req.Serial]++
+	}
+	if err == nil && !rep.Accepted && e.start[req.Serial]+e.seen[req.Serial] > e.max {
+		return harness.Reply{}, &harness.RefusedError{Op: "check", Message: "OverflowError: Python int too large to convert to SQLite INTEGER"}
+	}
+	return rep, err
+}
+
+// TestErrorPastClaimedMax: an application error to a check past the claimed
+// counters.max is not a FAIL (the profile does not claim that request):
+// rfc4226/5.1/counter-2^64 stays the declared NON-STRICT, and says what
+// the verifier answered.
+func TestErrorPastClaimedMax(t *testing.T) {
+	t.Parallel()
+	p := reference.Default()
+	p.Counters = &harness.CounterRange{Min: 0, Max: 1<<63 - 1}
+	ref, err := reference.New(p)
+	require.NoError(t, err)
+	v := &errPastMax{Verifier: ref, start: map[string]uint64{}, seen: map[string]uint64{}, max: 1<<63 - 1}
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Seed: 4, Run: regexp.MustCompile(`^rfc4226/5\.1/counter-2\^64$`)})
+	require.NoError(t, err)
+	require.Len(t, rep.Results, 1)
+	r := rep.Results[0]
+	assert.Equal(t, harness.NonStrict, r.Verdict, "%v", r.Messages)
+	assert.NotContains(t, strings.Join(r.Messages, "\n"), "refused with an error")
+}

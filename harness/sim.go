@@ -64,6 +64,10 @@ type sim struct {
 	tr    *tracker
 	hist  []event
 	story []string
+	// unclaimed, when set, says why the next checks go past what the
+	// profile claims to serve (a counter past counters.max): an
+	// application error to them is taken as not accepted, not as a FAIL.
+	unclaimed string
 	// strictLock is set by lockout cases: the harness must not unlock the
 	// token behind their back.
 	strictLock bool
@@ -260,11 +264,19 @@ func (s *sim) checkFor(code, purpose string, at time.Time, want bool, what, why 
 	ctx, cancel := s.t.reqCtx()
 	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at, Purpose: purpose})
 	cancel()
+	var refused *RefusedError
+	outside := ""
+	if err != nil && s.unclaimed != "" && errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
+		// Not a request the profile claims to serve: an error is one way
+		// not to accept it.
+		outside = fmt.Sprintf(" (answered with an error, %s: taken as not accepted, since %s)", refused.Message, s.unclaimed)
+		rep, err = Reply{}, nil
+	}
 	if err != nil {
 		s.refusedInHistory(r, err)
 		s.callErr(fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code)), err)
 	}
-	did := fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code))
+	did := fmt.Sprintf("%s submitted %s %s%s", s.stamp(at), what, quote(code), outside)
 	if purpose != "" {
 		did += " for " + purpose
 	}
