@@ -87,10 +87,11 @@ fi
 
 echo "== django-otp (Debian python3-django-otp): conformance run on its own clock, under the fake clock"
 # Debian's python3 (another one may come first on PATH) with Django and
-# django-otp; the shim's SQLite database is in memory. Three cases end in
-# ERROR (django-otp raises OverflowError), so the run is incomplete (exit
-# 3): the check below wants exactly those, and no failure beyond the
-# expect file. See docs/verifiers/django-otp.md.
+# django-otp; the shim's SQLite database is in memory. django-otp raises
+# OverflowError past its counters and past 2262: the first is taken as not
+# accepted (the token is spent), the second makes the clock check put 2603
+# out of reach, so year-2603 SKIPs. The check below wants exit 0, no ERROR,
+# no failure, and that SKIP. See docs/verifiers/django-otp.md.
 bash examples/djangootp/setup.sh
 rc=0
 bin/conformance run --verifier 'exec:/usr/bin/python3 examples/djangootp/verifier.py' --clock fake --seed 1 --checks 30 \
@@ -99,13 +100,14 @@ python3 - "$out/djangootp/report.json" "$rc" <<'PY'
 import json, sys
 doc, rc = json.load(open(sys.argv[1])), int(sys.argv[2])
 errors = sorted(r["id"] for r in doc["results"] if r["verdict"] == "ERROR")
-want = ["rfc4226/5.1/counter-2^64", "rfc6238/4.2/appendix-b-sha1", "rfc6238/4.2/year-2603"]
-if rc != 3 or errors != want or doc["failing"] or not doc["clock_set"]:
-    print("interop: django-otp: exit %d, ERROR %s (want %s), failing %s, clock_set %s: see %s.txt"
-          % (rc, errors, want, doc["failing"], doc["clock_set"], sys.argv[1].rsplit("/", 1)[0]), file=sys.stderr)
+year = [r for r in doc["results"] if r["id"] == "rfc6238/4.2/year-2603"]
+skipped = bool(year) and year[0]["verdict"] == "SKIP" and "OverflowError" in " ".join(year[0].get("messages", []))
+if rc != 0 or errors or doc["failing"] or not doc["clock_set"] or not skipped:
+    print("interop: django-otp: exit %d, ERROR %s, failing %s, clock_set %s, year-2603 skipped for OverflowError %s: see %s.txt"
+          % (rc, errors, doc["failing"], doc["clock_set"], skipped, sys.argv[1].rsplit("/", 1)[0]), file=sys.stderr)
     sys.exit(1)
 c = doc["counts"]
-print("  %d passed, %d non-strict (declared), %d skipped, ERROR as recorded: %s" % (c["pass"], c["non_strict"], c["skip"], ", ".join(errors)))
+print("  %d passed, %d non-strict (declared), %d skipped (year-2603: the clock check found OverflowError past 2262)" % (c["pass"], c["non_strict"], c["skip"]))
 PY
 
 echo "== google-authenticator-libpam (Debian libpam-google-authenticator): conformance run through real PAM, under the fake clock"
