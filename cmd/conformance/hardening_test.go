@@ -22,6 +22,7 @@ import (
 	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/harness/report"
 	"github.com/otplab/otplab/harness/wire"
+	"github.com/otplab/otplab/internal/outpath/outpathtest"
 )
 
 // TestRunSIGHUP: SIGHUP ends a run as Ctrl-C does: the verifier is
@@ -162,22 +163,6 @@ func TestOutputWriteFails(t *testing.T) {
 	}
 }
 
-// drainFIFO reads the FIFO at p until its writer closes it.
-func drainFIFO(p string) <-chan string {
-	got := make(chan string, 1)
-	go func() {
-		f, err := os.Open(p)
-		if err != nil {
-			got <- "open: " + err.Error()
-			return
-		}
-		defer f.Close()
-		b, _ := io.ReadAll(f)
-		got <- string(b)
-	}()
-	return got
-}
-
 // TestOutputsNeverReplaceAFIFO: probe --out, probe --report-dir and run
 // --report-dir write a FIFO in place and leave it a FIFO (they used to
 // rename a regular file over it; as root, over /dev/null).
@@ -194,7 +179,7 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 		assert.Equal(t, fs.ModeNamedPipe, st.Mode().Type(), "%s is no longer a FIFO", p)
 	}
 	out, svg, js := fifo("profile.out"), fifo("probe.svg"), fifo("report.json")
-	gotOut, gotSVG := drainFIFO(out), drainFIFO(svg)
+	gotOut, gotSVG := outpathtest.Drain(out), outpathtest.Drain(svg)
 	r := cli(t, t.Context(), "probe", "--seed", "3", "--out", out, "--report-dir", dir)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, <-gotOut, `"look_ahead"`)
@@ -202,7 +187,7 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 	isFIFO(out)
 	isFIFO(svg)
 
-	gotJS := drainFIFO(js)
+	gotJS := outpathtest.Drain(js)
 	r = cli(t, t.Context(), "run", "--run", `^rfc4226/5\.4/`, "--seed", "9", "--report-dir", dir)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, <-gotJS, `"verdict"`)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otplab/otplab/internal/outpath/outpathtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -144,22 +144,6 @@ func deadPid(t *testing.T) int {
 	return 0
 }
 
-// drainFIFO reads the FIFO at p until its writer closes it.
-func drainFIFO(p string) <-chan string {
-	got := make(chan string, 1)
-	go func() {
-		f, err := os.Open(p)
-		if err != nil {
-			got <- "open: " + err.Error()
-			return
-		}
-		defer f.Close()
-		b, _ := io.ReadAll(f)
-		got <- string(b)
-	}()
-	return got
-}
-
 // TestOutputsNeverReplaceAFIFO: new --force, export --force and fleet
 // --force write a FIFO in place and leave it a FIFO (they used to rename
 // a regular file over it; as root, over /dev/null).
@@ -183,7 +167,7 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var got []<-chan string
 			for _, f := range tt.fifos {
-				got = append(got, drainFIFO(f))
+				got = append(got, outpathtest.Drain(f))
 			}
 			ok(t, tt.args...)
 			for i, f := range tt.fifos {

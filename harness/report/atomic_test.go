@@ -1,7 +1,6 @@
 package report
 
 import (
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,43 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otplab/otplab/internal/outpath/outpathtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// deviceStat reports dev as a character device (as /dev/null is) and
-// everything else as os.Stat does.
-func deviceStat(dev string) func(string) (fs.FileInfo, error) {
-	return func(name string) (fs.FileInfo, error) {
-		st, err := os.Stat(name)
-		if err != nil || name != dev {
-			return st, err
-		}
-		return charDevice{st}, nil
-	}
-}
-
-type charDevice struct{ fs.FileInfo }
-
-func (c charDevice) Mode() fs.FileMode { return fs.ModeDevice | fs.ModeCharDevice | 0o666 }
-
-// readFIFO starts a reader of the FIFO at p and returns what it read once
-// the writer closes it.
-func readFIFO(t *testing.T, p string) <-chan string {
-	t.Helper()
-	got := make(chan string, 1)
-	go func() {
-		f, err := os.Open(p)
-		if err != nil {
-			got <- "open: " + err.Error()
-			return
-		}
-		defer f.Close()
-		b, _ := io.ReadAll(f)
-		got <- string(b)
-	}()
-	return got
-}
 
 // TestWriteFileNeverReplacesASpecialFile: a FIFO and a device are written
 // in place; before, the rename turned them into regular files (as root,
@@ -54,7 +20,7 @@ func TestWriteFileNeverReplacesASpecialFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "fifo")
 	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
-	got := readFIFO(t, fifo)
+	got := outpathtest.Drain(fifo)
 	require.NoError(t, WriteFile(fifo, []byte("through the pipe")))
 	select {
 	case s := <-got:
@@ -69,7 +35,7 @@ func TestWriteFileNeverReplacesASpecialFile(t *testing.T) {
 	// A symbolic link to the FIFO (as /dev/stdout is to a pipe or a tty).
 	link := filepath.Join(dir, "stdout")
 	require.NoError(t, os.Symlink(fifo, link))
-	got = readFIFO(t, fifo)
+	got = outpathtest.Drain(fifo)
 	require.NoError(t, WriteFile(link, []byte("via the link")))
 	assert.Equal(t, "via the link", <-got)
 	st, err = os.Lstat(link)
@@ -83,7 +49,7 @@ func TestWriteFileNeverReplacesASpecialFile(t *testing.T) {
 	require.NoError(t, os.Chmod(dev, 0o666))
 	before, err := os.Stat(dev)
 	require.NoError(t, err)
-	require.NoError(t, writeFile(deviceStat(dev), dev, []byte("discarded")))
+	require.NoError(t, writeFile(outpathtest.DeviceStat(dev), dev, []byte("discarded")))
 	after, err := os.Stat(dev)
 	require.NoError(t, err)
 	assert.True(t, os.SameFile(before, after), "the device was replaced by a new file")
@@ -109,7 +75,7 @@ func TestWriteDirIntoSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, JUnitFile)
 	require.NoError(t, syscall.Mkfifo(p, 0o600))
-	got := readFIFO(t, p)
+	got := outpathtest.Drain(p)
 	require.NoError(t, (&Summary{}).WriteDir(dir))
 	assert.Contains(t, <-got, "<testsuites")
 	st, err := os.Lstat(p)
