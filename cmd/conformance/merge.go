@@ -74,13 +74,7 @@ shard missing or incomplete).`,
 					}
 				}
 			}
-			switch {
-			case rep.Failed():
-				return outcomeError{code: exitFailed, msg: rep.Headline()}
-			case !rep.Complete():
-				return outcomeError{code: exitIncomplete, msg: rep.Headline()}
-			}
-			return nil
+			return stressOutcome(rep)
 		},
 	}
 	cmd.Flags().StringVar(&reportDir, "report-dir", "", "write the merged report.json and junit.xml, and the shards' timelines, into this directory")

@@ -202,6 +202,13 @@ func (f *stressFlags) execute(cmd *cobra.Command) error {
 			return ioError{fmt.Errorf("--report-dir: %w", err)}
 		}
 	}
+	return stressOutcome(rep)
+}
+
+// stressOutcome maps a stress report (one run's, or merged shards') to
+// the exit code: 1 for a violation, 3 when tokens went unchecked or the
+// run was cut short, 0 otherwise.
+func stressOutcome(rep *stress.Report) error {
 	switch {
 	case rep.Failed():
 		return outcomeError{code: exitFailed, msg: rep.Headline()}
