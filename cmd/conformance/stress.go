@@ -206,8 +206,9 @@ func (f *stressFlags) execute(cmd *cobra.Command) error {
 }
 
 // stressOutcome maps a stress report (one run's, or merged shards') to
-// the exit code: 1 for a violation, 3 when tokens went unchecked or the
-// run was cut short, 0 otherwise.
+// the exit code: 1 for a violation, 3 when the report is incomplete (a
+// token not enrolled or not checked, a shard missing, the run cut short),
+// 0 otherwise.
 func stressOutcome(rep *stress.Report) error {
 	switch {
 	case rep.Failed():
