@@ -565,6 +565,14 @@ func (r *runner) send(ctx context.Context, u *user, calls ...call) bool {
 	if !r.take(ctx, len(calls)) {
 		return false
 	}
+	if len(calls) == 1 {
+		// One call needs no goroutine of its own.
+		o := r.do(ctx, u, calls[0])
+		u.mu.Lock()
+		u.ops = append(u.ops, o)
+		u.mu.Unlock()
+		return true
+	}
 	ops := make([]op, len(calls))
 	var wg sync.WaitGroup
 	for i, c := range calls {

@@ -1,12 +1,17 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/otplab/otplab/harness"
+	"github.com/otplab/otplab/harness/reference"
 	"github.com/otplab/otplab/token"
 )
 
@@ -31,17 +36,17 @@ func BenchmarkExec(b *testing.B) {
 // benchChecks runs b.N accepted checks against v from 32 goroutines per
 // core and reports requests per second.
 func benchChecks(b *testing.B, v harness.Verifier) {
-	benchChecksAt(b, v, func(uint64) int64 { return 0 })
+	benchChecksAt(b, v, 32, func(uint64) int64 { return 0 })
 }
 
-// benchChecksAt is benchChecks with the i-th check of each goroutine at
-// the time at(i). The tokens are HOTP: the time changes nothing but the
-// clock.
-func benchChecksAt(b *testing.B, v harness.Verifier, at func(i uint64) int64) {
+// benchChecksAt is benchChecks with par goroutines per core and the i-th
+// check of each goroutine at the time at(i). The tokens are HOTP: the
+// time changes nothing but the clock.
+func benchChecksAt(b *testing.B, v harness.Verifier, par int, at func(i uint64) int64) {
 	secret := []byte("12345678901234567890")
 	var serials atomic.Int64
 	ctx := b.Context()
-	b.SetParallelism(32)
+	b.SetParallelism(par)
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -89,7 +94,78 @@ func BenchmarkExecClock(b *testing.B) {
 			if _, err := c.Describe(b.Context()); err != nil {
 				b.Fatal(err)
 			}
-			benchChecksAt(b, c, tc.at)
+			benchChecksAt(b, c, 32, tc.at)
 		})
 	}
+}
+
+// BenchmarkHTTPCheck measures accepted checks over HTTP on a 127.0.0.1
+// port, client and server in this process, 16 goroutines per core, and
+// reports the CPU time of both ends per request (cpu-us/op), which a busy
+// machine inflates far less than the rate. "otplab": the HTTP client and
+// the Handler serving the reference verifier. "floor": what net/http alone
+// costs for the same exchange: a plain http.Client posting a fixed check
+// body to a handler that reads it and writes a fixed reply, no JSON and
+// no verifier; no client of net/http can do better than this.
+func BenchmarkHTTPCheck(b *testing.B) {
+	b.Run("otplab", func(b *testing.B) {
+		v, err := reference.New(reference.Default())
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(NewHandler(v, "", ServeOptions{}))
+		defer srv.Close()
+		c, err := NewHTTP(srv.URL, HTTPOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		cpu0 := cpuTime(b)
+		benchChecksAt(b, c, 16, func(uint64) int64 { return 0 })
+		b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+	})
+	b.Run("floor", func(b *testing.B) {
+		reply := []byte(`{"id":1,"ok":true,"accepted":true}` + "\n")
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(reply)
+		}))
+		defer srv.Close()
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true}}
+		defer client.CloseIdleConnections()
+		body := []byte(`{"id":1,"op":"check","serial":"1000000000001","code":"755224","time":0}`)
+		measureCPU(b, func() {
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 512)
+				for pb.Next() {
+					req, _ := http.NewRequestWithContext(b.Context(), http.MethodPost, srv.URL+"/check", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					n, _ := io.ReadFull(resp.Body, buf[:len(reply)])
+					_ = resp.Body.Close()
+					if resp.StatusCode != http.StatusOK || !bytes.Equal(buf[:n], reply) {
+						b.Errorf("status %d, body %q", resp.StatusCode, buf[:n])
+						return
+					}
+				}
+			})
+		})
+	})
+}
+
+// measureCPU runs f, timed, and reports requests/s and the process's CPU
+// time per request.
+func measureCPU(b *testing.B, f func()) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, start := cpuTime(b), time.Now()
+	f()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
 }

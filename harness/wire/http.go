@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +66,9 @@ type HTTP struct {
 	ids       atomic.Int64
 	silent    atomic.Int32 // requests timed out in a row with no reply in between
 	gaveUp    atomic.Pointer[error]
+	urls      map[string]*url.URL // each op's URL, parsed once; read only
+	header    http.Header         // every request's header; read only
+	bufs      sync.Pool           // *[]byte reply buffers
 }
 
 // NewHTTP returns a client for the verifier at rawURL
@@ -111,6 +114,14 @@ func NewHTTP(rawURL string, opts HTTPOptions) (*HTTP, error) {
 	if c.red == nil {
 		c.red = NewRedactor()
 	}
+	c.header = http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	c.urls = make(map[string]*url.URL, len(Ops()))
+	for _, op := range Ops() {
+		if u, err := url.Parse(c.base + "/" + op); err == nil {
+			c.urls[op] = u
+		}
+	}
+	c.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
 	if c.timeout <= 0 {
 		c.timeout = harness.DefaultTimeout
 	}
@@ -173,7 +184,9 @@ func (c *HTTP) do(ctx context.Context, req Request) (Reply, error) {
 
 func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 	req.ID = c.ids.Add(1)
-	body, err := json.Marshal(req)
+	// The body is not pooled: the transport may still hold it after Do
+	// returns.
+	body, err := appendRequest(make([]byte, 0, 128), req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: encode request: %w", req.Op, err)
 	}
@@ -182,24 +195,26 @@ func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	target := c.base + "/" + req.Op
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	hreq, err := c.request(ctx, req.Op, body)
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w: %w", req.Op, ErrTransport, err)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.client.Do(hreq)
 	if err != nil {
 		return Reply{}, fmt.Errorf("%s: %w: %w%s", req.Op, ErrTransport, err, schemeHint(c.base, err))
 	}
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, c.max+1))
-	if int64(len(data)) <= c.max {
+	bufp := c.bufs.Get().(*[]byte)
+	data, eof, readErr := readBody(resp.Body, (*bufp)[:0], c.max+1)
+	if cap(data) <= 64<<10 { // a huge reply's buffer is left to the collector
+		*bufp = data[:0]
+		defer c.bufs.Put(bufp)
+	}
+	if !eof && int64(len(data)) <= c.max {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		what := fmt.Sprintf("HTTP status %s from POST %s", printable.Text(resp.Status, 100), target)
+		what := fmt.Sprintf("HTTP status %s from POST %s", printable.Text(resp.Status, 100), c.base+"/"+req.Op)
 		if loc := resp.Header.Get("Location"); loc != "" {
 			what += fmt.Sprintf(" (a redirect to %q, not followed)", loc)
 		}
@@ -215,15 +230,65 @@ func (c *HTTP) post(ctx context.Context, req Request) (Reply, error) {
 	if int64(len(data)) > c.max {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, malformed("a reply body longer than %d bytes", c.max))
 	}
-	rep, err := DecodeReply(data, req.Op)
-	if err != nil {
-		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, err, data))
+	rep, fast := decodeVerdictFast(data, req.Op)
+	if !fast {
+		if rep, err = DecodeReply(data, req.Op); err != nil {
+			return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, err, data))
+		}
 	}
 	if rep.ID != req.ID {
 		return Reply{}, fmt.Errorf("%s: %w", req.Op, screen(c.red, malformed("the reply to request %d carries id %d: %s", req.ID, rep.ID, excerpt(data)), data))
 	}
 	rep.Error = errorText(c.red, rep.Error)
 	return rep, rep.Err(req.Op)
+}
+
+// request makes the POST of body to the op's URL, as
+// http.NewRequestWithContext makes it, from the URL parsed once per op
+// and the header shared by every request (the transport only reads it).
+func (c *HTTP) request(ctx context.Context, op string, body []byte) (*http.Request, error) {
+	u := c.urls[op]
+	if u == nil {
+		return http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/"+op, bytes.NewReader(body))
+	}
+	hreq := &http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        c.header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Host:          u.Host,
+		GetBody: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(body)), nil
+		},
+	}
+	return hreq.WithContext(ctx), nil
+}
+
+// readBody appends r's bytes to buf, at most limit of them, and reports
+// whether it read to the end.
+func readBody(r io.Reader, buf []byte, limit int64) (data []byte, eof bool, err error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := buf[len(buf):cap(buf)]
+		if int64(len(room)) > limit-int64(len(buf)) {
+			room = room[:limit-int64(len(buf))]
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, true, nil
+		}
+		if err != nil {
+			return buf, false, err
+		}
+	}
+	return buf, false, nil
 }
 
 // schemeHint explains a failure to talk to the verifier that comes from

@@ -3,7 +3,6 @@ package wire
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +123,11 @@ func answer(ctx context.Context, v harness.Verifier, req Request) Reply {
 // serveMessage decodes one request, answers it and reports the event.
 func serveMessage(ctx context.Context, v harness.Verifier, data []byte) (Reply, Event) {
 	start := time.Now()
-	req, err := DecodeRequest(data)
+	req, fast := decodeCheckRequestFast(data)
+	var err error
+	if !fast {
+		req, err = DecodeRequest(data)
+	}
 	var rep Reply
 	if err != nil {
 		rep = Reply{ID: req.ID, Error: err.Error()}
@@ -168,8 +171,7 @@ func ServeLines(ctx context.Context, v harness.Verifier, r io.Reader, w io.Write
 	writeErr := make(chan error, 1)
 	go func() { writeErr <- writeLines(w, replies) }()
 	send := func(rep Reply) {
-		line, _ := json.Marshal(rep) // a Reply always encodes
-		replies <- append(line, '\n')
+		replies <- append(appendReply(make([]byte, 0, 64), rep), '\n')
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	sem := make(chan struct{}, maxInFlight)
@@ -256,12 +258,27 @@ type Handler struct {
 	v      harness.Verifier
 	prefix string
 	opts   ServeOptions
+	bufs   sync.Pool // *[]byte request and reply buffers
 }
 
 // NewHandler returns a handler serving v under prefix ("" or "/" for the
 // root, "/otp" for http://HOST:PORT/otp/<op>).
 func NewHandler(v harness.Verifier, prefix string, opts ServeOptions) *Handler {
-	return &Handler{v: v, prefix: strings.TrimRight(prefix, "/"), opts: opts}
+	h := &Handler{v: v, prefix: strings.TrimRight(prefix, "/"), opts: opts}
+	h.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
+	return h
+}
+
+// getBuf takes a buffer from the pool.
+func (h *Handler) getBuf() *[]byte { return h.bufs.Get().(*[]byte) }
+
+// putBuf gives p back to the pool holding b (a buffer grown past 64 KiB
+// is left to the collector).
+func (h *Handler) putBuf(p *[]byte, b []byte) {
+	if cap(b) <= 64<<10 {
+		*p = b[:0]
+		h.bufs.Put(p)
+	}
 }
 
 // ServeHTTP answers one request.
@@ -277,7 +294,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, http.StatusMethodNotAllowed, Reply{Error: "method " + r.Method + " (want POST)"}, Event{Op: op}, start)
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.opts.max())))
+	bufp := h.getBuf()
+	data, err := readAll(http.MaxBytesReader(w, r.Body, int64(h.opts.max())), (*bufp)[:0])
+	defer h.putBuf(bufp, data)
 	if err != nil {
 		status := http.StatusBadRequest
 		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
@@ -286,7 +305,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, status, Reply{Error: fmt.Sprintf("reading the request: %v", err)}, Event{Op: op}, start)
 		return
 	}
-	req, err := DecodeRequest(data)
+	req, fast := decodeCheckRequestFast(data)
+	if !fast {
+		req, err = DecodeRequest(data)
+	}
 	if err == nil && req.Op != op {
 		err = malformed("the request's op %q does not match the path's %q", req.Op, op)
 	}
@@ -303,15 +325,34 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) reply(w http.ResponseWriter, status int, rep Reply, ev Event, start time.Time) {
-	body, _ := json.Marshal(rep) // a Reply always encodes
+	bufp := h.getBuf()
+	body := append(appendReply((*bufp)[:0], rep), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+	h.putBuf(bufp, body)
 	if h.opts.Log != nil {
 		ev.Status, ev.Duration = status, time.Since(start)
 		if status != http.StatusOK {
 			ev.OK, ev.Error = false, rep.Error
 		}
 		h.opts.Log(ev)
+	}
+}
+
+// readAll appends r's bytes to buf until EOF.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
