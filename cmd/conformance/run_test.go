@@ -106,9 +106,11 @@ func TestRunBuggyVerifier(t *testing.T) {
 	// The fixed case names the cause; the property case's shrunk script
 	// depends on the scheduler under load, so only its verdict is pinned.
 	assert.Len(t, failed, 2)
-	// The verifier's look-ahead is 20: several window sizes fit this case,
-	// and replaying the cases under each claim tells 20 apart.
-	assert.Equal(t, "accepted, expected rejected: the profile claims look_ahead 10, so offset 11 is outside the window (cause: the look-ahead window is 20, not the claimed 10 (wider than claimed); of the values that fit, only this claim held when its cases were replayed under it)", failed["rfc4226/7.4/look-ahead-beyond"])
+	// The verifier's look-ahead is 20: several window sizes fit this case
+	// alone, and replaying the cases under each claim tells 20 apart (the
+	// summary says so), unless the property case's history, which depends
+	// on the scheduler, already left 20 the only fit.
+	assert.True(t, strings.HasPrefix(failed["rfc4226/7.4/look-ahead-beyond"], "accepted, expected rejected: the profile claims look_ahead 10, so offset 11 is outside the window (cause: the look-ahead window is 20, not the claimed 10 (wider than claimed)"), failed["rfc4226/7.4/look-ahead-beyond"])
 	assert.True(t, strings.HasPrefix(failed["otplab/model/hotp-sequences"], "a correct verifier would have rejected it"), failed["otplab/model/hotp-sequences"])
 
 	// With the failures listed as known, the run passes ...
