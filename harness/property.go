@@ -18,42 +18,6 @@ import (
 	"github.com/otplab/otplab/token"
 )
 
-func propertyCases() []*caseDef {
-	return []*caseDef{
-		{
-			id:          "otplab/model/hotp-sequences",
-			level:       PROFILE,
-			requirement: "every reply to a random sequence of token events agrees with the declared profile (look-ahead, resync, lockout, replay, concurrency)",
-			what:        "Plays random sequences of C100 events (unsubmitted presses, submits, replays, wrong codes, resync sequences, unlocks, concurrent submits, time passing at the edges of the profile's time rules) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script and explained, and the sequences are played again under the explaining cause to find the next one.",
-			property:    true,
-			needs: all(needLookAhead, func(p Profile) string {
-				if !p.SupportsKind(HOTP) {
-					return "the profile does not claim hotp tokens"
-				}
-				return ""
-			}),
-			body: func(t *ct) { t.property(HOTP) },
-		},
-		{
-			id:          "otplab/model/totp-sequences",
-			level:       PROFILE,
-			requirement: "every reply to a random sequence of time-token events agrees with the declared profile (skew window, no reuse, lockout, concurrency)",
-			what:        "Plays random sequences of C200/app events (time passing, codes of steps around now, replays, wrong codes, unlocks, concurrent submits) against the verifier and an exact model of the profile; a disagreement is shrunk to the shortest script. On real time each sequence is played inside one step of the verifier's clock, clear of its boundaries (a chosen t0 places it when totp.t0 is claimed, else it waits for the next step), at the verifier's now, without the events that move the clock.",
-			property:    true,
-			needs:       needTOTP,
-			realtime:    true,
-			body: func(t *ct) {
-				if t.run.realTime() {
-					if why := realPropertyReason(t.period()); why != "" {
-						t.skip("%s", why)
-					}
-				}
-				t.property(TOTP)
-			},
-		},
-	}
-}
-
 // rapidMu serialises property runs: rapid takes its seed and check count
 // from package flags, so a run sets them and restores them afterwards.
 var rapidMu sync.Mutex
@@ -88,8 +52,10 @@ type propTB struct {
 	out    []string
 }
 
-func (p *propTB) Helper()      {}
+func (p *propTB) Helper() {}
+
 func (p *propTB) Name() string { return p.name }
+
 func (p *propTB) Logf(format string, a ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -97,18 +63,30 @@ func (p *propTB) Logf(format string, a ...any) {
 		p.out = append(p.out, fmt.Sprintf(format, a...))
 	}
 }
-func (p *propTB) Log(a ...any)                   { p.Logf("%s", fmt.Sprint(a...)) }
-func (p *propTB) Skipf(format string, a ...any)  { p.Logf(format, a...); p.SkipNow() }
-func (p *propTB) Skip(a ...any)                  { p.Log(a...); p.SkipNow() }
-func (p *propTB) SkipNow()                       { runtime.Goexit() }
+
+func (p *propTB) Log(a ...any) { p.Logf("%s", fmt.Sprint(a...)) }
+
+func (p *propTB) Skipf(format string, a ...any) { p.Logf(format, a...); p.SkipNow() }
+
+func (p *propTB) Skip(a ...any) { p.Log(a...); p.SkipNow() }
+
+func (p *propTB) SkipNow() { runtime.Goexit() }
+
 func (p *propTB) Errorf(format string, a ...any) { p.Logf(format, a...); p.Fail() }
-func (p *propTB) Error(a ...any)                 { p.Log(a...); p.Fail() }
+
+func (p *propTB) Error(a ...any) { p.Log(a...); p.Fail() }
+
 func (p *propTB) Fatalf(format string, a ...any) { p.Errorf(format, a...); p.FailNow() }
-func (p *propTB) Fatal(a ...any)                 { p.Error(a...); p.FailNow() }
-func (p *propTB) FailNow()                       { p.Fail(); runtime.Goexit() }
-func (p *propTB) Fail()                          { p.mu.Lock(); p.failed = true; p.mu.Unlock() }
-func (p *propTB) Failed() bool                   { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
-func (p *propTB) output() string                 { p.mu.Lock(); defer p.mu.Unlock(); return strings.Join(p.out, "\n") }
+
+func (p *propTB) Fatal(a ...any) { p.Error(a...); p.FailNow() }
+
+func (p *propTB) FailNow() { p.Fail(); runtime.Goexit() }
+
+func (p *propTB) Fail() { p.mu.Lock(); p.failed = true; p.mu.Unlock() }
+
+func (p *propTB) Failed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
+
+func (p *propTB) output() string { p.mu.Lock(); defer p.mu.Unlock(); return strings.Join(p.out, "\n") }
 
 // errTransport marks a property failure that is the verifier's transport,
 // not its judgement.
