@@ -52,10 +52,8 @@ type propTB struct {
 	out    []string
 }
 
-func (p *propTB) Helper() {}
-
+func (p *propTB) Helper()      {}
 func (p *propTB) Name() string { return p.name }
-
 func (p *propTB) Logf(format string, a ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -63,30 +61,18 @@ func (p *propTB) Logf(format string, a ...any) {
 		p.out = append(p.out, fmt.Sprintf(format, a...))
 	}
 }
-
-func (p *propTB) Log(a ...any) { p.Logf("%s", fmt.Sprint(a...)) }
-
-func (p *propTB) Skipf(format string, a ...any) { p.Logf(format, a...); p.SkipNow() }
-
-func (p *propTB) Skip(a ...any) { p.Log(a...); p.SkipNow() }
-
-func (p *propTB) SkipNow() { runtime.Goexit() }
-
+func (p *propTB) Log(a ...any)                   { p.Logf("%s", fmt.Sprint(a...)) }
+func (p *propTB) Skipf(format string, a ...any)  { p.Logf(format, a...); p.SkipNow() }
+func (p *propTB) Skip(a ...any)                  { p.Log(a...); p.SkipNow() }
+func (p *propTB) SkipNow()                       { runtime.Goexit() }
 func (p *propTB) Errorf(format string, a ...any) { p.Logf(format, a...); p.Fail() }
-
-func (p *propTB) Error(a ...any) { p.Log(a...); p.Fail() }
-
+func (p *propTB) Error(a ...any)                 { p.Log(a...); p.Fail() }
 func (p *propTB) Fatalf(format string, a ...any) { p.Errorf(format, a...); p.FailNow() }
-
-func (p *propTB) Fatal(a ...any) { p.Error(a...); p.FailNow() }
-
-func (p *propTB) FailNow() { p.Fail(); runtime.Goexit() }
-
-func (p *propTB) Fail() { p.mu.Lock(); p.failed = true; p.mu.Unlock() }
-
-func (p *propTB) Failed() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
-
-func (p *propTB) output() string { p.mu.Lock(); defer p.mu.Unlock(); return strings.Join(p.out, "\n") }
+func (p *propTB) Fatal(a ...any)                 { p.Error(a...); p.FailNow() }
+func (p *propTB) FailNow()                       { p.Fail(); runtime.Goexit() }
+func (p *propTB) Fail()                          { p.mu.Lock(); p.failed = true; p.mu.Unlock() }
+func (p *propTB) Failed() bool                   { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
+func (p *propTB) output() string                 { p.mu.Lock(); defer p.mu.Unlock(); return strings.Join(p.out, "\n") }
 
 // errTransport marks a property failure that is the verifier's transport,
 // not its judgement.
