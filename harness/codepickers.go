@@ -1,8 +1,6 @@
 package harness
 
-import (
-	"github.com/otplab/otplab/token"
-)
+import "github.com/otplab/otplab/token"
 
 // Choosing tokens and counters that keep a case's expectations
 // unambiguous.

@@ -1,8 +1,6 @@
 package harness
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // The cases of otplab/enroll: what enrolling a serial again does.
 

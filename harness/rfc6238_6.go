@@ -1,8 +1,6 @@
 package harness
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // The cases of RFC 6238 §6 (resynchronization): following the drift of a
 // token's clock.
