@@ -50,15 +50,26 @@ A declared departure from an RFC rule is reported once, at the case that checks 
 Cases enroll inside what the profile supports: counters from ` + "`counters.min`" + `, its first algorithm and digit count when SHA1 or 6 digits are not claimed, a step it can enroll. A refused enrollment of a claimed token is a FAIL of the case.
 `
 
-// caseFiles maps each case ID to the file that holds its body, as
+// caseFiles maps each case ID to the file that holds its body (or, when
+// the body wraps a function given to a case shape, that function), as
 // "harness/NAME.go", so that a case is found from its ID without a search.
 func caseFiles() map[string]string {
+	return filesOf(catalogue())
+}
+
+// filesOf maps the ID of each case of cs to the file that holds its code,
+// as caseFiles does for the catalogue.
+func filesOf(cs []*caseDef) map[string]string {
 	out := map[string]string{}
-	for _, c := range catalogue() {
+	for _, c := range cs {
 		if c.body == nil {
 			continue
 		}
-		f := runtime.FuncForPC(reflect.ValueOf(c.body).Pointer())
+		fn := any(c.body)
+		if c.source != nil {
+			fn = c.source
+		}
+		f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
 		if f == nil {
 			continue
 		}

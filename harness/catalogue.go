@@ -1,6 +1,11 @@
 package harness
 
-import "strings"
+import (
+	"slices"
+	"strings"
+
+	"github.com/otplab/otplab/token"
+)
 
 // caseDef is one case of the catalogue.
 type caseDef struct {
@@ -12,6 +17,11 @@ type caseDef struct {
 	needs       func(Profile) string // a non-empty reason skips the case
 	property    bool
 	body        func(*ct)
+	// source, when set, is the function that holds the case's own code
+	// when body only wraps it (a case shape such as policyCase passes the
+	// function it was given): docs/cases.md names the file of source
+	// instead of that of the shape.
+	source any
 	// level, when set, gives the level under a profile instead of the
 	// static one: input rules are MUST only when exactness is claimed.
 	dynLevel func(Profile) Level
@@ -113,12 +123,114 @@ func Cases() []CaseInfo {
 	return out
 }
 
-// catalogue builds the case list. It is cheap, so it is built on demand
-// instead of kept in a package variable.
+// catalogue builds the case list in run order. It is cheap, so it is built
+// on demand instead of kept in a package variable.
+//
+// Each case is built in the file of its ID's section (rfc4226_7_4.go holds
+// the rfc4226/7.4 cases, otplab_flows.go the otplab/flows cases, and so
+// on; see the package documentation); this list alone fixes the order in
+// which they run and are reported.
 func catalogue() []*caseDef {
-	var all []*caseDef
-	for _, group := range [][]*caseDef{hotpCases(), resyncCases(), lockoutCases(), guessingCases(), policyCases(), hygieneCases(), concurrencyCases(), holeCases(), flowsCases(), totpCases(), totpPolicyCases(), propertyCases()} {
-		all = append(all, group...)
-	}
-	return all
+	return slices.Concat(
+		[]*caseDef{
+			caseAppendixD(),
+			caseDigits8(),
+			hotpAlgorithmCase(token.SHA256),
+			hotpAlgorithmCase(token.SHA512),
+			caseCurrentCode(),
+			caseReplayAcceptedCode(),
+			caseReplayOlderCode(),
+			caseRejectKeepsCounter(),
+			caseLookAheadEdge(),
+			caseLookAheadBeyond(),
+			caseLookAheadMovesCounter(),
+			caseLookAheadWindowMoves(),
+			caseUnknownSerial(),
+			counterCase("2^32", 1<<32, "counters stored in 32-bit integers wrap to 0 here"),
+			counterCase("2^53", 1<<53, "counters stored as IEEE doubles (JavaScript numbers) lose the last bit here"),
+			counterCase("2^63", 1<<63, "counters stored as signed 64-bit integers (SQL BIGINT, Java long) overflow here"),
+			caseCounter2To64(),
+			caseResyncEdge(),
+			caseResyncBeyond(),
+			caseResyncGap(),
+			caseResyncReversed(),
+			caseResyncSameCodeTwice(),
+			caseResyncBehindCounter(),
+			caseResyncFirstIsLastUsed(),
+			caseResyncReplayAfterResync(),
+			caseResyncPartlyInWindow(),
+			caseResyncChanceCollision(),
+			caseLockoutAfterF(),
+			caseLockoutNotBeforeF(),
+			caseLockoutHolds(),
+			caseLockoutUnlock(),
+			caseLockoutSuccessResets(),
+			caseLockoutRepeatedBadCode(),
+			caseLockoutRejectedResyncNotCounted(),
+			caseLockoutResyncWhileLocked(),
+			caseGuessingLimit(),
+			caseGuessingLimitTotp(),
+			caseThrottleRefuses(),
+			caseThrottleGrows(),
+			caseThrottleRefusedNotCounted(),
+			caseThrottleSuccessResets(),
+			caseThrottleResyncRefused(),
+			caseRateLimitRefuses(),
+			caseRateLimitCountsRefused(),
+			caseRateLimitUnlockClears(),
+			caseRateLimitResyncNotLimited(),
+			caseLockoutRelease(),
+			caseLockoutReleaseResetsCount(),
+			caseLockoutCountsResync(),
+			caseAutoResyncAccepts(),
+			caseAutoResyncTimeout(),
+			caseAutoResyncGap(),
+			caseAutoResyncUsedUp(),
+		},
+		hygieneCases(),
+		[]*caseDef{
+			caseConcurrentSameCode(),
+			caseConcurrentNeighbours(),
+			caseResyncOneCodeShort(),
+			caseResyncOneCodeExtra(),
+			caseResyncLastWrong(),
+			caseConcurrentSameResync(),
+			caseConcurrentResyncAndCheck(),
+			caseConcurrentLockout(),
+			caseReEnrollReplaces(),
+			casePurposes(),
+			caseSpentForAll(),
+			caseRejectedStillGood(),
+			caseFailuresLock(),
+			caseLockedRefusesAll(),
+			caseFailuresThrottle(),
+			caseResyncAll(),
+			caseConcurrentTwoPurposes(),
+			caseResyncSingleEdge(),
+			caseResyncSingleBehind(),
+			caseResyncSingleCount(),
+			caseResyncSingleGuessing(),
+			totpVectorCase(token.SHA1),
+			totpVectorCase(token.SHA256),
+			totpVectorCase(token.SHA512),
+			caseCurrentStep(),
+			skewCase("back-edge", true, 0, true),
+			skewCase("back-beyond", true, 1, false),
+			skewCase("ahead-edge", false, 0, true),
+			skewCase("ahead-beyond", false, 1, false),
+			caseReuseSameStep(),
+			caseReuseOlderStep(),
+			caseT0Nonzero(),
+			casePeriod60(),
+			caseYear2603(),
+			caseReuseClockBack(),
+			caseDriftFollows(),
+			caseDriftWalk(),
+			caseSkewLearningAccepts(),
+			caseSkewLearningReplayRejected(),
+			caseSkewLearningNotSuccessive(),
+			caseHotpSequences(),
+			caseTotpSequences(),
+		},
+	)
 }

@@ -23,6 +23,22 @@
 // a correct verifier could be in, so a correct verifier is never accused by
 // bad luck.
 //
+// The catalogue is laid out by section, as h2spec lays out its specs: the
+// cases of a section are built in the file named after it, the ID's
+// section with '/' and '.' written '_' (rfc4226/7.4/look-ahead-edge is in
+// rfc4226_7_4.go, otplab/flows/purposes in otplab_flows.go), one function
+// per case, named after the ID's last element (caseLookAheadEdge), except
+// where a case shape is called with its values in catalogue() (counterCase,
+// skewCase) or a table builds a family (hygieneCases, the input cases). A case
+// shape sits in the file of the section that uses it (lockoutCase,
+// resyncCase, skewCase; policyCase, in rfc4226_7_3.go, also builds the
+// auto-resync cases of 7.4). The helpers the sections share are in files
+// named for what they do: needs.go (reasons to skip), submissions.go
+// (submitting on a token's behalf), concurrent.go (requests sent at
+// once), codepickers.go, timesteps.go, guessing.go; the property engine is
+// in property.go. catalogue() in catalogue.go alone fixes the order in
+// which the cases run, and docs/cases.md names each case's file.
+//
 // Developers call [Run] from their own tests; the conformance CLI calls
 // [Execute], which returns a structured [Report].
 package harness

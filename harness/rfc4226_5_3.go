@@ -3,48 +3,32 @@ package harness
 import (
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/otplab/otplab/token"
 )
 
-// hygiene is one way of typing a code that must not be taken for it.
-type hygiene struct {
-	name, what string
-	zero       bool // the case needs a code with a leading zero
-	mangle     func(code string) string
-	// number says the string is still the code's decimal number, so a
-	// lenient verifier may take it for the code: the level is SHOULD
-	// unless exactness is claimed, and under input "lenient" either
-	// answer passes. Otherwise (a prefix, an extension, a changed digit,
-	// an empty string) it opens an attack and is MUST.
-	number bool
-	// minus: a '-' is not the code under any input rule, but it is
-	// hygiene, not an attack: SHOULD unless an input rule is claimed.
-	minus bool
-	// notDecimal: digit forms that are not Unicode decimal digits
-	// (category No: superscripts, circled digits), so not the code's
-	// number under input "lenient" either (Python's int() refuses them,
-	// Unicode compatibility normalisation would map them to the code):
-	// SHOULD unless an input rule is claimed, as for minus.
-	notDecimal bool
-}
+// The cases of RFC 4226 §5.3 (generating an HOTP value): the hash
+// algorithms, the number of digits, and how a typed code is read.
 
-// digitSets are the ten digits 0..9 of other Unicode digit forms. The
-// first three are decimal digits (category Nd, which Python's int() reads
-// as numbers); superscripts and circled digits are not (category No).
-var digitSets = map[string][]rune{
-	"arabic-indic": []rune("٠١٢٣٤٥٦٧٨٩"),
-	"fullwidth":    []rune("０１２３４５６７８９"),
-	"mathematical": []rune("𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"),
-	"superscript":  []rune("⁰¹²³⁴⁵⁶⁷⁸⁹"),
-	"circled":      []rune("⓪①②③④⑤⑥⑦⑧⑨"),
-}
-
-func transliterate(code string, set []rune) string {
-	var b strings.Builder
-	for _, c := range code {
-		b.WriteRune(set[c-'0'])
+// caseDigits8 builds the case rfc4226/5.3/digits-8.
+func caseDigits8() *caseDef {
+	return &caseDef{
+		id:          "rfc4226/5.3/digits-8",
+		level:       PROFILE,
+		requirement: "Digit = number of digits in an HOTP value; an 8-digit token is verified on all 8 digits (profile claims digits 8)",
+		what:        "Enrolls an 8-digit HOTP token, submits the codes of counters 0 and 1 (accepted), then the last 6 digits of the code of counter 2 (rejected), then its full code (accepted).",
+		needs:       needAlgorithm(HOTP, token.SHA1, 8),
+		body: func(t *ct) {
+			s := t.hotp(tokOpts{alg: token.SHA1, digits: 8, clean: func(k codes) bool {
+				// "00" in front would make the 6-digit tail the same number.
+				return distinct(0, 3+lookAhead(t.profile()), 0, 1, 2, 3)(k) && k.HOTP(2)[:2] != "00"
+			}})
+			s.check(s.at(0), true, fmt.Sprintf("the 8-digit code of counter %d", s.ctr(0)), "it is the expected code")
+			s.check(s.at(1), true, fmt.Sprintf("the 8-digit code of counter %d", s.ctr(1)), "it is the expected code")
+			s.check(s.at(2)[2:], false, fmt.Sprintf("the last 6 digits of the code of counter %d", s.ctr(2)), "the token has 8 digits; a 6-digit string is not its code")
+			s.checkNext("a rejected code does not move the server counter")
+		},
 	}
-	return b.String()
 }
 
 func hygieneCases() []*caseDef {
@@ -162,21 +146,69 @@ func hygieneCases() []*caseDef {
 	return out
 }
 
+func hotpAlgorithmCase(a token.Algorithm) *caseDef {
+	return &caseDef{
+		id:          "rfc4226/5.3/" + strings.ToLower(a.String()),
+		level:       PROFILE,
+		requirement: fmt.Sprintf("HOTP with HMAC-%s and a %d-byte secret is verified with that hash (profile claims %s)", a, a.Size(), a),
+		what:        fmt.Sprintf("Enrolls a %s HOTP token with a %d-byte secret and submits the codes of its first three counters; each must be accepted.", a, a.Size()),
+		needs:       needAlgorithm(HOTP, a, 0),
+		body: func(t *ct) {
+			s := t.hotp(tokOpts{alg: a})
+			for c := range uint64(3) {
+				s.check(s.at(c), true, fmt.Sprintf("the %s code of counter %d", a, s.ctr(c)), "it is the next expected code under "+a.String())
+			}
+		},
+	}
+}
+
+// hygiene is one way of typing a code that must not be taken for it.
+type hygiene struct {
+	name, what string
+	zero       bool // the case needs a code with a leading zero
+	mangle     func(code string) string
+	// number says the string is still the code's decimal number, so a
+	// lenient verifier may take it for the code: the level is SHOULD
+	// unless exactness is claimed, and under input "lenient" either
+	// answer passes. Otherwise (a prefix, an extension, a changed digit,
+	// an empty string) it opens an attack and is MUST.
+	number bool
+	// minus: a '-' is not the code under any input rule, but it is
+	// hygiene, not an attack: SHOULD unless an input rule is claimed.
+	minus bool
+	// notDecimal: digit forms that are not Unicode decimal digits
+	// (category No: superscripts, circled digits), so not the code's
+	// number under input "lenient" either (Python's int() refuses them,
+	// Unicode compatibility normalisation would map them to the code):
+	// SHOULD unless an input rule is claimed, as for minus.
+	notDecimal bool
+}
+
+// digitSets are the ten digits 0..9 of other Unicode digit forms. The
+// first three are decimal digits (category Nd, which Python's int() reads
+// as numbers); superscripts and circled digits are not (category No).
+var digitSets = map[string][]rune{
+	"arabic-indic": []rune("٠١٢٣٤٥٦٧٨٩"),
+	"fullwidth":    []rune("０１２３４５６７８９"),
+	"mathematical": []rune("𝟎𝟏𝟐𝟑𝟒𝟓𝟔𝟕𝟖𝟗"),
+	"superscript":  []rune("⁰¹²³⁴⁵⁶⁷⁸⁹"),
+	"circled":      []rune("⓪①②③④⑤⑥⑦⑧⑨"),
+}
+
+func transliterate(code string, set []rune) string {
+	var b strings.Builder
+	for _, c := range code {
+		b.WriteRune(set[c-'0'])
+	}
+	return b.String()
+}
+
 // leadingZero accepts a key whose first code starts with '0'.
 func leadingZero(k codes) bool { return k.HOTP(0)[0] == '0' }
 
 // inputOnTOTP reports whether the input cases use a TOTP token: when the
 // profile does not claim HOTP, whose input rules matter as much.
 func inputOnTOTP(p Profile) bool { return !p.SupportsKind(HOTP) && p.SupportsKind(TOTP) }
-
-// needInputToken: the input cases need HOTP, or TOTP with steps the
-// harness can place.
-func needInputToken(p Profile) string {
-	if inputOnTOTP(p) {
-		return needTOTPClock(p)
-	}
-	return ""
-}
 
 // inputTOTP is an input case with a TOTP token: the typed string v makes
 // of the current step's code, then the code as displayed, which must be
@@ -215,18 +247,4 @@ func inputTOTP(t *ct, v hygiene) {
 	}
 	s.checkAt(typed, at, false, what, why)
 	s.checkAt(code, at, true, exact, "the rejected input did not use up the step")
-}
-
-// submitAt is submit for a TOTP token at a time the case placed: any reply
-// a correct verifier may give passes, and the model follows the one given.
-func (s *sim) submitAt(code string, at time.Time, what, why string) {
-	r := Request{Op: opCheck, Codes: []string{code}, Time: at.Unix()}
-	ctx, cancel := s.t.reqCtx()
-	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at})
-	cancel()
-	did := fmt.Sprintf("%s submitted %s %s", s.stamp(at), what, quote(code))
-	if err != nil {
-		s.callErr(did, err)
-	}
-	s.judge(r, rep, rep.Accepted, did, why)
 }

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 	"time"
-
-	"github.com/otplab/otplab/token"
 )
+
+// Guessing runs: many provably wrong codes and then the right one, and
+// the odds they give an attacker.
 
 // guesses is how many provably wrong codes the guessing-limit cases send
 // before the right one: enough that any lockout, throttle or rate limit
@@ -18,79 +19,8 @@ const guesses = 300
 // guessing-limit cases check.
 const guessingRequirement = `RFC 4226 §7.3: "the authentication server needs to detect and stop brute force attacks" (lockout or a growing delay after failures, SHOULD); a verifier whose profile claims no lockout, throttle or rate limit is judged here`
 
-// needNoLimit runs a guessing-limit case only where no limit is claimed:
-// a claimed lockout, throttle or rate limit is judged by its own cases.
-func needNoLimit(p Profile) string {
-	if p.HasLimit() {
-		return fmt.Sprintf("the profile claims %s: the lockout, throttle and rate-limit cases (rfc4226/7.3/lockout-*, throttle-* and rate-limit-*) judge it", p.limitNames())
-	}
-	return ""
-}
-
-func guessingCases() []*caseDef {
-	why := "no limit on guessing opens a brute-force attack, but RFC 4226 §7.3 gives no number: SHOULD; a declared limits \"none\" is reported here once (NON-STRICT) and is a FAIL when a limit is seen after all"
-	return []*caseDef{
-		{
-			id:          "rfc4226/7.3/guessing-limit",
-			level:       SHOULD,
-			why:         why,
-			requirement: guessingRequirement,
-			what:        fmt.Sprintf("When the profile claims no lockout, throttle or rate limit: enrolls a HOTP token, submits %d well-formed codes that no counter in reach has (each must be rejected), then the code of the counter the server expects next. Accepted: nothing stops guessing, NON-STRICT, with the window size, the guesses per second observed and the expected time to a hit; rejected: a limit was seen, PASS (FAIL under a declared limits \"none\").", guesses),
-			needs:       needNoLimit,
-			body: func(t *ct) {
-				l := lookAhead(t.profile())
-				s := t.hotp(tokOpts{})
-				guessRun(t, s, l+1, func() (string, time.Time) { return s.wrong(), t.now() }, func() (string, string, time.Time) {
-					c, ok := s.tr.counter()
-					if !ok {
-						t.abort("harness: the scenario is degenerate: a correct verifier could be at several counters now (a chance collision; rerun with another --seed)%s", s.history())
-					}
-					return s.code(c), fmt.Sprintf("the code of counter %d, the one the server expects next", c), t.now()
-				})
-			},
-		},
-		{
-			id:          "rfc4226/7.3/guessing-limit-totp",
-			level:       SHOULD,
-			why:         why,
-			requirement: guessingRequirement,
-			what:        fmt.Sprintf("When the profile claims no lockout, throttle or rate limit: enrolls a TOTP token, submits %d well-formed codes that no step in the window has (each must be rejected), then the code of the current step. Judged as rfc4226/7.3/guessing-limit, with the window of skew_back + 1 + skew_ahead steps. When the profile claims a limit but not HOTP tokens (so that the lockout, throttle and rate-limit cases cannot run), the same guesses, then the current code, which the claimed limit must refuse (PROFILE; on simulated time only).", guesses),
-			needs: all(func(p Profile) string {
-				if p.SupportsKind(HOTP) {
-					return needNoLimit(p)
-				}
-				return "" // a claimed limit is judged here: the lockout cases need HOTP
-			}, needTOTPClock),
-			realtime: true,
-			body: func(t *ct) {
-				b, a := skew(t.profile())
-				per := t.period()
-				if t.profile().HasLimit() && t.run.realTime() {
-					t.skip("the profile claims %s and no HOTP tokens: the claimed limit is judged with TOTP tokens on simulated time only (a clock the harness sets: --clock fake, exec verifiers)", t.profile().limitNames())
-				}
-				// On simulated time every request is at one moment, in the
-				// middle of a step; on real time at the verifier's now.
-				at0, _ := t.stepNow(0, per)
-				s := t.totp(tokOpts{})
-				guessRun(t, s, b+1+a, func() (string, time.Time) {
-					at := at0
-					if t.run.realTime() {
-						at, _ = t.realNow(0, 1)
-					}
-					return s.wrongAround(at, per), at
-				}, func() (string, string, time.Time) {
-					at, st := at0, uint64(0)
-					if t.run.realTime() {
-						at, st = t.stepNow(0, per)
-					} else {
-						st, _ = token.Step(at.Unix(), 0, per)
-					}
-					return s.code(st), fmt.Sprintf("the code of the current step %d", st), at
-				})
-			},
-		},
-	}
-}
+// guessingWhy says why the guessing-limit cases have their level.
+const guessingWhy = "no limit on guessing opens a brute-force attack, but RFC 4226 §7.3 gives no number: SHOULD; a declared limits \"none\" is reported here once (NON-STRICT) and is a FAIL when a limit is seen after all"
 
 // wrongAround returns a well-formed code that a correct verifier must
 // reject at at and a step later: on real time a guess may reach the
