@@ -291,7 +291,7 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 			if errors.Is(d.err, errTransport) && transport == nil {
 				transport = d.err
 			}
-			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz}}}
+			last = &finding{script: slices.Clone(d.script), hist: []history{withNodes(t.run.v, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz})}}
 			if d.refused {
 				last.refused = true
 				last.expl = refusalExplanation(d.p, d.tok)
@@ -310,7 +310,7 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 		// about the verifier that every explanation must fit.
 		mu.Lock()
 		if len(agreed) < maxAgreed && len(d.hist) > 0 {
-			agreed = append(agreed, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz})
+			agreed = append(agreed, withNodes(t.run.v, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz}))
 		}
 		mu.Unlock()
 	}
