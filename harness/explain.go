@@ -901,6 +901,7 @@ func (r *run) confirmClaims(ctx context.Context, cases []*caseDef) {
 	for _, c := range cases {
 		byID[c.id] = c
 	}
+	r.confirmAcrossNodes(ctx, byID)
 	for i := range r.report.Causes {
 		c := &r.report.Causes[i]
 		if c.Claim == "" || ctx.Err() != nil {

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -278,4 +279,92 @@ func acrossNodes(events []event) string {
 		}
 	}
 	return ""
+}
+
+// oneNode returns node 1 of the deployment v spreads requests over, as v
+// would serve it (behind the same clock), or nil for a single verifier.
+func oneNode(v Verifier) Verifier {
+	s := spreadOf(v)
+	if s == nil {
+		return nil
+	}
+	if c, ok := v.(*clocked); ok {
+		return &clocked{v: s.nodes[0], gate: c.gate}
+	}
+	return s.nodes[0]
+}
+
+// confirmAcrossNodes tells state kept per node from a cause that does not
+// depend on the nodes, when the evidence fits both (a TOTP replay record
+// kept per node accepts each replay sent to another node, exactly as no
+// replay protection does): the cause's fixed cases are replayed on node 1
+// alone, under the claimed profile. If they all hold there, they fail only
+// across nodes: the per-node variant is the cause and the others are
+// refuted. If one still fails on one node, the per-node variants are
+// refuted and the other alternatives stay.
+func (r *run) confirmAcrossNodes(ctx context.Context, byID map[string]*caseDef) {
+	node := oneNode(r.v)
+	if node == nil {
+		return
+	}
+	for i := range r.report.Causes {
+		c := &r.report.Causes[i]
+		if ctx.Err() != nil {
+			return
+		}
+		keys := append([]string{c.Key}, c.Alternatives...)
+		var per, other []string
+		for _, k := range keys {
+			if perNodeFamily(variantByKey(r.p, k).family) {
+				per = append(per, k)
+			} else {
+				other = append(other, k)
+			}
+		}
+		if len(per) == 0 || len(other) == 0 {
+			continue
+		}
+		r2 := &run{v: node, p: r.p, info: r.info, opts: r.opts, seed: r.seed, checks: r.checks, timeout: r.timeout,
+			now: r.now, report: &Report{}, base: r.base, clockSet: r.clockSet, offset: r.offset, offsetKnown: r.offsetKnown}
+		r2.opts.Progress = nil
+		r2.opts.Nodes = nil
+		r2.serials.Store(r.serials.Load())
+		fails := ""
+		for _, id := range c.Cases {
+			def, ok := byID[id]
+			if !ok || def.property {
+				continue
+			}
+			if res := r2.runCase(ctx, def); !claimHolds(res) {
+				fails = id
+				break
+			}
+		}
+		r.serials.Store(r2.serials.Load())
+		keep := per
+		if fails != "" {
+			keep = other
+		}
+		v := variantByKey(r.p, keep[0])
+		c.Key, c.Claim, c.Alternatives, c.candidates = v.key, v.claim, nil, []string{v.key}
+		if fails == "" {
+			c.Summary = perNodeSummary(v, r.p, len(spreadOf(r.v).nodes)) + "; its cases pass when replayed on node 1 alone: they fail only across nodes"
+		} else {
+			c.Summary = v.summary + "; " + fails + " fails on node 1 alone too, so state kept per node does not explain it"
+		}
+		if len(keep) > 1 {
+			c.Alternatives = keep[1:]
+		}
+		for j := range r.report.Results {
+			e := r.report.Results[j].Explanation
+			if e == nil || !slices.Contains(c.Cases, r.report.Results[j].ID) {
+				continue
+			}
+			e.Cause = c.Key
+			e.keys = slices.DeleteFunc(e.keys, func(k string) bool {
+				return slices.Contains(keys, k) && !slices.Contains(keep, k)
+			})
+			e.describe(r.p)
+		}
+	}
 }
