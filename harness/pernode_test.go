@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otplab/otplab/token"
+	"pgregory.net/rapid"
 )
 
 // Per-node variants replay each request on the state of the node that
@@ -177,4 +178,59 @@ func TestAcrossNodes(t *testing.T) {
 			t.Errorf("%v: %q, want %q", tc.events, got, tc.want)
 		}
 	}
+}
+
+// A deployment whose every request one node serves is one verifier: under
+// any per-node variant, such a history fits exactly when it fits the
+// shared model, with as many replies left open.
+func TestPerNodeOnOneNodeIsShared(t *testing.T) {
+	rfc := []byte("12345678901234567890")
+	key, err := token.NewKey(rfc, token.SHA1, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Profile{Kinds: []Kind{HOTP, TOTP}, Algorithms: []string{"SHA1"}, Digits: []int{6}, LookAhead: Uint64(3),
+		Lockout: &LockoutPolicy{After: 3}, RateLimit: &RateLimitPolicy{Attempts: 4, Per: 60},
+		TOTP: &TOTPPolicy{SkewBack: 1, SkewAhead: 1}, Clock: ClockRequest}
+	rapid.Check(t, func(rt *rapid.T) {
+		kind := rapid.SampledFrom([]Kind{HOTP, TOTP}).Draw(rt, "kind")
+		tok := Token{Serial: "1000000000001", Kind: kind, Algorithm: token.SHA1, Digits: 6, Secret: rfc, Period: 30}
+		const t0 = 1767225600
+		at := int64(t0)
+		node := rapid.IntRange(1, 3).Draw(rt, "node")
+		var events []event
+		for range rapid.IntRange(1, 12).Draw(rt, "len") {
+			at += rapid.Int64Range(0, 40).Draw(rt, "dt")
+			var r Request
+			switch op := rapid.IntRange(0, 9).Draw(rt, "op"); {
+			case op == 0:
+				r = Request{Op: opUnlock}
+			case op == 1 && kind == HOTP:
+				k := rapid.Uint64Range(0, 8).Draw(rt, "k")
+				r = Request{Op: opResync, Codes: []string{fmt.Sprintf("%06d", key.Value(k)), fmt.Sprintf("%06d", key.Value(k+1))}, Time: at}
+			default:
+				var c uint64
+				if kind == HOTP {
+					c = rapid.Uint64Range(0, 8).Draw(rt, "k")
+				} else {
+					c = uint64(at/30) + rapid.Uint64Range(0, 2).Draw(rt, "s") - 1
+				}
+				code := fmt.Sprintf("%06d", key.Value(c))
+				if rapid.IntRange(0, 3).Draw(rt, "wrong") == 0 {
+					code = "000000"
+				}
+				r = Request{Op: opCheck, Codes: []string{code}, Time: at}
+			}
+			r.node = node
+			events = append(events, event{[]Request{r}, []bool{rapid.Bool().Draw(rt, "reply")}})
+		}
+		h := history{tok: tok, key: key, events: events, nodes: 3}
+		wantOK, wantLoose := fit(p, quirks{}, []history{h})
+		for _, parts := range []perNodeParts{partFails, partRate, partCounter, partStep, partFails | partCounter | partStep | partRate} {
+			ok, loose := fitPerNode(p, quirks{perNode: parts}, h)
+			if ok != wantOK || ok && loose != wantLoose {
+				rt.Fatalf("parts %b: fit %v (%d open), the shared model %v (%d open)", parts, ok, loose, wantOK, wantLoose)
+			}
+		}
+	})
 }
