@@ -34,22 +34,38 @@ func TestPerNodeReplay(t *testing.T) {
 		return Request{Op: opCheck, Codes: []string{code}, Time: t0 + 15, node: node}
 	}
 	wrong := "000001"
+	rate := p
+	rate.Lockout, rate.RateLimit = nil, &RateLimitPolicy{Attempts: 2, Per: 60}
+	throttle := p
+	throttle.Lockout, throttle.Throttle = nil, &ThrottlePolicy{After: 2, Delay: 10, Factor: 1}
 	for _, tc := range []struct {
 		name    string
+		p       *Profile
 		tok     Token
 		reqs    []Request
 		replies []bool
 		want    string // the per-node key that fits ("" for none)
 	}{
-		{"totp replay on another node", totp, []Request{check(1, totpCode), check(2, totpCode)}, []bool{true, true}, "per-node-step"},
-		{"totp replay on the same node", totp, []Request{check(1, totpCode), check(1, totpCode)}, []bool{true, true}, ""},
-		{"hotp replay on another node", hotp, []Request{check(2, "755224"), check(3, "755224")}, []bool{true, true}, "per-node-counter"},
-		{"hotp replay on the same node", hotp, []Request{check(2, "755224"), check(2, "755224")}, []bool{true, true}, ""},
-		{"failures spread over nodes", hotp, []Request{check(1, wrong), check(2, wrong), check(3, wrong), check(1, "755224")}, []bool{false, false, false, true}, "per-node-fails"},
-		{"failures on one node, then another", hotp, []Request{check(1, wrong), check(1, wrong), check(1, wrong), check(2, "755224")}, []bool{false, false, false, true}, "per-node-fails"},
-		{"failures on one node, then that node", hotp, []Request{check(1, wrong), check(1, wrong), check(1, wrong), check(1, "755224")}, []bool{false, false, false, true}, ""},
+		{"totp replay on another node", nil, totp, []Request{check(1, totpCode), check(2, totpCode)}, []bool{true, true}, "per-node-step"},
+		{"totp replay on the same node", nil, totp, []Request{check(1, totpCode), check(1, totpCode)}, []bool{true, true}, ""},
+		{"hotp replay on another node", nil, hotp, []Request{check(2, "755224"), check(3, "755224")}, []bool{true, true}, "per-node-counter"},
+		{"hotp replay on the same node", nil, hotp, []Request{check(2, "755224"), check(2, "755224")}, []bool{true, true}, ""},
+		{"failures spread over nodes", nil, hotp, []Request{check(1, wrong), check(2, wrong), check(3, wrong), check(1, "755224")}, []bool{false, false, false, true}, "per-node-fails"},
+		{"failures on one node, then another", nil, hotp, []Request{check(1, wrong), check(1, wrong), check(1, wrong), check(2, "755224")}, []bool{false, false, false, true}, "per-node-fails"},
+		{"failures on one node, then that node", nil, hotp, []Request{check(1, wrong), check(1, wrong), check(1, wrong), check(1, "755224")}, []bool{false, false, false, true}, ""},
+		{"rate limit spread over nodes", &rate, hotp, []Request{check(1, wrong), check(2, wrong), check(3, "755224")}, []bool{false, false, true}, "per-node-rate"},
+		{"rate limit on one node", &rate, hotp, []Request{check(1, wrong), check(1, wrong), check(1, "755224")}, []bool{false, false, true}, ""},
+		{"throttle spread over nodes", &throttle, hotp, []Request{check(1, wrong), check(2, wrong), check(3, "755224")}, []bool{false, false, true}, "per-node-fails"},
+		{"throttle on one node", &throttle, hotp, []Request{check(2, wrong), check(2, wrong), check(2, "755224")}, []bool{false, false, true}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			p := p
+			if tc.p != nil {
+				p = *tc.p
+			}
+			if err := p.Validate(); err != nil {
+				t.Fatal(err)
+			}
 			var events []event
 			for i, r := range tc.reqs {
 				events = append(events, event{[]Request{r}, []bool{tc.replies[i]}})
