@@ -294,24 +294,24 @@ func oneNode(v Verifier) Verifier {
 	return s.nodes[0]
 }
 
-// confirmAcrossNodes tells state kept per node from a cause that does not
-// depend on the nodes, when the evidence fits both (a TOTP replay record
-// kept per node accepts each replay sent to another node, exactly as no
-// replay protection does): the cause's fixed cases are replayed on node 1
-// alone, under the claimed profile. If they all hold there, they fail only
-// across nodes: the per-node variant is the cause and the others are
-// refuted. If one still fails on one node, the per-node variants are
-// refuted and the other alternatives stay.
+// confirmAcrossNodes proves a cause that keeps state per node by the
+// failures it explains failing only across nodes: the cause's fixed cases
+// are replayed on node 1 alone, under the claimed profile. A case that
+// holds there fails only across nodes: the per-node variant is the cause,
+// and any alternative that does not depend on the nodes is refuted (it
+// would fail the case on one node as well; a TOTP replay record kept per
+// node accepts each replay sent to another node, exactly as no replay
+// protection does). If every case still fails on one node, the per-node
+// variants are refuted: the other alternatives stay, or, with none, the
+// cause is withdrawn (nothing proven explains its cases). The summary says
+// which cases fail only across nodes.
 func (r *run) confirmAcrossNodes(ctx context.Context, byID map[string]*caseDef) {
 	node := oneNode(r.v)
 	if node == nil {
 		return
 	}
-	for i := range r.report.Causes {
-		c := &r.report.Causes[i]
-		if ctx.Err() != nil {
-			return
-		}
+	causes := r.report.Causes[:0:0]
+	for _, c := range r.report.Causes {
 		keys := append([]string{c.Key}, c.Alternatives...)
 		var per, other []string
 		for _, k := range keys {
@@ -321,50 +321,78 @@ func (r *run) confirmAcrossNodes(ctx context.Context, byID map[string]*caseDef) 
 				other = append(other, k)
 			}
 		}
-		if len(per) == 0 || len(other) == 0 {
+		if len(per) == 0 || ctx.Err() != nil {
+			causes = append(causes, c)
 			continue
 		}
-		r2 := &run{v: node, p: r.p, info: r.info, opts: r.opts, seed: r.seed, checks: r.checks, timeout: r.timeout,
-			now: r.now, report: &Report{}, base: r.base, clockSet: r.clockSet, offset: r.offset, offsetKnown: r.offsetKnown}
-		r2.opts.Progress = nil
-		r2.opts.Nodes = nil
-		r2.serials.Store(r.serials.Load())
-		fails := ""
-		for _, id := range c.Cases {
-			def, ok := byID[id]
-			if !ok || def.property {
-				continue
-			}
-			if res := r2.runCase(ctx, def); !claimHolds(res) {
-				fails = id
-				break
-			}
+		held, failed := r.onOneNode(ctx, node, c.Cases, byID)
+		if ctx.Err() != nil || len(held)+len(failed) == 0 {
+			causes = append(causes, c)
+			continue
 		}
-		r.serials.Store(r2.serials.Load())
 		keep := per
-		if fails != "" {
+		if len(held) == 0 {
 			keep = other
-		}
-		v := variantByKey(r.p, keep[0])
-		c.Key, c.Claim, c.Alternatives, c.candidates = v.key, v.claim, nil, []string{v.key}
-		if fails == "" {
-			c.Summary = perNodeSummary(v, r.p, len(spreadOf(r.v).nodes)) + "; its cases pass when replayed on node 1 alone: they fail only across nodes"
-		} else {
-			c.Summary = v.summary + "; " + fails + " fails on node 1 alone too, so state kept per node does not explain it"
-		}
-		if len(keep) > 1 {
-			c.Alternatives = keep[1:]
 		}
 		for j := range r.report.Results {
 			e := r.report.Results[j].Explanation
 			if e == nil || !slices.Contains(c.Cases, r.report.Results[j].ID) {
 				continue
 			}
-			e.Cause = c.Key
+			e.Cause = ""
+			if len(keep) > 0 {
+				e.Cause = keep[0]
+			}
 			e.keys = slices.DeleteFunc(e.keys, func(k string) bool {
 				return slices.Contains(keys, k) && !slices.Contains(keep, k)
 			})
 			e.describe(r.p)
 		}
+		if len(keep) == 0 {
+			continue // withdrawn
+		}
+		v := variantByKey(r.p, keep[0])
+		c.Key, c.Claim, c.Alternatives, c.candidates = v.key, v.claim, keep[1:], []string{v.key}
+		if len(c.Alternatives) == 0 {
+			c.Alternatives = nil
+		}
+		switch {
+		case len(held) == 0:
+			c.Summary = v.summary + "; " + failed[0] + " fails on node 1 alone too, so state kept per node does not explain it"
+		case len(failed) == 0:
+			c.Summary = perNodeSummary(v, r.p, len(spreadOf(r.v).nodes)) + "; its cases pass when replayed on node 1 alone: they fail only across nodes"
+		default:
+			verb := "fail"
+			if len(failed) == 1 {
+				verb = "fails"
+			}
+			c.Summary = fmt.Sprintf("%s; %d of its %d cases pass when replayed on node 1 alone (they fail only across nodes), %s %s on node 1 alone too (another mechanism acts there as well)",
+				perNodeSummary(v, r.p, len(spreadOf(r.v).nodes)), len(held), len(held)+len(failed), strings.Join(failed, ", "), verb)
+		}
+		causes = append(causes, c)
 	}
+	r.report.Causes = causes
+}
+
+// onOneNode runs the fixed cases ids again on node alone, under the
+// claimed profile; it returns those that hold there and those that do not.
+func (r *run) onOneNode(ctx context.Context, node Verifier, ids []string, byID map[string]*caseDef) (held, failed []string) {
+	r2 := &run{v: node, p: r.p, info: r.info, opts: r.opts, seed: r.seed, checks: r.checks, timeout: r.timeout,
+		now: r.now, report: &Report{}, base: r.base, clockSet: r.clockSet, offset: r.offset, offsetKnown: r.offsetKnown}
+	r2.opts.Progress = nil
+	r2.opts.Nodes = nil
+	r2.serials.Store(r.serials.Load())
+	defer func() { r.serials.Store(r2.serials.Load()) }()
+	for _, id := range ids {
+		def, ok := byID[id]
+		if !ok || def.property {
+			continue
+		}
+		if claimHolds(r2.runCase(ctx, def)) {
+			held = append(held, id)
+		} else {
+			failed = append(failed, id)
+		}
+	}
+	return held, failed
 }
