@@ -635,7 +635,10 @@ func (r *run) explainCase(t *ct) *Explanation {
 func groupCauses(p Profile, results []Result) []Cause {
 	nodes := 1
 	for _, r := range results {
-		nodes = max(nodes, nodesOf(r.hist))
+		nodes = max(nodes, nodesOf(r.hist), nodesOf(r.agreed))
+		if r.Explanation != nil {
+			nodes = max(nodes, r.Explanation.nodes)
+		}
 	}
 	byKey := map[string]variant{}
 	order := map[string]int{}

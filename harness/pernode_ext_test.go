@@ -92,3 +92,37 @@ func TestStatelessOverNodesIsNotPerNode(t *testing.T) {
 		}
 	}
 }
+
+// TestPerNodePropertyCauses runs the property sequences against the
+// planted per-node deployments: their failures (concurrent copies sent to
+// different nodes included) are explained by the one true cause, never
+// assumed for another round of sequences played against one state.
+func TestPerNodePropertyCauses(t *testing.T) {
+	for _, tc := range []struct {
+		defect racy.Defect
+		key    string
+	}{
+		{racy.TOTPPerNode, "per-node-step"},
+		{racy.LockoutPerNode, "per-node-fails"},
+	} {
+		t.Run(string(tc.defect), func(t *testing.T) {
+			c, err := racy.New(tc.defect, 3)
+			require.NoError(t, err)
+			nodes := c.Nodes()
+			rep, err := harness.Execute(t.Context(), nodes[0], harness.Options{Seed: 11, Checks: 20, Run: regexp.MustCompile(`^otplab/model/`),
+				Nodes: []harness.Verifier{nodes[1], nodes[2]}})
+			require.NoError(t, err)
+			require.Len(t, rep.Causes, 1, "causes: %s", causesString(rep))
+			assert.Equal(t, tc.key, rep.Causes[0].Key, causesString(rep))
+			assert.Empty(t, rep.Causes[0].Alternatives)
+			assert.Contains(t, rep.Causes[0].Summary, "nodes 1, 2 and 3")
+			for _, r := range rep.Results {
+				if r.Verdict == harness.Fail {
+					for _, m := range r.Messages {
+						assert.NotContains(t, m, "with that cause assumed", "%s: a per-node cause is not assumed for another round", r.ID)
+					}
+				}
+			}
+		})
+	}
+}

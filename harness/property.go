@@ -202,7 +202,7 @@ func (t *ct) property(kind Kind) {
 				prev.expl.describe(p0)
 				prev.hist = both
 				cands = keep
-				if len(cands) == 0 {
+				if len(cands) == 0 || perNodeFamily(variantByKey(p0, cands[0]).family) {
 					break
 				}
 				p, q = variantByKey(p0, cands[0]).apply(p0, q0)
@@ -222,6 +222,11 @@ func (t *ct) property(kind Kind) {
 		f.expl = explain(p, q, f.hist)
 		found = append(found, *f)
 		if f.expl == nil || len(f.expl.keys) == 0 {
+			break
+		}
+		if perNodeFamily(variantByKey(p, f.expl.keys[0]).family) {
+			// The sequences are played against one state: a cause kept
+			// per node cannot be assumed for another round (nor above).
 			break
 		}
 		// Play again as if the verifier had claimed what explains it.
