@@ -309,7 +309,7 @@ func variants(p Profile) []variant {
 		summary: "concurrent requests for one token are not served one at a time: two requests read the same state, so a code is accepted twice or an update is lost",
 		apply:   func(p Profile, q quirks) (Profile, quirks) { q.racy = true; return p, q },
 	})
-	return out
+	return append(out, perNodeVariants(p)...)
 }
 
 // secondsWindows are the tolerances in seconds tried for the TOTP window
@@ -345,6 +345,9 @@ type history struct {
 	// fuzz is the tracker's time uncertainty the events were judged with
 	// (real time), replayed with the same.
 	fuzz int64
+	// nodes is the number of nodes of the deployment that served the
+	// requests (0 or 1: one verifier); each request says its node.
+	nodes int
 }
 
 // consistent reports whether a correct verifier under profile p (with
@@ -362,6 +365,14 @@ func consistent(p Profile, q quirks, hs []history) bool {
 // whatever an NFKC verifier does, and says less.
 func fit(p Profile, q quirks, hs []history) (ok bool, loose int) {
 	for _, h := range hs {
+		if q.perNode != 0 {
+			ok, l := fitPerNode(p, q, h)
+			loose += l
+			if !ok {
+				return false, loose
+			}
+			continue
+		}
 		tr := newTracker(newModel(p, h.tok, h.key, q))
 		tr.fuzz = h.fuzz
 		for _, e := range h.events {
@@ -397,13 +408,15 @@ func concurrent(hs []history) bool {
 
 // fitting returns the keys of the variants of base (itself under quirks
 // q) that explain every reply of the histories, and how loosely each did
-// (see fit). A race is tried only on histories with concurrent requests.
+// (see fit). A race is tried only on histories with concurrent requests,
+// state kept per node only on histories served by several nodes.
 func fitting(base Profile, q quirks, hs []history) ([]string, map[string]int) {
 	var keys []string
 	looseness := map[string]int{}
 	conc := concurrent(hs)
+	multi := nodesOf(hs) > 1
 	for _, v := range variants(base) {
-		if v.family == "race" && !conc {
+		if v.family == "race" && !conc || perNodeFamily(v.family) && !multi {
 			continue
 		}
 		p, vq := v.apply(base, q)
@@ -427,7 +440,7 @@ func explain(base Profile, q quirks, hs []history) *Explanation {
 	if len(hs) == 0 || consistent(base, q, hs) {
 		return nil
 	}
-	e := &Explanation{kind: historyKind(hs)}
+	e := &Explanation{kind: historyKind(hs), nodes: nodesOf(hs)}
 	e.keys, e.loose = fitting(base, q, hs)
 	e.describe(base)
 	return e
@@ -455,6 +468,9 @@ func (e *Explanation) describe(base Profile) {
 		}
 	}
 	for _, f := range families {
+		if perNodeFamily(f) && e.nodes < 2 {
+			continue
+		}
 		if fit[f] == 0 && len(e.NotWith) < 4 && (e.kind == "" || familyKind(f) == "" || familyKind(f) == e.kind) {
 			e.NotWith = append(e.NotWith, familyWords(f))
 		}
@@ -466,9 +482,9 @@ func (e *Explanation) describe(base Profile) {
 // history.
 func familyKind(f string) Kind {
 	switch f {
-	case "advance", "store-last", "counter-width", "look_ahead", "resync-fails", "resync-lock":
+	case "advance", "store-last", "counter-width", "look_ahead", "resync-fails", "resync-lock", "per-node-counter":
 		return HOTP
-	case "stateless", "last-code", "reuse", "drift", "seconds", "clock-max":
+	case "stateless", "last-code", "reuse", "drift", "seconds", "clock-max", "per-node-step":
 		return TOTP
 	}
 	return ""
@@ -543,6 +559,14 @@ func familyWords(f string) string {
 		return "a TOTP window in seconds"
 	case "clock-max":
 		return "a clock that stops at a date"
+	case "per-node-fails":
+		return "a failure count kept per node"
+	case "per-node-rate":
+		return "a rate limit counted per node"
+	case "per-node-counter":
+		return "an HOTP counter kept per node"
+	case "per-node-step":
+		return "a TOTP replay record kept per node"
 	}
 	return f
 }
@@ -588,7 +612,7 @@ func (t *ct) histories() []history {
 	var hs []history
 	for _, s := range t.sims {
 		if len(s.hist) > 0 {
-			hs = append(hs, history{tok: s.tok, key: s.key, events: s.hist, fuzz: s.tr.fuzz})
+			hs = append(hs, withNodes(t.run.v, history{tok: s.tok, key: s.key, events: s.hist, fuzz: s.tr.fuzz}))
 		}
 	}
 	return hs
@@ -609,6 +633,13 @@ func (r *run) explainCase(t *ct) *Explanation {
 // names them all as alternatives and suggests no claim: the evidence
 // cannot tell them apart.
 func groupCauses(p Profile, results []Result) []Cause {
+	nodes := 1
+	for _, r := range results {
+		nodes = max(nodes, nodesOf(r.hist), nodesOf(r.agreed))
+		if r.Explanation != nil {
+			nodes = max(nodes, r.Explanation.nodes)
+		}
+	}
 	byKey := map[string]variant{}
 	order := map[string]int{}
 	for i, v := range variants(p) {
@@ -723,6 +754,9 @@ func groupCauses(p Profile, results []Result) []Cause {
 		}
 		v := byKey[best]
 		c := Cause{Key: v.key, Summary: v.summary, Claim: v.claim, Cases: covers(best)}
+		if perNodeFamily(v.family) {
+			c.Summary = perNodeSummary(v, p, nodes)
+		}
 		if w := partner[best]; w != "" {
 			// Only with another mechanism does it fit every reply: say so,
 			// and claim nothing on its own.
@@ -870,6 +904,7 @@ func (r *run) confirmClaims(ctx context.Context, cases []*caseDef) {
 	for _, c := range cases {
 		byID[c.id] = c
 	}
+	r.confirmAcrossNodes(ctx, byID)
 	for i := range r.report.Causes {
 		c := &r.report.Causes[i]
 		if c.Claim == "" || ctx.Err() != nil {

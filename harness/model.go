@@ -73,6 +73,10 @@ type quirks struct {
 	// code before the exact comparison: compatibility digits (fullwidth,
 	// superscript, circled, mathematical) read as ASCII digits.
 	nfkc bool
+	// perNode keeps parts of the state in each node of a deployment
+	// instead of the shared store (see [perNodeParts]); the other parts
+	// stay shared. Only replaying a history with nodes reads it.
+	perNode perNodeParts
 }
 
 // State is one possible server-side state of a token. It is a comparable
@@ -114,6 +118,9 @@ type Request struct {
 	Time int64
 	// Purpose is the check's purpose ("" is login).
 	Purpose string
+	// node is the node of a deployment that served the request, from 1
+	// (0: one verifier, or not known); only per-node variants read it.
+	node int
 }
 
 // The request ops of the model.

@@ -166,7 +166,7 @@ func (t *ct) property(kind Kind) {
 				prev.expl.describe(p0)
 				prev.hist = both
 				cands = keep
-				if len(cands) == 0 {
+				if len(cands) == 0 || perNodeFamily(variantByKey(p0, cands[0]).family) {
 					break
 				}
 				p, q = variantByKey(p0, cands[0]).apply(p0, q0)
@@ -186,6 +186,11 @@ func (t *ct) property(kind Kind) {
 		f.expl = explain(p, q, f.hist)
 		found = append(found, *f)
 		if f.expl == nil || len(f.expl.keys) == 0 {
+			break
+		}
+		if perNodeFamily(variantByKey(p, f.expl.keys[0]).family) {
+			// The sequences are played against one state: a cause kept
+			// per node cannot be assumed for another round (nor above).
 			break
 		}
 		// Play again as if the verifier had claimed what explains it.
@@ -255,7 +260,7 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 			if errors.Is(d.err, errTransport) && transport == nil {
 				transport = d.err
 			}
-			last = &finding{script: slices.Clone(d.script), hist: []history{{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz}}}
+			last = &finding{script: slices.Clone(d.script), hist: []history{withNodes(t.run.v, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz})}}
 			if d.refused {
 				last.refused = true
 				last.expl = refusalExplanation(d.p, d.tok)
@@ -274,7 +279,7 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 		// about the verifier that every explanation must fit.
 		mu.Lock()
 		if len(agreed) < maxAgreed && len(d.hist) > 0 {
-			agreed = append(agreed, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz})
+			agreed = append(agreed, withNodes(t.run.v, history{tok: d.tok, key: d.key, events: slices.Clone(d.hist), fuzz: d.tr.fuzz}))
 		}
 		mu.Unlock()
 	}

@@ -98,6 +98,8 @@ type Explanation struct {
 	loose map[string]int
 	// kind is the token kind of the histories explained ("" for both).
 	kind Kind
+	// nodes is the number of nodes that served them (1: one verifier).
+	nodes int
 }
 
 // Cause is one explanation shared by failed cases: the report lists causes

@@ -363,6 +363,9 @@ func (s *sim) judge(r Request, rep Reply, want bool, did, why string) {
 		if rep.Locked {
 			locked = " (the reply said locked)"
 		}
+		if a := acrossNodes(withNodes(s.t.run.v, history{tok: s.tok, events: s.hist}).events); a != "" {
+			locked += " (" + a + ")"
+		}
 		s.t.fail("%s\n  %d. %s\n  => %s%s, expected %s: %s", s.history(), len(s.story)+1, did, verdictWord(got), locked, verdictWord(want), why)
 	}
 	s.tell("%s: %s", did, verdictWord(got))

@@ -123,8 +123,11 @@ func TestRunThreeNodes(t *testing.T) {
 		want   []string
 	}{
 		{racy.Correct, exitOK, nil},
-		{racy.LockoutPerNode, exitFailed, []string{"FAIL        rfc4226/7.3/lockout-after-f", "FAIL        rfc4226/7.3/lockout-holds"}},
-		{racy.TOTPPerNode, exitFailed, []string{"FAIL        rfc6238/5.2/reuse-same-step", "again \"", "\" on node "}},
+		{racy.LockoutPerNode, exitFailed, []string{"FAIL        rfc4226/7.3/lockout-after-f", "FAIL        rfc4226/7.3/lockout-holds",
+			"1. the lockout is counted per node: failures on nodes 1, 2 and 3 are each counted apart, so up to 3x5 wrong codes are compared before any lock"}},
+		{racy.TOTPPerNode, exitFailed, []string{"FAIL        rfc6238/5.2/reuse-same-step", "again \"", "\" on node ",
+			"1. the TOTP replay record (the last used step) is kept per node", "they fail only across nodes",
+			"(accepted on node "}},
 	} {
 		t.Run(string(tc.defect), func(t *testing.T) {
 			args := []string{"run", "--seed", "11", "--checks", "20"}
@@ -144,8 +147,34 @@ func TestRunThreeNodes(t *testing.T) {
 					t.Errorf("the report does not say %q", w)
 				}
 			}
+			// Exactly one cause, its true one; the reference over one
+			// store is never explained.
+			if n := len(causeLines(out)); tc.code == exitOK && n != 0 || tc.code != exitOK && n != 1 {
+				t.Errorf("%d causes, want %d: %q", n, min(1, tc.code), causeLines(out))
+			}
+			if tc.code == exitOK && strings.Contains(out, "per node") {
+				t.Error("the reference's report speaks of state per node")
+			}
 		})
 	}
+}
+
+// causeLines returns the numbered lines of a text report's causes.
+func causeLines(out string) []string {
+	var lines []string
+	in := false
+	for l := range strings.Lines(out) {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, "Causes:"):
+			in = true
+		case t == "":
+			in = false
+		case in && len(t) > 2 && t[0] >= '1' && t[0] <= '9' && strings.Contains(t[:4], ". "):
+			lines = append(lines, t)
+		}
+	}
+	return lines
 }
 
 // FuzzParseShard: --shard never panics, and what it accepts is a shard
