@@ -200,7 +200,7 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 // each text is escaped and cut where it is stored, its length stated.
 func TestHostileVerifierText(t *testing.T) {
 	dir := t.TempDir()
-	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hostile"), "--seed", "5", "--report-dir", dir)
+	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hostile"), "--seed", "5", "--checks", "3", "--report-dir", dir)
 	require.NotEqual(t, exitOK, r.code)
 	t.Logf("stdout %d bytes, stderr %d bytes", len(r.stdout), len(r.stderr))
 	for name, s := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
