@@ -119,7 +119,12 @@ func TestPerNodePropertyCauses(t *testing.T) {
 			for _, r := range rep.Results {
 				if r.Verdict == harness.Fail {
 					for _, m := range r.Messages {
-						assert.NotContains(t, m, "with that cause assumed", "%s: a per-node cause is not assumed for another round", r.ID)
+						// A per-node cause is never assumed for another
+						// round (the sequences play against one state). A
+						// race may be, when the scheduler (the race
+						// detector's, say) made it the only fit of the
+						// first finding.
+						assert.NotRegexp(t, `with that cause assumed \([^)]*per node`, m, "%s: a per-node cause is not assumed for another round", r.ID)
 					}
 				}
 			}
