@@ -136,8 +136,20 @@ func TestReferenceThreeNodes(t *testing.T) {
 }
 
 // Each planted defect is found, over HTTP and over exec, at the default
-// number of users, well within 30 s; the correct cluster passes.
+// number of users, well within 30 s; the correct cluster passes. A defect
+// is looked for in rounds of one second, each with a seed of its own, and
+// the search ends at the first round that shows it for what it is: most
+// show it in the first round, and the 30 s bound is the issue's.
 func TestPlanted(t *testing.T) {
+	// At least one violation shows the defect for what it is.
+	want := map[racy.Defect]string{
+		racy.CheckThenSetHOTP: "accepted on node .* and on node .*a race",
+		racy.CheckThenSetTOTP: "code of step .* accepted on node .* and on node .*a race",
+		racy.LockoutPerNode:   "although the token is locked.*the lockout looks counted per node",
+		racy.LostUpdate:       "accepted",
+		racy.ResyncRace:       "a resync and a check",
+		racy.TOTPPerNode:      "code of step .* accepted on node .* and on node ",
+	}
 	for _, d := range racy.Defects() {
 		for _, transport := range []string{"http", "exec"} {
 			t.Run(string(d)+"/"+transport, func(t *testing.T) {
@@ -146,30 +158,26 @@ func TestPlanted(t *testing.T) {
 				if transport == "exec" {
 					nodes = execNodes(t, vs)
 				}
-				rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: 5 * time.Second, Seed: 7})
 				if d == racy.Correct {
+					rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: 3 * time.Second, Seed: 7})
 					if rep.Failed() || !rep.Complete() {
 						t.Fatalf("the correct cluster was accused: %s", rep.Headline())
 					}
 					return
 				}
-				if !rep.Failed() {
-					t.Fatalf("%s not found: %s", d, rep.Headline())
-				}
-				// At least one violation shows the defect for what it is.
-				want := map[racy.Defect]string{
-					racy.CheckThenSetHOTP: "accepted on node .* and on node .*a race",
-					racy.CheckThenSetTOTP: "code of step .* accepted on node .* and on node .*a race",
-					racy.LockoutPerNode:   "although the token is locked.*the lockout looks counted per node",
-					racy.LostUpdate:       "accepted",
-					racy.ResyncRace:       "a resync and a check",
-					racy.TOTPPerNode:      "code of step .* accepted on node .* and on node ",
-				}[d]
-				re := regexp.MustCompile(want)
-				if !slices.ContainsFunc(rep.Violations, func(v stress.TokenViolation) bool {
-					return re.MatchString(v.Summary + " / " + v.Cause + " / " + strings.Join(v.Window, " / "))
-				}) {
-					t.Fatalf("no violation shows %q", want)
+				re := regexp.MustCompile(want[d])
+				start := time.Now()
+				for round := uint64(0); ; round++ {
+					rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: time.Second, Seed: 7 + round})
+					if slices.ContainsFunc(rep.Violations, func(v stress.TokenViolation) bool {
+						return re.MatchString(v.Summary + " / " + v.Cause + " / " + strings.Join(v.Window, " / "))
+					}) {
+						t.Logf("found in round %d, after %v", round+1, time.Since(start).Round(time.Millisecond))
+						return
+					}
+					if time.Since(start) > 30*time.Second {
+						t.Fatalf("%s not shown for what it is (%q) in %d rounds (%v); last: %s", d, want[d], round+1, time.Since(start).Round(time.Second), rep.Headline())
+					}
 				}
 			})
 		}
