@@ -40,8 +40,13 @@ func Drain(p string) <-chan string {
 			got <- "open: " + err.Error()
 			return
 		}
-		defer f.Close()
 		b, _ := io.ReadAll(f)
+		// Closed before the news: a reader still open when the next
+		// writer opens the FIFO would take that writer's data with it
+		// (the writer's open returns at once, and the data is lost
+		// when this reader closes), and the next Drain would wait for
+		// a writer that has come and gone.
+		f.Close()
 		got <- string(b)
 	}()
 	return got
