@@ -288,7 +288,7 @@ func (s settingClock) Unlock(ctx context.Context, serial string) error {
 func TestClockCheckProperty(t *testing.T) {
 	t.Parallel()
 	real := time.Unix(1_796_580_000, 0) // the tests' "real" now, fixed
-	rapid.Check(t, func(rt *rapid.T) {
+	harness.RapidCheck(t, func(rt *rapid.T) {
 		kind := rapid.SampledFrom([]string{"follows", "stops-up", "stops-down", "real"}).Draw(rt, "clock")
 		stop := rapid.Int64Range(1_000_000_000, 30_000_000_000).Draw(rt, "stop")
 		times := rapid.SliceOfN(rapid.Int64Range(0, 40_000_000_000), 1, 6).Draw(rt, "times")

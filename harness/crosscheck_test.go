@@ -32,7 +32,7 @@ func TestCrosscheckMutantAgainstModel(t *testing.T) {
 	}
 	for round := range rounds {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
-			rapid.Check(t, crosscheck(""))
+			harness.RapidCheck(t, crosscheck(""))
 		})
 	}
 }
@@ -581,7 +581,7 @@ func TestCrosscheckCatchesPlantedBugs(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				rapid.Check(q, crosscheck(bug))
+				harness.RapidCheck(q, crosscheck(bug))
 			}()
 			<-done
 			if !q.Failed() {

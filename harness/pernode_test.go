@@ -208,7 +208,7 @@ func TestPerNodeOnOneNodeIsShared(t *testing.T) {
 	p := Profile{Kinds: []Kind{HOTP, TOTP}, Algorithms: []string{"SHA1"}, Digits: []int{6}, LookAhead: Uint64(3),
 		Lockout: &LockoutPolicy{After: 3}, RateLimit: &RateLimitPolicy{Attempts: 4, Per: 60},
 		TOTP: &TOTPPolicy{SkewBack: 1, SkewAhead: 1}, Clock: ClockRequest}
-	rapid.Check(t, func(rt *rapid.T) {
+	RapidCheck(t, func(rt *rapid.T) {
 		kind := rapid.SampledFrom([]Kind{HOTP, TOTP}).Draw(rt, "kind")
 		tok := Token{Serial: "1000000000001", Kind: kind, Algorithm: token.SHA1, Digits: 6, Secret: rfc, Period: 30}
 		const t0 = 1767225600

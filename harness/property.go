@@ -2,13 +2,11 @@ package harness
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,31 +15,6 @@ import (
 
 	"github.com/otplab/otplab/token"
 )
-
-// rapidMu serialises property runs: rapid takes its seed and check count
-// from package flags, so a run sets them and restores them afterwards.
-var rapidMu sync.Mutex
-
-// withRapidFlags sets rapid's flags for one property run.
-func withRapidFlags(set map[string]string, fn func()) {
-	rapidMu.Lock()
-	defer rapidMu.Unlock()
-	old := map[string]string{}
-	for name, v := range set {
-		f := flag.Lookup(name)
-		if f == nil {
-			continue
-		}
-		old[name] = f.Value.String()
-		_ = f.Value.Set(v)
-	}
-	defer func() {
-		for name, v := range old {
-			_ = flag.Lookup(name).Value.Set(v)
-		}
-	}()
-	fn()
-}
 
 // propTB adapts rapid's reporting to the engine: it keeps what rapid says
 // and never stops the calling goroutine except through FailNow.
@@ -287,21 +260,19 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 	if kind == HOTP && t.run.realTime() && p.hasTimeRules() {
 		checks = min(checks, realChecks)
 	}
-	flags := map[string]string{
-		"rapid.seed":   strconv.FormatUint(seed, 10),
-		"rapid.checks": strconv.Itoa(checks),
-	}
+	// Outside go test rapid must not write fail files (in the user's
+	// working directory); under go test the caller's setting stands.
+	var noFailFile *bool
 	if !t.run.opts.inTest {
-		flags["rapid.nofailfile"] = "true"
+		noFailFile = new(bool)
+		*noFailFile = true
 	}
 	done := make(chan struct{})
-	withRapidFlags(flags, func() {
-		go func() {
-			defer close(done)
-			rapid.Check(tb, prop)
-		}()
-		<-done
-	})
+	go func() {
+		defer close(done)
+		rapidRuns.check(tb, prop, seed, checks, noFailFile)
+	}()
+	<-done
 	if transport != nil {
 		return nil, nil, transport
 	}

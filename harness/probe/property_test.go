@@ -111,7 +111,7 @@ func genProfile(t *rapid.T) harness.Profile {
 // is recovered exactly.
 func TestProbeRecoversRandomProfiles(t *testing.T) {
 	pinSeed(t)
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		start := genProfile(t)
 		v, err := reference.New(start)
 		if err != nil {
@@ -180,7 +180,7 @@ func unsure(res *probe.Result) []string {
 // does not), or some finding says it could not tell.
 func TestProbeNeverSilentlyWrong(t *testing.T) {
 	pinSeed(t)
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		start := genAnyProfile(t)
 		v, err := reference.New(start)
 		if err != nil {

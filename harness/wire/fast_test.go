@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/otplab/otplab/harness"
 	"pgregory.net/rapid"
 )
 
@@ -22,7 +23,7 @@ func jsonText(t *rapid.T, label string) string {
 // TestAppendRequestMatchesMarshal: the hand-written encoder writes the
 // bytes encoding/json writes, for every op and any text.
 func TestAppendRequestMatchesMarshal(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		req := Request{
 			ID:       rapid.Int64().Draw(t, "id"),
 			Op:       rapid.SampledFrom(append(Ops(), "other")).Draw(t, "op"),
@@ -50,7 +51,7 @@ func TestAppendRequestMatchesMarshal(t *testing.T) {
 // TestAppendReplyMatchesMarshal: the server's reply encoder writes the
 // bytes encoding/json writes.
 func TestAppendReplyMatchesMarshal(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		rep := Reply{
 			ID:          rapid.Int64().Draw(t, "id"),
 			OK:          rapid.Bool().Draw(t, "ok"),
@@ -132,7 +133,7 @@ func TestFastDecodersMatchStrict(t *testing.T) {
 		}
 		checkReplyAgrees(t, []byte(tc.data), tc.op)
 	}
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		rep := Reply{ID: rapid.Int64().Draw(t, "id"), OK: rapid.Bool().Draw(t, "ok"), Locked: rapid.Bool().Draw(t, "locked")}
 		a := rapid.Bool().Draw(t, "accepted")
 		rep.Accepted = &a

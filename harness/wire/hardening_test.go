@@ -275,7 +275,7 @@ func TestHTTPTLS(t *testing.T) {
 // encoding of a known secret survives Redact, and text that holds none
 // comes out unchanged.
 func TestRedactProperty(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		secrets := rapid.SliceOfN(rapid.SliceOfN(rapid.Byte(), 8, 40), 1, 20).Draw(t, "secrets")
 		r := NewRedactor()
 		for _, s := range secrets {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otplab/otplab/harness"
 	"github.com/stretchr/testify/assert"
 	"pgregory.net/rapid"
 )
@@ -211,7 +212,7 @@ func checkFormMasked(t interface{ Fatalf(string, ...any) }, secret []byte, kind,
 // TestRedactFormsProperty: any secret of 8 bytes or more, in any printed
 // form, between any text, is masked.
 func TestRedactFormsProperty(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	harness.RapidCheck(t, func(t *rapid.T) {
 		secret := rapid.SliceOfN(rapid.Byte(), streamMin, 64).Draw(t, "secret")
 		kind := rapid.IntRange(0, len(printedForms)-1).Draw(t, "kind")
 		around := rapid.StringMatching(`[ -~\n]{0,20}`)
