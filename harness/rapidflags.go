@@ -16,9 +16,12 @@ import (
 // check starts and before it first calls the property, and whether to
 // write a fail file only after a failure was shrunk. So the starts of
 // property runs go one at a time, each with its own seed and number of
-// checks, restored at the property's first call; the runs themselves
-// overlap, as long as they want the same fail-file setting, which changes
-// only when no run is in progress and is put back when the last ends. Before this, one lock held for a whole
+// checks, restored at the property's first call, and the runs themselves
+// overlap. The fail-file setting is set by the run that starts when none
+// is in progress, and put back when the last ends; a run that starts
+// while others are in progress shares theirs, whatever it asked for
+// (waiting for them could deadlock: a harness run inside a caller's
+// rapid.Check waits for nothing). Before this, one lock held for a whole
 // run serialised every property run of the process, real-time ones with
 // their seconds of waiting included.
 var rapidRuns = &rapidFlags{}
@@ -31,35 +34,31 @@ type rapidFlags struct {
 	// starting is set while a run is between setting the seed and the
 	// number of checks and its property's first call.
 	starting bool
-	// active counts the runs in progress; noFailFile is the fail-file
-	// setting they share.
-	active     int
-	noFailFile bool
+	// active counts the runs in progress.
+	active int
 	// restore is the fail-file setting to put back when the last run in
 	// progress ends ("": leave it).
 	restore string
 }
 
-// start waits until rapid's flags are free for a run that wants the given
-// fail-file setting (nil: whatever the runs in progress have) and sets
-// the others of set. It returns started, to call as the property is first
-// called (it restores the flags of set and lets the next run start; calls
-// after the first do nothing), and done, to call when the run has ended
-// (it calls started if nothing did).
+// start waits until no other run is starting, sets the flags of set and,
+// when no run is in progress, the fail-file setting (nil: leave it). It
+// returns started, to call as the property is first called (it restores
+// the flags of set and lets the next run start; calls after the first do
+// nothing), and done, to call when the run has ended (it calls started if
+// nothing did).
 func (r *rapidFlags) start(noFailFile *bool, set map[string]string) (started, done func()) {
 	r.mu.Lock()
 	if r.cond == nil {
 		r.cond = sync.NewCond(&r.mu)
 	}
-	for r.starting || r.active > 0 && noFailFile != nil && *noFailFile != r.noFailFile {
+	for r.starting {
 		r.cond.Wait()
 	}
-	if r.active == 0 {
-		r.noFailFile = flagValue("rapid.nofailfile") == "true"
-		if noFailFile != nil && *noFailFile != r.noFailFile {
-			r.restore = flagValue("rapid.nofailfile")
-			setFlag("rapid.nofailfile", strconv.FormatBool(*noFailFile))
-			r.noFailFile = *noFailFile
+	if r.active == 0 && noFailFile != nil {
+		if cur, want := flagValue("rapid.nofailfile"), strconv.FormatBool(*noFailFile); cur != want {
+			r.restore = cur
+			setFlag("rapid.nofailfile", want)
 		}
 	}
 	r.starting = true

@@ -69,15 +69,18 @@ func TestRapidRunsOverlap(t *testing.T) {
 	}
 }
 
-// A run that needs another fail-file setting waits until the runs in
-// progress end, and sees its own setting throughout.
+// The fail-file setting is the one of the run that starts when none is in
+// progress; a run that starts while it is in progress shares it without
+// waiting (a harness run inside a caller's rapid.Check must not wait for
+// the check around it), and the setting is put back when the last ends.
 func TestRapidRunsFailFileSetting(t *testing.T) {
+	before := flagValue("rapid.nofailfile")
 	yes, no := true, false
 	entered := make(chan struct{})
 	release := make(chan struct{})
+	var firstSaw, secondSaw string
 	var wg sync.WaitGroup
 	wg.Add(1)
-	var firstSaw string
 	go func() {
 		defer wg.Done()
 		var once sync.Once
@@ -91,23 +94,22 @@ func TestRapidRunsFailFileSetting(t *testing.T) {
 		}, 1, 3, &yes)
 	}()
 	<-entered
-	secondIn := make(chan string, 1)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var once sync.Once
-		rapidRuns.check(t, func(rt *rapid.T) {
-			rapid.Bool().Draw(rt, "b")
-			once.Do(func() { secondIn <- flagValue("rapid.nofailfile") })
-		}, 2, 3, &no)
-	}()
-	select {
-	case <-secondIn:
-		t.Fatal("a run that needs fail files ran alongside one that must not write them")
-	case <-time.After(300 * time.Millisecond):
-	}
+	// Nested in the first run's property, as a harness run inside a
+	// rapid.Check is: it must not wait for the first to end.
+	var once sync.Once
+	rapidRuns.check(t, func(rt *rapid.T) {
+		rapid.Bool().Draw(rt, "b")
+		once.Do(func() { secondSaw = flagValue("rapid.nofailfile") })
+	}, 2, 3, &no)
 	close(release)
-	assert.Equal(t, "false", <-secondIn)
 	wg.Wait()
 	assert.Equal(t, "true", firstSaw)
+	assert.Equal(t, "true", secondSaw, "shared with the run in progress")
+	assert.Equal(t, before, flagValue("rapid.nofailfile"), "put back")
+	var thirdSaw string
+	rapidRuns.check(t, func(rt *rapid.T) {
+		rapid.Bool().Draw(rt, "b")
+		thirdSaw = flagValue("rapid.nofailfile")
+	}, 3, 1, &no)
+	assert.Equal(t, "false", thirdSaw)
 }
