@@ -246,3 +246,49 @@ func TestProveBadToken(t *testing.T) {
 		t.Fatalf("error %v, want one naming the token", err)
 	}
 }
+
+// A TOTP code accepted on two nodes at once, by a verifier on its own clock
+// (each time known to a second): a race, a replay record kept per node and
+// no replay protection at all fit it alone; a passing token whose replays
+// were rejected, on the same node and on another, leaves the race.
+func TestProveTOTPOnWallClock(t *testing.T) {
+	secret := []byte("a-totp-secret-twenty")
+	key, err := token.NewKey(secret, token.SHA1, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := func(serial string) Token {
+		return Token{Serial: serial, Kind: TOTP, Algorithm: token.SHA1, Digits: 6, Secret: secret, Period: 30}
+	}
+	const now = stressT0 + 15 // mid-step
+	step := uint64(now / 30)
+	req := func(code string, node int, call, ret int64, accepted bool) TimedRequest {
+		return TimedRequest{Request: Request{Op: opCheck, Codes: []string{code}, Time: now + call/1000}, Node: node,
+			Call: call * int64(time.Millisecond), Return: ret * int64(time.Millisecond), Accepted: accepted}
+	}
+	bad := TimedHistory{Token: tok("7000000000020"), Requests: []TimedRequest{
+		req(key.HOTP(step), 1, 0, 20, true),
+		req(key.HOTP(step), 2, 5, 25, true),
+	}}
+	o := ProofOptions{Nodes: 3, Fuzz: 1}
+	proof, err := ProveCauses(context.Background(), stressProfile(), []TimedHistory{bad}, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(proof.Causes) != 1 || proof.Causes[0].Key != "totp-reuse-any" || fmt.Sprint(proof.Causes[0].Alternatives) != "[race per-node-step]" ||
+		!strings.HasPrefix(proof.Causes[0].Summary, "could not tell which") {
+		t.Fatalf("causes %+v, want a race, per node or stateless, could not tell which", proof.Causes)
+	}
+	good := TimedHistory{Token: tok("7000000000021"), Requests: []TimedRequest{
+		req(key.HOTP(step), 1, 0, 5, true),
+		req(key.HOTP(step), 1, 10, 15, false),
+		req(key.HOTP(step), 2, 20, 25, false),
+	}}
+	proof, err = ProveCauses(context.Background(), stressProfile(), []TimedHistory{bad}, []TimedHistory{good}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(proof.Causes) != 1 || proof.Causes[0].Key != "race" || len(proof.Causes[0].Alternatives) != 0 {
+		t.Fatalf("causes %+v, want the race alone", proof.Causes)
+	}
+}

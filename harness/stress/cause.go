@@ -80,8 +80,12 @@ func (r *runner) prove(results []*checked) ([]CauseGroup, time.Duration) {
 	for _, c := range results {
 		switch c.verdict {
 		case violation:
-			if limit < 0 || len(violating) >= limit {
-				c.viol.Unexplained = fmt.Sprintf("not explained: only the first %d violating tokens are explained", max(limit, 0))
+			if limit < 0 {
+				c.viol.Unexplained = "not explained: explaining was turned off"
+				continue
+			}
+			if len(violating) >= limit {
+				c.viol.Unexplained = fmt.Sprintf("not explained: only the first %d violating tokens are explained", limit)
 				continue
 			}
 			violating = append(violating, timed(c.u))

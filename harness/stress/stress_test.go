@@ -125,7 +125,7 @@ func TestReferenceThreeNodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := run(t, stress.Options{Nodes: tc.nodes, Profile: racy.Profile(), Users: 30, Duration: 2 * time.Second, Seed: 1})
-			if rep.Failed() || !rep.Complete() {
+			if rep.Failed() || len(rep.Causes) > 0 || !rep.Complete() {
 				t.Fatalf("the reference verifier was accused or not checked: %s", rep.Headline())
 			}
 			if rep.Requests < 100 {
@@ -234,7 +234,7 @@ func TestReferenceOverloaded(t *testing.T) {
 	nodes := httpNodes(t, []harness.Verifier{v, v, v})
 	rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Users: 20, Duration: 3 * time.Second,
 		Timeout: 20 * time.Millisecond, Seed: 3})
-	if rep.Failed() {
+	if rep.Failed() || len(rep.Causes) > 0 {
 		t.Fatalf("the reference verifier was accused under overload: %s", rep.Headline())
 	}
 	if rep.Unknown < rep.Requests/10 {
@@ -307,7 +307,7 @@ func TestReferenceWallClock(t *testing.T) {
 	}
 	nodes := httpNodes(t, []harness.Verifier{ref, ref, ref})
 	rep := run(t, stress.Options{Nodes: nodes, Profile: p, Users: 30, Duration: 3 * time.Second, Seed: 5})
-	if rep.Failed() || !rep.Complete() {
+	if rep.Failed() || len(rep.Causes) > 0 || !rep.Complete() {
 		t.Fatalf("the reference verifier on its own clock was accused or not checked: %s", rep.Headline())
 	}
 }
