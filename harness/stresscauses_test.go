@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"pgregory.net/rapid"
+
 	"github.com/otplab/otplab/token"
 )
 
@@ -291,4 +293,66 @@ func TestProveTOTPOnWallClock(t *testing.T) {
 	if len(proof.Causes) != 1 || proof.Causes[0].Key != "race" || len(proof.Causes[0].Alternatives) != 0 {
 		t.Fatalf("causes %+v, want the race alone", proof.Causes)
 	}
+}
+
+// Property: a history a correct verifier could have produced gets no cause,
+// whatever its batches of concurrent requests and its nodes. Each batch is
+// served one request after another in a drawn order, each reply drawn
+// among those the claimed profile allows.
+func TestProveNeverAccusesACorrectHistory(t *testing.T) {
+	p := stressProfile()
+	rapid.Check(t, func(rt *rapid.T) {
+		r := newTimedRec(t, "7000000000030", 0)
+		m := newModel(p, r.th.Token, r.key, quirks{})
+		state := m.Init()[0]
+		var press uint64
+		at := int64(0)
+		for range rapid.IntRange(1, 25).Draw(rt, "batches") {
+			n := rapid.IntRange(1, 3).Draw(rt, "size")
+			var batch []TimedRequest
+			for i := range n {
+				var q Request
+				switch rapid.IntRange(0, 5).Draw(rt, "op") {
+				case 0:
+					q = Request{Op: opUnlock}
+				case 1:
+					q = Request{Op: opCheck, Codes: []string{r.wrong(press)}}
+				case 2:
+					q = Request{Op: opResync, Codes: []string{r.key.HOTP(press + 12), r.key.HOTP(press + 13)}}
+					press += 14
+				default:
+					back := uint64(rapid.IntRange(0, 2).Draw(rt, "back"))
+					q = Request{Op: opCheck, Codes: []string{r.key.HOTP(press - min(back, press))}}
+					if back == 0 {
+						press++
+					}
+				}
+				q.Time = stressT0 + at/1000
+				batch = append(batch, TimedRequest{Request: q, Node: rapid.IntRange(1, 3).Draw(rt, "node"),
+					Call: (at + int64(i)) * int64(time.Millisecond), Return: (at + 10) * int64(time.Millisecond)})
+			}
+			for _, i := range rapid.Permutation(seq(n)).Draw(rt, "order") {
+				outs := m.Outcomes(state, batch[i].Request)
+				o := outs[rapid.IntRange(0, len(outs)-1).Draw(rt, "outcome")]
+				batch[i].Accepted, state = o.Accepted, o.State
+			}
+			r.th.Requests = append(r.th.Requests, batch...)
+			at += 20
+		}
+		proof, err := ProveCauses(context.Background(), p, []TimedHistory{r.th}, nil, ProofOptions{Nodes: 3})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if len(proof.Causes) != 0 || proof.Tokens[0].Unexplained != unexplainedBase {
+			rt.Fatalf("a correct history got %+v (%s)", proof.Causes, proof.Tokens[0].Unexplained)
+		}
+	})
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }
