@@ -267,6 +267,7 @@ func TestStressShardsMerge(t *testing.T) {
 // writes back and reads again to the same report.
 func FuzzReadReport(f *testing.F) {
 	f.Add([]byte(`{"schema":1,"seed":3,"nodes":["a"],"users":2,"shard":"0/2","requests":5,"latency":{"check":{"n":1,"p50_ns":5,"p99_ns":6,"max_ns":7}},"violations":[{"serial":"1","summary":"s","before":[],"window":[]}]}`))
+	f.Add([]byte(`{"schema":1,"seed":3,"shard":"1/2","causes":[{"key":"race","alternatives":["per-node-counter"],"summary":"s","tokens":1,"serials":["1"],"passing":4}],"explain_duration_ns":5,"violations":[{"serial":"1","summary":"s","cause":"s","cause_key":"race","alternatives":["per-node-counter"],"before":[],"window":[]},{"serial":"2","summary":"t","unexplained":"u","before":[],"window":[]}]}`))
 	f.Add([]byte(`{"schema":1}`))
 	f.Add([]byte(`{"schema":1,"extra":1}`))
 	f.Add([]byte(`[]`))
