@@ -329,6 +329,9 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 	if r.Unchecked == nil {
 		r.Unchecked = []string{}
 	}
+	if r.Causes == nil {
+		r.Causes = []CauseGroup{}
+	}
 	if r.NotEnrolled == nil {
 		r.NotEnrolled = []string{}
 	}
