@@ -411,11 +411,21 @@ func concurrent(hs []history) bool {
 // (see fit). A race is tried only on histories with concurrent requests,
 // state kept per node only on histories served by several nodes.
 func fitting(base Profile, q quirks, hs []history) ([]string, map[string]int) {
+	keys, loose, _ := fittingUntil(context.Background(), base, q, hs)
+	return keys, loose
+}
+
+// fittingUntil is fitting, stopped between two variants when ctx ends; it
+// then reports false, and what it found so far is not the whole answer.
+func fittingUntil(ctx context.Context, base Profile, q quirks, hs []history) ([]string, map[string]int, bool) {
 	var keys []string
 	looseness := map[string]int{}
 	conc := concurrent(hs)
 	multi := nodesOf(hs) > 1
 	for _, v := range variants(base) {
+		if ctx.Err() != nil {
+			return keys, looseness, false
+		}
 		if v.family == "race" && !conc || perNodeFamily(v.family) && !multi {
 			continue
 		}
@@ -430,7 +440,7 @@ func fitting(base Profile, q quirks, hs []history) ([]string, map[string]int) {
 		keys = append(keys, v.key)
 		looseness[v.key] = loose
 	}
-	return keys, looseness
+	return keys, looseness, true
 }
 
 // explain replays the histories under each variant of base (itself under

@@ -32,6 +32,8 @@ type stressFlags struct {
 	seed         uint64
 	timeout      time.Duration
 	checkTimeout time.Duration
+	explain      int
+	explainTime  time.Duration
 	shard        string
 	reportDir    string
 	output       string
@@ -54,7 +56,13 @@ with porcupine against the profile's exact model. A request without reply
 overload is never accused.
 
 A violation is printed as the smallest window of the token's history that no
-correct verifier produces, in the token's terms, with its likely cause.
+correct verifier produces, in the token's terms. Its cause is named only when
+the explanation engine proves it: a known variant (a race between concurrent
+requests, a lockout counted per node, a replay record kept per node, ...)
+fits every reply of the token's whole history, and no sampled history of a
+token that passed refutes it; variants that fit equally are named together
+("could not tell which"), and a violation nothing fits says so. Violations
+are grouped by cause; --explain bounds how many tokens are explained.
 --report-dir gets report.json, junit.xml and porcupine's HTML timeline of each
 violating token (token-SERIAL.html).
 
@@ -76,6 +84,8 @@ enrolled or not checked in time, no hello).`,
 	fl.Uint64Var(&f.seed, "seed", 0, "the run's seed (0: a random one, printed in the report)")
 	fl.DurationVar(&f.timeout, "timeout", stress.DefaultTimeout, "how long to wait for each reply; a request without reply has an unknown outcome")
 	fl.DurationVar(&f.checkTimeout, "check-timeout", stress.DefaultCheckTimeout, "the most the check of one token's history may take; tokens not checked in time are listed")
+	fl.IntVar(&f.explain, "explain", stress.DefaultExplainTokens, "explain the causes of at most this many violating tokens (0: none)")
+	fl.DurationVar(&f.explainTime, "explain-timeout", stress.DefaultExplainTimeout, "the most explaining the violations may take; tokens not reached are listed as not explained")
 	fl.StringVar(&f.shard, "shard", "", "i/N: this process stresses the tokens of shard i of N (0 <= i < N), for N processes over one deployment")
 	fl.StringVar(&f.reportDir, "report-dir", "", "write report.json, junit.xml and token-SERIAL.html into this directory (created if needed)")
 	fl.StringVar(&f.output, "output", "text", "text or json")
@@ -107,6 +117,13 @@ func (f *stressFlags) execute(cmd *cobra.Command) error {
 	}
 	if f.timeout <= 0 || f.checkTimeout <= 0 {
 		return usagef("--timeout %v, --check-timeout %v: want positive durations", f.timeout, f.checkTimeout)
+	}
+	if f.explain < 0 || f.explainTime <= 0 {
+		return usagef("--explain %d, --explain-timeout %v: want a count of 0 or more and a positive duration", f.explain, f.explainTime)
+	}
+	explain := f.explain
+	if explain == 0 {
+		explain = -1 // none
 	}
 	shard, shards, err := parseShard(f.shard)
 	if err != nil {
@@ -162,6 +179,7 @@ func (f *stressFlags) execute(cmd *cobra.Command) error {
 	out := cmd.OutOrStdout()
 	o := stress.Options{Nodes: nodes, Profile: *prof, Ops: info.Ops, Users: f.users, Duration: f.duration,
 		Requests: f.requests, Rate: f.rate, Seed: f.seed, Timeout: f.timeout, CheckTimeout: f.checkTimeout,
+		ExplainTokens: explain, ExplainTimeout: f.explainTime,
 		Shard: shard, Shards: shards}
 	var mu sync.Mutex
 	live := f.output == "text" && isTerminal(out)

@@ -81,7 +81,8 @@ func TestStressFindsDoubleAcceptance(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\n%s", code, exitFailed, out)
 	}
-	if !strings.Contains(out, "accepted on node") || !strings.Contains(out, "likely cause: a race") {
+	if !strings.Contains(out, "accepted on node") || !strings.Contains(out, "that passed): concurrent requests for one token are not served one at a time") ||
+		len(causeLines(out)) != 1 {
 		t.Fatalf("the double acceptance is not shown:\n%s", out)
 	}
 	html, _ := filepath.Glob(filepath.Join(dir, "token-*.html"))
@@ -104,6 +105,7 @@ func TestStressBadFlags(t *testing.T) {
 		{[]string{"stress", "--output", "xml"}, `--output "xml"`},
 		{[]string{"stress", "--users", "-1"}, "users"},
 		{[]string{"stress", "--timeout", "0s"}, "--timeout"},
+		{[]string{"stress", "--explain", "-1"}, "--explain -1"},
 		{[]string{"stress", "--verifier", "ftp://x"}, `--verifier "ftp://x"`},
 		{[]string{"stress", "--profile", "/nonexistent/p.json"}, "--profile"},
 	} {
@@ -217,14 +219,33 @@ func TestStressShardsMerge(t *testing.T) {
 	var rep struct {
 		Users      int `json:"users"`
 		Violations []struct {
-			Serial string `json:"serial"`
+			Serial   string `json:"serial"`
+			CauseKey string `json:"cause_key"`
 		} `json:"violations"`
+		Causes []stress.CauseGroup `json:"causes"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Users != stress.DefaultUsers || len(rep.Violations) == 0 {
 		t.Fatalf("merged: %d users, %d violations", rep.Users, len(rep.Violations))
+	}
+	// The shards' causes are the race (alone, or with what a shard's
+	// evidence could not rule out), their tokens added up.
+	explained, grouped := 0, 0
+	for _, v := range rep.Violations {
+		if v.CauseKey != "" {
+			explained++
+		}
+	}
+	for _, c := range rep.Causes {
+		if c.Key != "race" || c.Tokens != len(c.Serials) {
+			t.Errorf("merged cause %+v: want the race", c)
+		}
+		grouped += c.Tokens
+	}
+	if explained == 0 || grouped != explained {
+		t.Fatalf("merged causes group %d tokens, %d violations have a cause", grouped, explained)
 	}
 	for _, v := range rep.Violations {
 		if _, err := os.Stat(filepath.Join(all, "token-"+v.Serial+".html")); err != nil {
@@ -246,6 +267,7 @@ func TestStressShardsMerge(t *testing.T) {
 // writes back and reads again to the same report.
 func FuzzReadReport(f *testing.F) {
 	f.Add([]byte(`{"schema":1,"seed":3,"nodes":["a"],"users":2,"shard":"0/2","requests":5,"latency":{"check":{"n":1,"p50_ns":5,"p99_ns":6,"max_ns":7}},"violations":[{"serial":"1","summary":"s","before":[],"window":[]}]}`))
+	f.Add([]byte(`{"schema":1,"seed":3,"shard":"1/2","causes":[{"key":"race","alternatives":["per-node-counter"],"summary":"s","tokens":1,"serials":["1"],"passing":4}],"explain_duration_ns":5,"violations":[{"serial":"1","summary":"s","cause":"s","cause_key":"race","alternatives":["per-node-counter"],"before":[],"window":[]},{"serial":"2","summary":"t","unexplained":"u","before":[],"window":[]}]}`))
 	f.Add([]byte(`{"schema":1}`))
 	f.Add([]byte(`{"schema":1,"extra":1}`))
 	f.Add([]byte(`[]`))

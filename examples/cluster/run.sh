@@ -5,7 +5,8 @@
 #   - conformance run with the three atomic nodes as --verifier: must pass;
 #   - conformance stress against the three atomic nodes: no violation;
 #   - conformance stress against the three naive nodes: must find a code
-#     accepted twice (exit 1, "accepted on node ... and on node ...").
+#     accepted twice (exit 1, "accepted on node ... and on node ..."),
+#     its cause proven a race.
 # Everything it started is stopped on exit. Reports go to $1 (default
 # report/cluster/). Usage: examples/cluster/run.sh [REPORT_DIR]
 set -euo pipefail
@@ -96,6 +97,13 @@ if [ "$code" -ne 1 ] || ! grep -q 'accepted on node [0-9] at .* and on node [0-9
   echo "cluster: the naive cluster was not caught accepting a code twice (exit $code)" >&2
   exit 1
 fi
+# The cause is the explanation engine's, proven on whole histories: a race.
+if ! grep -q "that passed): concurrent requests for one token are not served one at a time" "$out/stress-naive.txt"; then
+  cat "$out/stress-naive.txt" >&2
+  echo "cluster: the naive cluster's double acceptance was not explained as a race" >&2
+  exit 1
+fi
+grep -A3 '^Causes:' "$out/stress-naive.txt"
 grep -m1 -A6 '^VIOLATION' "$out/stress-naive.txt"
 grep 'violation(s)' "$out/stress-naive.txt"
 ls "$out"/stress-naive/token-*.html | head -1 | sed 's/^/  timeline: /'

@@ -24,8 +24,6 @@ type tokenModel struct {
 	// fuzz is how many seconds either way the verifier's clock may differ
 	// from the request's time (profile clock "wall").
 	fuzz int64
-	// lockAfter is the profile's lockout count (0: none).
-	lockAfter int
 }
 
 // step returns the states a correct verifier may be in after o in state s.
@@ -185,6 +183,7 @@ func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 	close(work)
 	wg.Wait()
 	slices.SortFunc(results, func(a, b *checked) int { return cmp.Compare(a.u.tok.Serial, b.u.tok.Serial) })
+	rep.Causes, rep.ExplainDuration = r.prove(results)
 	rep.add(results, r.o.CheckTimeout)
 	return rep
 }
@@ -195,7 +194,7 @@ func (r *runner) checkToken(c *checked) {
 		c.verdict = unchecked
 		return
 	}
-	c.model = &tokenModel{m: m, lockAfter: r.o.Profile.LockoutAfter()}
+	c.model = &tokenModel{m: m}
 	if !r.o.Profile.RequestClock() {
 		c.model.fuzz = 1
 	}
@@ -233,8 +232,17 @@ type TokenViolation struct {
 	Serial string `json:"serial"`
 	// Summary says what went wrong in the token's terms.
 	Summary string `json:"summary"`
-	// Cause is the likely defect, when the window shows one.
+	// Cause is what explains the token's whole history, in the
+	// explanation engine's words, when a cause is proven (see
+	// Report.Causes); empty otherwise.
 	Cause string `json:"cause,omitempty"`
+	// CauseKey names the cause's variant ("race", "per-node-fails").
+	CauseKey string `json:"cause_key,omitempty"`
+	// Alternatives lists the keys of the variants the evidence could not
+	// tell from CauseKey.
+	Alternatives []string `json:"alternatives,omitempty"`
+	// Unexplained says why no cause is named, when none is.
+	Unexplained string `json:"unexplained,omitempty"`
 	// Before describes the states the token may be in before the window.
 	Before []string `json:"before"`
 	// Window lists the requests of the window, one line each, with node
@@ -403,12 +411,13 @@ func (t *tokenModel) violation(serial string, ops []op, i, j int, states []harne
 	for _, w := range win {
 		v.Window = append(v.Window, line(w))
 	}
-	v.Summary, v.Cause = t.summarize(win, earlier, ops[:i], states)
+	v.Summary = t.summarize(win, earlier, states)
 	return v
 }
 
-// summarize tells the violation in one line, and its likely cause.
-func (t *tokenModel) summarize(win, earlier, before []op, states []harness.State) (string, string) {
+// summarize tells the violation in one line. Its cause is not guessed from
+// the window's shape: the explanation engine proves it (see prove).
+func (t *tokenModel) summarize(win, earlier []op, states []harness.State) string {
 	all := append(slices.Clone(earlier), win...)
 	// One code accepted twice.
 	for a := range all {
@@ -418,58 +427,21 @@ func (t *tokenModel) summarize(win, earlier, before []op, states []harness.State
 				continue
 			}
 			lbl := strings.TrimSuffix(x.label, " again")
-			s := fmt.Sprintf("%s accepted on node %d at %s s and on node %d at %s s", lbl, x.node+1, seconds(x.ret), y.node+1, seconds(y.ret))
-			cause := ""
-			switch {
-			case x.ret >= y.call && y.ret >= x.call:
-				cause = "a race: the two requests overlapped; the check of the code and the record that it is used are not one atomic step"
-			case x.node != y.node:
-				cause = "the second node did not see the first acceptance: the record of used codes looks kept per node"
-			default:
-				cause = "the same node accepted the code again after it had returned: a lost update or no replay record"
-			}
-			return s, cause
+			return fmt.Sprintf("%s accepted on node %d at %s s and on node %d at %s s", lbl, x.node+1, seconds(x.ret), y.node+1, seconds(y.ret))
 		}
 	}
 	last := win[len(win)-1]
 	if len(win) == 1 && last.accepted && allLocked(t, states) {
-		// The failures since the last reset, counted per node.
-		perNode := map[int]int{}
-		for k := len(before) - 1; k >= 0; k-- {
-			b := before[k]
-			if b.req.Op == "unlock" || b.accepted {
-				break
-			}
-			if !b.unknown {
-				perNode[b.node+1]++
-			}
-		}
-		var nodes []int
-		most := 0
-		for n, c := range perNode {
-			nodes = append(nodes, n)
-			most = max(most, c)
-		}
-		slices.Sort(nodes)
-		s := fmt.Sprintf("%s at %s s although the token is locked", t.describe(&last), seconds(last.ret))
-		if len(nodes) > 1 && most < t.lockAfter {
-			return s, fmt.Sprintf("the failures that locked the token went to nodes %v, none of which saw %d: the lockout looks counted per node", nodes, t.lockAfter)
-		}
-		return s, "the lockout does not hold"
+		return fmt.Sprintf("%s at %s s although the token is locked", t.describe(&last), seconds(last.ret))
 	}
 	var ds []string
 	for _, s := range states {
 		ds = append(ds, t.describeState(s))
 	}
-	msg := fmt.Sprintf("no order of these %d requests fits the profile from %s", len(win), strings.Join(ds, " or "))
 	if len(win) == 1 {
-		msg = fmt.Sprintf("%s at %s s does not fit the profile from %s", t.describe(&last), seconds(last.call), strings.Join(ds, " or "))
+		return fmt.Sprintf("%s at %s s does not fit the profile from %s", t.describe(&last), seconds(last.call), strings.Join(ds, " or "))
 	}
-	cause := ""
-	if hasOps(win, "resync") && hasOps(win, "check") {
-		cause = "a resync and a check overlapped: the resync looks computed on a state the check changed"
-	}
-	return msg, cause
+	return fmt.Sprintf("no order of these %d requests fits the profile from %s", len(win), strings.Join(ds, " or "))
 }
 
 // allLocked reports whether every state is a locked one.
@@ -480,10 +452,6 @@ func allLocked(t *tokenModel, states []harness.State) bool {
 		}
 	}
 	return len(states) > 0
-}
-
-func hasOps(ops []op, name string) bool {
-	return slices.ContainsFunc(ops, func(o op) bool { return o.req.Op == name })
 }
 
 // seconds prints ns since the start as seconds with milliseconds.

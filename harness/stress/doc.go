@@ -17,4 +17,13 @@
 // from the states the history before it allows, in the token's terms ("code of counter 41 accepted on node 2 at 12.003 s and
 // on node 3 at 12.004 s"), with porcupine's HTML timeline when the report is
 // written to a directory.
+//
+// A violation's cause is proven, not guessed from the window: the
+// explanation engine ([harness.ProveCauses]) replays the token's whole
+// history under each known variant of the profile (a race, state kept per
+// node, another window, ...), keeps those that fit every reply and that no
+// sampled history of a passing token refutes, and names ties as
+// alternatives. Violations are grouped by cause in the report; a violation
+// that nothing fits, or that could not be replayed exactly, says why it has
+// no cause.
 package stress

@@ -84,6 +84,8 @@ func Merge(reps []*Report) (*Report, error) {
 		out.Throughput += r.Throughput
 		out.Checked += r.Checked
 		out.Violations = append(out.Violations, r.Violations...)
+		out.Causes = mergeCauses(out.Causes, r.Causes)
+		out.ExplainDuration = max(out.ExplainDuration, r.ExplainDuration)
 		out.Unchecked = append(out.Unchecked, r.Unchecked...)
 		out.NotEnrolled = append(out.NotEnrolled, r.NotEnrolled...)
 		out.CheckTime = max(out.CheckTime, r.CheckTime)
@@ -106,8 +108,8 @@ func Merge(reps []*Report) (*Report, error) {
 	} else {
 		out.Shard = fmt.Sprintf("%d shards", n)
 	}
-	slices.SortStableFunc(out.Violations, func(a, b TokenViolation) int { return strings.Compare(a.Serial, b.Serial) })
-	slices.SortStableFunc(out.Violations, func(a, b TokenViolation) int { return cmpBool(a.Cause == "", b.Cause == "") })
+	slices.SortStableFunc(out.Causes, func(a, b CauseGroup) int { return b.Tokens - a.Tokens })
+	out.sortViolations()
 	slices.Sort(out.Unchecked)
 	slices.Sort(out.NotEnrolled)
 	return out, nil
@@ -121,4 +123,30 @@ func (rep *Report) MissingShards() int {
 		return n - got
 	}
 	return 0
+}
+
+// mergeCauses joins the causes of one shard to those of the others. A
+// cause with the same key and the same alternatives in several shards is
+// one cause: its tokens add up, and so do the passing histories it was
+// checked against (each shard checked it against its own tokens). A cause
+// whose alternatives differ from shard to shard stays on its own line: one
+// shard's evidence told apart what another's could not, and only each
+// shard's own check was made.
+func mergeCauses(into, from []CauseGroup) []CauseGroup {
+	for _, c := range from {
+		i := slices.IndexFunc(into, func(g CauseGroup) bool {
+			return g.Key == c.Key && slices.Equal(g.Alternatives, c.Alternatives)
+		})
+		if i < 0 {
+			c.Serials = slices.Clone(c.Serials)
+			into = append(into, c)
+			continue
+		}
+		g := &into[i]
+		g.Tokens += c.Tokens
+		g.Passing += c.Passing
+		g.Serials = append(g.Serials, c.Serials...)
+		slices.Sort(g.Serials)
+	}
+	return into
 }

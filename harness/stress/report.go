@@ -45,6 +45,13 @@ type Report struct {
 	// Violations lists the tokens whose history no correct verifier could
 	// have produced.
 	Violations []TokenViolation `json:"violations"`
+	// Causes lists what explains the violations, each cause proven by the
+	// explanation engine (it fits every reply of each token it groups, and
+	// no sampled history of a token that passed refutes it), the largest
+	// group first. A violation under no cause says why (its Unexplained).
+	Causes []CauseGroup `json:"causes"`
+	// ExplainDuration is how long explaining the violations took.
+	ExplainDuration time.Duration `json:"explain_duration_ns"`
 	// Unchecked lists the tokens whose check did not finish in time.
 	Unchecked []string `json:"unchecked"`
 	// NotEnrolled lists the tokens whose enrolment failed.
@@ -141,20 +148,31 @@ func (rep *Report) add(results []*checked, checkTimeout time.Duration) {
 			rep.Unchecked = append(rep.Unchecked, c.u.tok.Serial)
 		}
 	}
-	// The clearest first: a cause named, then the rest, each by serial.
-	slices.SortStableFunc(rep.Violations, func(a, b TokenViolation) int {
-		return cmpBool(a.Cause == "", b.Cause == "")
-	})
+	rep.sortViolations()
 }
 
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
+// sortViolations puts the violations in the order of their causes (the
+// largest group first), those without a cause last, each group by serial.
+func (rep *Report) sortViolations() {
+	rank := map[string]int{}
+	for i, c := range rep.Causes {
+		rank[c.Key+"\x00"+strings.Join(c.Alternatives, ",")] = i
 	}
-	return -1
+	of := func(v TokenViolation) int {
+		if v.CauseKey == "" {
+			return len(rep.Causes)
+		}
+		if i, ok := rank[v.CauseKey+"\x00"+strings.Join(v.Alternatives, ",")]; ok {
+			return i
+		}
+		return len(rep.Causes)
+	}
+	slices.SortStableFunc(rep.Violations, func(a, b TokenViolation) int {
+		if c := of(a) - of(b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Serial, b.Serial)
+	})
 }
 
 // Failed reports whether a violation was found.
@@ -204,6 +222,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	for i, n := range rep.Nodes {
 		fmt.Fprintf(&b, "  node %d: %s\n", i+1, n)
 	}
+	rep.writeCauses(&b)
 	for i, v := range rep.Violations {
 		if i == maxDetailed {
 			fmt.Fprintf(&b, "\nand %d more token(s) in violation:\n", len(rep.Violations)-i)
@@ -215,8 +234,11 @@ func (rep *Report) WriteText(w io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(&b, "\nVIOLATION token %s: %s\n", v.Serial, v.Summary)
-		if v.Cause != "" {
-			fmt.Fprintf(&b, "  likely cause: %s\n", v.Cause)
+		switch {
+		case v.Cause != "":
+			fmt.Fprintf(&b, "  cause: %s\n", v.Cause)
+		case v.Unexplained != "":
+			fmt.Fprintf(&b, "  %s\n", v.Unexplained)
 		}
 		fmt.Fprintf(&b, "  before: %s\n", strings.Join(v.Before, " or "))
 		for _, l := range v.Window {
@@ -250,6 +272,44 @@ func (rep *Report) WriteText(w io.Writer) error {
 	return err
 }
 
+// writeCauses writes the proven causes, one line each with how many
+// tokens and an example, then the violations left without a cause, by
+// reason.
+func (rep *Report) writeCauses(b *strings.Builder) {
+	if len(rep.Violations) == 0 {
+		return
+	}
+	b.WriteString("\nCauses:\n")
+	for i, c := range rep.Causes {
+		fmt.Fprintf(b, "  %d. %s\n", i+1, c.Text())
+		if len(c.Serials) > 0 {
+			fmt.Fprintf(b, "     %d token(s), e.g. %s\n", c.Tokens, c.Serials[0])
+		}
+	}
+	var reasons []string
+	count, example := map[string]int{}, map[string]string{}
+	for _, v := range rep.Violations {
+		if v.CauseKey != "" {
+			continue
+		}
+		why := v.Unexplained
+		if why == "" {
+			why = "no cause found"
+		}
+		if count[why] == 0 {
+			reasons = append(reasons, why)
+			example[why] = v.Serial
+		}
+		count[why]++
+	}
+	for _, why := range reasons {
+		fmt.Fprintf(b, "  no cause named for %d token(s), e.g. %s: %s\n", count[why], example[why], why)
+	}
+	if rep.ExplainDuration > 0 {
+		fmt.Fprintf(b, "  (explained in %s)\n", round(rep.ExplainDuration))
+	}
+}
+
 func round(d time.Duration) time.Duration {
 	switch {
 	case d >= time.Second:
@@ -268,6 +328,9 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 	}
 	if r.Unchecked == nil {
 		r.Unchecked = []string{}
+	}
+	if r.Causes == nil {
+		r.Causes = []CauseGroup{}
 	}
 	if r.NotEnrolled == nil {
 		r.NotEnrolled = []string{}
@@ -309,7 +372,13 @@ func (rep *Report) WriteJUnit(w io.Writer) error {
 	}
 	s.Cases = append(s.Cases, all)
 	for _, v := range rep.Violations {
-		text := v.Summary + "\n" + v.Cause + "\nbefore: " + strings.Join(v.Before, " or ") + "\n" + strings.Join(v.Window, "\n")
+		why := v.Cause
+		if why != "" {
+			why = "cause: " + why
+		} else {
+			why = v.Unexplained
+		}
+		text := v.Summary + "\n" + why + "\nbefore: " + strings.Join(v.Before, " or ") + "\n" + strings.Join(v.Window, "\n")
 		s.Cases = append(s.Cases, testcase{Name: "token " + v.Serial, Classname: "stress.tokens", Failure: &failure{Message: v.Summary, Text: text}})
 	}
 	for _, u := range rep.Unchecked {

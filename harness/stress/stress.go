@@ -67,6 +67,14 @@ type Options struct {
 	// take; a token not checked in time is listed in the report
 	// (0: DefaultCheckTimeout).
 	CheckTimeout time.Duration
+	// ExplainTokens is how many violating tokens the explanation engine
+	// explains, by serial (0: DefaultExplainTokens; negative: none); the
+	// others are listed as not explained.
+	ExplainTokens int
+	// ExplainTimeout bounds the time spent explaining violations; tokens
+	// not reached in time are listed as not explained
+	// (0: DefaultExplainTimeout).
+	ExplainTimeout time.Duration
 	// Shard and Shards give this run the tokens i with i mod Shards ==
 	// Shard, so that several processes stress one deployment with
 	// disjoint tokens (0 and 0: every token).
@@ -169,7 +177,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = DefaultCheckTimeout
 	}
-	if o.Timeout < 0 || o.CheckTimeout < 0 {
+	if o.Timeout < 0 || o.CheckTimeout < 0 || o.ExplainTimeout < 0 {
 		return o, errors.New("stress: timeouts must be positive")
 	}
 	if o.Shards < 0 || o.Shard < 0 || (o.Shards > 0 && o.Shard >= o.Shards) || (o.Shards == 0 && o.Shard != 0) {
