@@ -301,7 +301,7 @@ func TestProveTOTPOnWallClock(t *testing.T) {
 // among those the claimed profile allows.
 func TestProveNeverAccusesACorrectHistory(t *testing.T) {
 	p := stressProfile()
-	rapid.Check(t, func(rt *rapid.T) {
+	RapidCheck(t, func(rt *rapid.T) {
 		r := newTimedRec(t, "7000000000030", 0)
 		m := newModel(p, r.th.Token, r.key, quirks{})
 		state := m.Init()[0]
