@@ -65,6 +65,7 @@ func runClock(t *testing.T, want int, args ...string) (result, clockDoc) {
 // whole suite under the fake clock, as many cases as on the request's
 // clock; --clock wall leaves it on real time, and its time cases SKIP.
 func TestRunWallClockPyshim(t *testing.T) {
+	t.Parallel()
 	spec := wallShim(t, "")
 	_, base := runClock(t, exitOK, "run", "--verifier", regexp.MustCompile(` --clock wall $`).ReplaceAllString(spec, ""))
 	for _, flag := range []string{"auto", "fake"} {
@@ -81,6 +82,7 @@ func TestRunWallClockPyshim(t *testing.T) {
 // TestRunWallClockBugs: planted wall-clock bugs are caught under the fake
 // clock; the TOTP ones on real time too.
 func TestRunWallClockBugs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args    string
 		failing []string // among the failing cases
@@ -116,6 +118,7 @@ func TestRunWallClockBugs(t *testing.T) {
 // every case under the clock file; under libfaketime it is refused (a Go
 // program) with a warning and runs on real time.
 func TestRunReferenceWallWrapper(t *testing.T) {
+	t.Parallel()
 	_, base := runClock(t, exitOK, "run", "--verifier", cliSpec(t, "serve --stdio"))
 	spec := cliSpec(t, "serve --stdio --clock wall")
 	_, d := runClock(t, exitOK, "run", "--verifier", spec, "--clock", "file")

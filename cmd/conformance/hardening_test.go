@@ -199,6 +199,7 @@ func TestOutputsNeverReplaceAFIFO(t *testing.T) {
 // control character to the terminal, and the report files stay small:
 // each text is escaped and cut where it is stored, its length stated.
 func TestHostileVerifierText(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	r := cli(t, t.Context(), "run", "--verifier", helperSpec(t, "hostile"), "--seed", "5", "--checks", "3", "--report-dir", dir)
 	require.NotEqual(t, exitOK, r.code)

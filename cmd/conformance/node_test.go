@@ -35,6 +35,7 @@ func nodeVerifier(t *testing.T) string {
 // TestRunNode runs the suite against the Node.js example verifier over
 // exec and over HTTP; both must pass.
 func TestRunNode(t *testing.T) {
+	t.Parallel()
 	js := nodeVerifier(t)
 	t.Run("exec", func(t *testing.T) {
 		r := cli(t, t.Context(), "run", "--verifier", "exec:node "+shellQuote(js))
@@ -95,6 +96,7 @@ var counterCases = regexp.MustCompile(`^rfc4226/5\.1/counter-`)
 // libraries are used) fails the counter cases past 2^53 and nothing else
 // but the HOTP property case, which also enrolls near 2^53 and 2^64.
 func TestRunNodeJSNumberCounters(t *testing.T) {
+	t.Parallel()
 	js := nodeVerifier(t)
 	dir := t.TempDir()
 	r := cli(t, context.Background(), "run", "--verifier", "exec:node "+shellQuote(js)+" --js-number-counters", "--seed", "1", "--report-dir", dir)

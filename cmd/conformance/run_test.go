@@ -48,6 +48,7 @@ func TestRunReference(t *testing.T) {
 // TestRunPyshim runs the suite against the Python example verifier over
 // the exec transport; it must pass.
 func TestRunPyshim(t *testing.T) {
+	t.Parallel()
 	py := pythonExe(t)
 	shim, err := filepath.Abs("../../examples/pyshim/verifier.py")
 	require.NoError(t, err)
@@ -63,6 +64,7 @@ func TestRunPyshim(t *testing.T) {
 // TestRunBuggyVerifier: a verifier whose look-ahead is wider than it
 // claims fails the look-ahead cases, and every report says so.
 func TestRunBuggyVerifier(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	spec := helperSpec(t, "buggy")
 	r := cli(t, t.Context(), "run", "--verifier", spec, "--run", `^rfc4226/7\.4/look-ahead|^otplab/model/hotp`, "--seed", "3", "--checks", "30", "--report-dir", dir)
@@ -138,6 +140,7 @@ func TestRunBuggyVerifier(t *testing.T) {
 // the 3 of an incomplete run), which an expect file can list; a case that
 // ERRORs (no reply) can be listed as ERROR, and the run is then complete.
 func TestRunApplicationError(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	spec := helperSpec(t, "overflow")
 	sel := `^rfc4226/5\.1/counter-2\^6[34]$`

@@ -77,6 +77,7 @@ func startServe(t *testing.T, lim serveLimits) (string, *syncBuffer, context.Can
 // stay connected for good), and a stop then ends serve with no error
 // within the shutdown grace.
 func TestServeDropsSlowBody(t *testing.T) {
+	t.Parallel()
 	lim := defaultServeLimits()
 	lim.Read, lim.ShutdownGrace = 2*time.Second, 2*time.Second
 	url, _, stop, done := startServe(t, lim)

@@ -44,6 +44,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestStressCorrectClusterPasses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	args := append([]string{"stress", "--duration", "2s", "--users", "20", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.Correct)...)
 	code, out, errs := runCLI(t, args...)
@@ -75,6 +76,7 @@ func TestStressCorrectClusterPasses(t *testing.T) {
 }
 
 func TestStressFindsDoubleAcceptance(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	args := append([]string{"stress", "--duration", "3s", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.CheckThenSetHOTP)...)
 	code, out, _ := runCLI(t, args...)
@@ -119,6 +121,7 @@ func TestStressBadFlags(t *testing.T) {
 // run with three endpoints: the correct cluster passes, the clusters that
 // keep state per node fail at the cases that spread a token's requests.
 func TestRunThreeNodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		defect racy.Defect
 		code   int
@@ -200,6 +203,7 @@ func FuzzParseShard(f *testing.F) {
 // has every shard's tokens and violations and their timelines; a shard
 // missing makes it incomplete; a shard given twice is a usage error.
 func TestStressShardsMerge(t *testing.T) {
+	t.Parallel()
 	nodes := serveCluster(t, racy.CheckThenSetHOTP)
 	base := t.TempDir()
 	var dirs []string
@@ -293,6 +297,7 @@ func FuzzReadReport(f *testing.F) {
 // One serve process on three ports is three nodes over one store: run and
 // stress with the three endpoints find nothing wrong, and it shuts down.
 func TestServeSeveralPortsAsNodes(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out, logs syncBuffer
