@@ -113,7 +113,9 @@ func TestRunBuggyVerifier(t *testing.T) {
 	// summary says so), unless the property case's history, which depends
 	// on the scheduler, already left 20 the only fit.
 	assert.True(t, strings.HasPrefix(failed["rfc4226/7.4/look-ahead-beyond"], "accepted, expected rejected: the profile claims look_ahead 10, so offset 11 is outside the window (cause: the look-ahead window is 20, not the claimed 10 (wider than claimed)"), failed["rfc4226/7.4/look-ahead-beyond"])
-	assert.True(t, strings.HasPrefix(failed["otplab/model/hotp-sequences"], "a correct verifier would have rejected it"), failed["otplab/model/hotp-sequences"])
+	// The property case fails on a sequential step or, when the scheduler
+	// of a busy machine had its concurrent copies overlap, on a batch.
+	assert.Regexp(t, `^(a correct verifier would have rejected it|no order of serving these requests one at a time gives these replies)`, failed["otplab/model/hotp-sequences"])
 
 	// With the failures listed as known, the run passes ...
 	known := filepath.Join(dir, "known.txt")
