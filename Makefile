@@ -3,8 +3,9 @@ GO        ?= go
 FUZZTIME  ?= 3s
 BENCHTIME ?= 1s
 TEST_TIMEOUT ?= 25m
-## The harness self-tests that run reduced under the race detector.
-FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest
+## The harness self-tests that judge whole suites' verdicts: skipped or
+## reduced under the race detector, run in full without it.
+FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest|PolicyBugs|FirstContactCausesAreExact|BrokenVerifiersAreCaught|CausesNameUndeclared
 
 .PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop matrix cases clean
 
@@ -23,11 +24,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-## unit: every package under the race detector (the harness's whole-suite
-## self-tests with fewer property sequences and seeds there, see
-## harness/race_on_test.go), then those self-tests in full without it, where
-## they run several times faster. -parallel 8: the real-time tests mostly
-## wait, and their waits should overlap.
+## unit: every package under the race detector, then the harness's
+## self-tests that judge whole suites' verdicts (FULL_SIZE) in full without
+## it, where they run five to ten times faster; under it they are skipped
+## or reduced (harness/selftest_test.go, withoutRace), and the engine's
+## concurrency is raced by the whole-suite tests that stay. -parallel 8:
+## the real-time tests mostly wait, and their waits should overlap.
 ## -timeout: go test's default of 10 min per package is too short for the
 ## harness under -race on two busy cores; every package gets 25 min.
 ## GORACE atexit_sleep_ms=0: a race-enabled binary otherwise sleeps 1 s as

@@ -18,6 +18,7 @@ import (
 // the profile change that claims it, and that no grouped failure blames
 // the counter or atomicity for it.
 func TestCausesNameUndeclaredPolicies(t *testing.T) {
+	withoutRace(t)
 	claimed := harness.Profile{
 		Kinds: []harness.Kind{harness.HOTP, harness.TOTP}, Digits: []int{6, 8},
 		LookAhead: harness.Uint64(5), Input: harness.InputExact,

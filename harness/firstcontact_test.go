@@ -19,6 +19,7 @@ import (
 // cause; and that a claim is suggested only when the profile language can
 // state the mechanism.
 func TestFirstContactCausesAreExact(t *testing.T) {
+	withoutRace(t)
 	for _, tc := range []struct {
 		bug   string // planted in the mutant
 		key   string // prefix of the one cause's key

@@ -117,6 +117,7 @@ func unboundedDrift(p harness.Profile) bool {
 // second verifier must pass, so that every failure below is the planted
 // bug's doing.
 func TestMutantCleanUnderPolicyProfiles(t *testing.T) {
+	withoutRace(t)
 	for name, p := range policyProfiles() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -204,6 +205,7 @@ var policyBugs = []struct {
 // TestPolicyBugs plants each bug of policyBugs and checks that every
 // listed case that exists FAILs.
 func TestPolicyBugs(t *testing.T) {
+	withoutRace(t)
 	known := map[string]bool{}
 	for _, c := range harness.Cases() {
 		known[c.ID] = true
