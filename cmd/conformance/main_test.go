@@ -115,10 +115,10 @@ type hostile struct{ *reference.Verifier }
 // hostileText is what hostile puts in front of its padding.
 const hostileText = "\x1b[2J\x1b]0;owned\x07\x00\u009b31m"
 
-// hostilePad is the length of hostile's padding: 256 times the cap on an
+// hostilePad is the length of hostile's padding: 64 times the cap on an
 // error text, and on every check (the audit's verifier sent 900 KB; the
 // bound is the same, and a smaller one keeps the test quick under -race).
-const hostilePad = 256 << 10
+const hostilePad = 64 << 10
 
 func (h hostile) Describe(ctx context.Context) (harness.Info, error) {
 	info, err := h.Verifier.Describe(ctx)

@@ -210,7 +210,7 @@ func TestStressShardsMerge(t *testing.T) {
 	for i := range 2 {
 		dir := filepath.Join(base, fmt.Sprintf("shard-%d", i))
 		dirs = append(dirs, dir)
-		args := append([]string{"stress", "--shard", fmt.Sprintf("%d/2", i), "--seed", "3", "--duration", "3s", "--report-dir", dir}, nodes...)
+		args := append([]string{"stress", "--shard", fmt.Sprintf("%d/2", i), "--seed", "3", "--duration", "1s", "--report-dir", dir}, nodes...)
 		if code, out, _ := runCLI(t, args...); code != exitFailed {
 			t.Fatalf("shard %d: exit %d\n%s", i, code, out)
 		}
