@@ -115,7 +115,6 @@ func TestCausesCouldNotTell(t *testing.T) {
 // rejected once the seconds window no longer reaches it), so neither fits
 // every reply alone: both are named, as two causes, and never a race.
 func TestTwoMechanismsAtOnce(t *testing.T) {
-	t.Parallel()
 	claimed := brokenProfile()
 	real := claimed
 	tp := *real.TOTP

@@ -97,7 +97,6 @@ func TestGuessingLimitSeen(t *testing.T) {
 // limit on real time, over HTTP, its clock 7 s off the local one: the
 // TOTP case runs on the real clock too.
 func TestGuessingLimitOnRealTime(t *testing.T) {
-	t.Parallel()
 	p := noLimitProfile()
 	p.Clock = harness.ClockWall
 	v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(7 * time.Second) }))

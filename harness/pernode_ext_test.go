@@ -98,7 +98,6 @@ func TestStatelessOverNodesIsNotPerNode(t *testing.T) {
 // different nodes included) are explained by the one true cause, never
 // assumed for another round of sequences played against one state.
 func TestPerNodePropertyCauses(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		defect racy.Defect
 		key    string
