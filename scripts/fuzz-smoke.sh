@@ -25,7 +25,18 @@ for pkg in $(go list ./...); do
   targets=$(printf '%s\n' "$listing" | grep '^Fuzz' || true)
   for t in $targets; do
     echo "== $pkg $t ($fuzztime)"
-    if ! go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" >"$log" 2>&1; then
+    ok=1
+    go test -run '^$' -fuzz "^${t}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimize" "$pkg" >"$log" 2>&1 || ok=0
+    if [ "$ok" = 1 ] && ! grep -q 'now fuzzing with' "$log"; then
+      # The corpus Go keeps in its cache grows with every fuzzing run, and
+      # replaying it as the baseline counts against -fuzztime: a target
+      # fuzzed often can spend all of its time there. Once, with room.
+      retry=15s
+      if [[ $fuzztime =~ ^([0-9]+)s$ ]]; then retry="$((BASH_REMATCH[1] * 5))s"; fi
+      echo "   (replaying the cached corpus took the whole $fuzztime; again with $retry)"
+      go test -run '^$' -fuzz "^${t}\$" -fuzztime "$retry" -fuzzminimizetime "$minimize" "$pkg" >"$log" 2>&1 || ok=0
+    fi
+    if [ "$ok" = 0 ]; then
       cat "$log"
       failed+=("$pkg $t")
     elif ! grep -q 'now fuzzing with' "$log" || ! grep -Eq 'execs: [1-9]' "$log"; then
