@@ -97,6 +97,7 @@ func TestGuessingLimitSeen(t *testing.T) {
 // limit on real time, over HTTP, its clock 7 s off the local one: the
 // TOTP case runs on the real clock too.
 func TestGuessingLimitOnRealTime(t *testing.T) {
+	t.Parallel() // it waits on real time, as the other real-time tests
 	p := noLimitProfile()
 	p.Clock = harness.ClockWall
 	v, err := reference.New(p, reference.WithClock(func() time.Time { return time.Now().Add(7 * time.Second) }))

@@ -58,6 +58,7 @@ func atMaxima() map[string]func(p *harness.Profile) {
 // never accused (a look-ahead or a window of 10^6 used to end cases in
 // ERROR after tens of seconds each).
 func TestSuiteAtProfileMaxima(t *testing.T) {
+	withoutRace(t)
 	if testing.Short() {
 		t.Skip("runs the whole suite once per maximum")
 	}
