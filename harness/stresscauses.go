@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/otplab/otplab/token"
@@ -245,16 +246,9 @@ func fitToken(ctx context.Context, p Profile, th TimedHistory, o ProofOptions, t
 // joinWords lists at most three variants' words.
 func joinWords(ws []string) string {
 	if len(ws) > 3 {
-		return fmt.Sprintf("%s; %s; %s; and %d more", ws[0], ws[1], ws[2], len(ws)-3)
+		return fmt.Sprintf("%s; and %d more", strings.Join(ws[:3], "; "), len(ws)-3)
 	}
-	s := ""
-	for i, w := range ws {
-		if i > 0 {
-			s += "; "
-		}
-		s += w
-	}
-	return s
+	return strings.Join(ws, "; ")
 }
 
 // engineHistory turns a recorded history into the engine's: batches of

@@ -106,10 +106,7 @@ func (r *runner) prove(results []*checked) ([]CauseGroup, time.Duration) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	o := harness.ProofOptions{Nodes: len(r.o.Nodes)}
-	if !r.o.Profile.RequestClock() {
-		o.Fuzz = 1
-	}
+	o := harness.ProofOptions{Nodes: len(r.o.Nodes), Fuzz: r.fuzz()}
 	proof, err := harness.ProveCauses(ctx, r.o.Profile, violating, passing, o)
 	if err != nil {
 		for _, v := range viols {

@@ -188,16 +188,23 @@ func (r *runner) check(users []*user, elapsed time.Duration) *Report {
 	return rep
 }
 
+// fuzz is how many seconds either way the verifier's clock may differ
+// from a request's time: 1 for a verifier on its own clock, 0 on the
+// request's.
+func (r *runner) fuzz() int64 {
+	if r.o.Profile.RequestClock() {
+		return 0
+	}
+	return 1
+}
+
 func (r *runner) checkToken(c *checked) {
 	m, err := harness.NewModel(r.o.Profile, c.u.tok)
 	if err != nil {
 		c.verdict = unchecked
 		return
 	}
-	c.model = &tokenModel{m: m}
-	if !r.o.Profile.RequestClock() {
-		c.model.fuzz = 1
-	}
+	c.model = &tokenModel{m: m, fuzz: r.fuzz()}
 	c.ops = operations(c.u.ops)
 	start := time.Now()
 	res := porcupine.CheckOperationsTimeout(c.model.porcupine(), c.ops, r.o.CheckTimeout)
