@@ -61,7 +61,9 @@ type Options struct {
 	// Seed makes the users' choices, tokens and nodes reproducible.
 	Seed uint64
 	// Timeout is the most one request may take before its outcome is
-	// taken as unknown (0: DefaultTimeout).
+	// taken as unknown (0: DefaultTimeout). A user's enrolment is set-up,
+	// not load: it waits at least DefaultTimeout, so that a short Timeout
+	// on a busy machine does not leave users unenrolled.
 	Timeout time.Duration
 	// CheckTimeout is the most the linearizability check of one token may
 	// take; a token not checked in time is listed in the report
@@ -369,7 +371,7 @@ func (u *user) step(t time.Time) uint64 {
 // play is one user's life: enroll, then act until the run ends.
 func (r *runner) play(ctx context.Context, u *user) {
 	node := u.rng.IntN(len(r.o.Nodes))
-	ectx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	ectx, cancel := context.WithTimeout(ctx, max(r.o.Timeout, DefaultTimeout))
 	err := r.o.Nodes[node].Verifier.Enroll(ectx, u.tok)
 	cancel()
 	if err != nil {

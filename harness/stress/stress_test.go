@@ -249,6 +249,38 @@ func TestReferenceOverloaded(t *testing.T) {
 	}
 }
 
+// slowEnroll takes its time to enrol, as a verifier that writes a new
+// user to disk and replicates it does.
+type slowEnroll struct {
+	harness.Verifier
+	d time.Duration
+}
+
+func (s slowEnroll) Enroll(ctx context.Context, tok harness.Token) error {
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Verifier.Enroll(ctx, tok)
+}
+
+// A timeout meant for the load (20 ms) does not apply to enrolment: a
+// verifier that takes 100 ms to enrol a user still has every user
+// enrolled and checked.
+func TestEnrolmentIsNotLoad(t *testing.T) {
+	ref, err := reference.New(racy.Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := slowEnroll{Verifier: ref, d: 100 * time.Millisecond}
+	rep := run(t, stress.Options{Nodes: []stress.Node{{Name: "ref", Verifier: v}}, Profile: racy.Profile(), Users: 5,
+		Duration: time.Second, Timeout: 20 * time.Millisecond, Seed: 4})
+	if len(rep.NotEnrolled) > 0 || rep.Checked != 5 {
+		t.Fatalf("enrolment was held to the load's timeout: %s", rep.Headline())
+	}
+}
+
 // Cut short (Ctrl-C), a run still checks what it recorded and says it was
 // interrupted; requests in flight end under their own deadline.
 func TestInterruptedRunReports(t *testing.T) {

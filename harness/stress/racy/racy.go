@@ -323,8 +323,16 @@ func (n *Node) Resync(_ context.Context, req harness.ResyncRequest) (harness.Rep
 		defer lk.Unlock()
 	}
 	r, _, _ := c.read(req.Serial)
-	if r.kind != harness.HOTP || r.locked || len(req.Codes) != 2 {
-		return harness.Reply{Locked: r.locked}, nil
+	locked := r.locked
+	if c.defect == LockoutPerNode {
+		// The node's own count is its lock, for a resync as for a check:
+		// the one defect is where the count lives.
+		n.mu.Lock()
+		locked = n.fails[req.Serial] >= lockAfter
+		n.mu.Unlock()
+	}
+	if r.kind != harness.HOTP || locked || len(req.Codes) != 2 {
+		return harness.Reply{Locked: locked}, nil
 	}
 	a, okA := parse(req.Codes[0])
 	b, okB := parse(req.Codes[1])
@@ -340,6 +348,9 @@ func (n *Node) Resync(_ context.Context, req harness.ResyncRequest) (harness.Rep
 			c.store[req.Serial].c = k + 2
 			c.store[req.Serial].fails = 0
 			c.mu.Unlock()
+			n.mu.Lock()
+			delete(n.fails, req.Serial)
+			n.mu.Unlock()
 			return harness.Reply{Accepted: true}, nil
 		}
 	}
