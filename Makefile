@@ -5,7 +5,7 @@ BENCHTIME ?= 1s
 TEST_TIMEOUT ?= 25m
 ## The harness self-tests that judge whole suites' verdicts: skipped or
 ## reduced under the race detector, run in full without it.
-FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest|PolicyBugs|FirstContactCausesAreExact|BrokenVerifiersAreCaught|CausesNameUndeclared|SuiteAtProfileMaxima
+FULL_SIZE := NeverAccuse|Crosscheck|EveryProfile|MutantClean|CatchesAndShrinks|WallLikeRequest|PolicyBugs|FirstContactCausesAreExact|BrokenVerifiersAreCaught|CausesNameUndeclared|SuiteAtProfileMaxima|PerNodePropertyCauses
 
 .PHONY: all build test unit lint fmt-check vet bench oathtool-compare fuzz-smoke interop matrix cases clean
 
