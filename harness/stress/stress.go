@@ -49,8 +49,8 @@ type Options struct {
 	// Users is the number of simulated users, each with one token
 	// (0: DefaultUsers).
 	Users int
-	// Duration bounds the run in time (0: DefaultDuration unless
-	// Requests is set).
+	// Duration bounds the run's load in time, from when every user is
+	// enrolled (0: DefaultDuration unless Requests is set).
 	Duration time.Duration
 	// Requests bounds the run in requests, enrolments not counted
 	// (0: no bound besides Duration).
@@ -62,8 +62,9 @@ type Options struct {
 	Seed uint64
 	// Timeout is the most one request may take before its outcome is
 	// taken as unknown (0: DefaultTimeout). A user's enrolment is set-up,
-	// not load: it waits at least DefaultTimeout, so that a short Timeout
-	// on a busy machine does not leave users unenrolled.
+	// not load: every user is enrolled before Duration starts, each
+	// enrolment waiting at least DefaultTimeout, so that a short Timeout
+	// or a busy machine does not leave users unenrolled.
 	Timeout time.Duration
 	// CheckTimeout is the most the linearizability check of one token may
 	// take; a token not checked in time is listed in the report
@@ -211,12 +212,26 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Enrolment is set-up, not load: every user is enrolled before the
+	// run's clock starts, so that a slow enrolment (a busy machine, a
+	// verifier that writes to disk) takes nothing from Duration.
+	var wg sync.WaitGroup
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.enroll(ctx, u)
+		}()
+	}
+	wg.Wait()
 	r.start = r.clock()
 	runCtx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 
-	var wg sync.WaitGroup
 	for _, u := range users {
+		if !u.enrolled {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -368,16 +383,17 @@ func (u *user) step(t time.Time) uint64 {
 	return uint64(max(s, 0))
 }
 
-// play is one user's life: enroll, then act until the run ends.
-func (r *runner) play(ctx context.Context, u *user) {
+// enroll enrolls the user's token on a node drawn from its seed. It waits
+// at least DefaultTimeout, whatever Options.Timeout says.
+func (r *runner) enroll(ctx context.Context, u *user) {
 	node := u.rng.IntN(len(r.o.Nodes))
 	ectx, cancel := context.WithTimeout(ctx, max(r.o.Timeout, DefaultTimeout))
-	err := r.o.Nodes[node].Verifier.Enroll(ectx, u.tok)
-	cancel()
-	if err != nil {
-		return
-	}
-	u.enrolled = true
+	defer cancel()
+	u.enrolled = r.o.Nodes[node].Verifier.Enroll(ectx, u.tok) == nil
+}
+
+// play is one enrolled user's life: act until the run ends.
+func (r *runner) play(ctx context.Context, u *user) {
 	for ctx.Err() == nil {
 		if !r.act(ctx, u) {
 			return
