@@ -28,8 +28,11 @@ vet:
 ## self-tests that judge whole suites' verdicts (FULL_SIZE) in full without
 ## it, where they run five to ten times faster; under it they are skipped
 ## or reduced (harness/selftest_test.go, withoutRace), and the engine's
-## concurrency is raced by the whole-suite tests that stay. -parallel 8:
-## the real-time tests mostly wait, and their waits should overlap.
+## concurrency is raced by the whole-suite tests that stay.
+## -p 4 -parallel 16: the real-time tests mostly wait, and their waits
+## should overlap each other and other packages' CPU work (go test's
+## defaults, -p 2 -parallel 2 on two cores, left a core idle while one
+## package waited: 215 s for the race pass, 108 s with these).
 ## -timeout: go test's default of 10 min per package is too short for the
 ## harness under -race on two busy cores; every package gets 25 min.
 ## GORACE atexit_sleep_ms=0: a race-enabled binary otherwise sleeps 1 s as
@@ -42,8 +45,8 @@ vet:
 ## to place their checks (a rate-limit case judged leniently, a 1 s throttle
 ## measured after two failures instead of one).
 unit:
-	GORACE="atexit_sleep_ms=0 $$GORACE" $(GO) test -race -count=1 -parallel 8 -timeout $(TEST_TIMEOUT) ./...
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(FULL_SIZE)' ./harness/
+	GORACE="atexit_sleep_ms=0 $$GORACE" $(GO) test -race -count=1 -p 4 -parallel 16 -timeout $(TEST_TIMEOUT) ./...
+	OTPLAB_FULL_SIZE_PASS=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run '$(FULL_SIZE)' ./harness/
 
 lint: fmt-check vet
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; \
