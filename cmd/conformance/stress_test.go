@@ -46,7 +46,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 func TestStressCorrectClusterPasses(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	args := append([]string{"stress", "--duration", "2s", "--users", "20", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.Correct)...)
+	args := append([]string{"stress", "--duration", "2s", "--requests", "3000", "--users", "20", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.Correct)...)
 	code, out, errs := runCLI(t, args...)
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
@@ -78,7 +78,7 @@ func TestStressCorrectClusterPasses(t *testing.T) {
 func TestStressFindsDoubleAcceptance(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	args := append([]string{"stress", "--duration", "3s", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.CheckThenSetHOTP)...)
+	args := append([]string{"stress", "--duration", "3s", "--requests", "3000", "--seed", "5", "--report-dir", dir}, serveCluster(t, racy.CheckThenSetHOTP)...)
 	code, out, _ := runCLI(t, args...)
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\n%s", code, exitFailed, out)
@@ -210,7 +210,7 @@ func TestStressShardsMerge(t *testing.T) {
 	for i := range 2 {
 		dir := filepath.Join(base, fmt.Sprintf("shard-%d", i))
 		dirs = append(dirs, dir)
-		args := append([]string{"stress", "--shard", fmt.Sprintf("%d/2", i), "--seed", "3", "--duration", "1s", "--report-dir", dir}, nodes...)
+		args := append([]string{"stress", "--shard", fmt.Sprintf("%d/2", i), "--seed", "3", "--duration", "1s", "--requests", "1500", "--report-dir", dir}, nodes...)
 		if code, out, _ := runCLI(t, args...); code != exitFailed {
 			t.Fatalf("shard %d: exit %d\n%s", i, code, out)
 		}
@@ -321,7 +321,7 @@ func TestServeSeveralPortsAsNodes(t *testing.T) {
 	if code, o, e := runCLI(t, append([]string{"run", "--checks", "10", "--seed", "2"}, args...)...); code != exitOK {
 		t.Fatalf("run: exit %d\n%s%s", code, o, e)
 	}
-	if code, o, e := runCLI(t, append([]string{"stress", "--users", "20", "--duration", "2s", "--seed", "2"}, args...)...); code != exitOK {
+	if code, o, e := runCLI(t, append([]string{"stress", "--users", "20", "--duration", "2s", "--requests", "2000", "--seed", "2"}, args...)...); code != exitOK {
 		t.Fatalf("stress: exit %d\n%s%s", code, o, e)
 	}
 	cancel()

@@ -124,7 +124,10 @@ func TestReferenceThreeNodes(t *testing.T) {
 		{"exec", execNodes(t, vs)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := run(t, stress.Options{Nodes: tc.nodes, Profile: racy.Profile(), Users: 30, Duration: 2 * time.Second, Seed: 1})
+			// A budget of requests, not of time: a run bounded only by time
+			// takes every core it can get for that long, from the tests of
+			// other packages too.
+			rep := run(t, stress.Options{Nodes: tc.nodes, Profile: racy.Profile(), Users: 30, Duration: 2 * time.Second, Requests: 5000, Seed: 1})
 			if rep.Failed() || len(rep.Causes) > 0 || rep.ExplainDuration != 0 || !rep.Complete() {
 				t.Fatalf("the reference verifier was accused, explained or not checked: %s", rep.Headline())
 			}
@@ -170,7 +173,7 @@ func TestPlanted(t *testing.T) {
 					nodes = execNodes(t, vs)
 				}
 				if d == racy.Correct {
-					rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: time.Second, Seed: 7})
+					rep := run(t, stress.Options{Nodes: nodes, Profile: racy.Profile(), Duration: time.Second, Requests: 6000, Seed: 7})
 					if rep.Failed() || !rep.Complete() || len(rep.Causes) > 0 {
 						t.Fatalf("the correct cluster was accused: %s", rep.Headline())
 					}
@@ -335,7 +338,9 @@ func TestBadOptions(t *testing.T) {
 }
 
 // A verifier on its own clock (profile clock "wall") is judged with each
-// request's time known to a second either way, and is not accused.
+// request's time known to a second either way, and is not accused. The
+// requests are spread over 3 s (--rate), so that second and step
+// boundaries fall among them, at a bounded cost in CPU.
 func TestReferenceWallClock(t *testing.T) {
 	p := racy.Profile()
 	p.Clock = harness.ClockWall
@@ -344,7 +349,7 @@ func TestReferenceWallClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodes := httpNodes(t, []harness.Verifier{ref, ref, ref})
-	rep := run(t, stress.Options{Nodes: nodes, Profile: p, Users: 30, Duration: 3 * time.Second, Seed: 5})
+	rep := run(t, stress.Options{Nodes: nodes, Profile: p, Users: 30, Duration: 3 * time.Second, Rate: 2000, Seed: 5})
 	if rep.Failed() || len(rep.Causes) > 0 || !rep.Complete() {
 		t.Fatalf("the reference verifier on its own clock was accused or not checked: %s", rep.Headline())
 	}
