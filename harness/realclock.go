@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"fmt"
 	"math"
+	"runtime"
 	"time"
 )
 
@@ -84,6 +86,18 @@ func (t *ct) startReal() {
 // is not already more than placeSlack past.
 func (t *ct) realFloor() int64 { return t.rt.floor(t.run.now()) }
 
+// catchUp moves the case's clock on to the real now when the case has
+// fallen behind it (its requests are going out late: a busy machine, a
+// slow verifier), noting that it did, and returns the real floor.
+func (t *ct) catchUp() int64 {
+	floor := t.realFloor()
+	if floor > t.simNow {
+		t.late = true
+		t.simNow = floor
+	}
+	return floor
+}
+
 // place puts request r on real time. It first moves the case's clock on to
 // the real now when the case has fallen behind it; then, when want is not
 // nil, it looks for the second nearest the planned one (never in the
@@ -93,8 +107,7 @@ func (t *ct) realFloor() int64 { return t.rt.floor(t.run.now()) }
 // also when want is nil).
 func (s *sim) place(r *Request, want *bool) bool {
 	t := s.t
-	floor := t.realFloor()
-	t.simNow = max(t.simNow, floor)
+	floor := t.catchUp()
 	planned := t.simNow
 	certain := false
 	if want != nil {
@@ -160,6 +173,27 @@ func (t *ct) sleepUntil(sec int64) {
 	case <-t.ctx.Done():
 		t.abort("interrupted while waiting %v on real time", d.Round(time.Millisecond))
 	}
+}
+
+// replyInTime ends the attempt as inconclusive (redo) when the reply to r,
+// placed on real time, came a second or more after r's planned instant:
+// the verifier may then have read a second past the tracker's fuzz, and
+// its answer cannot be judged to the model's second. A quiet machine and a
+// verifier that answers in well under a second never get here.
+func (s *sim) replyInTime(r Request) {
+	t := s.t
+	if !s.realHOTP() {
+		return
+	}
+	late := -t.rt.until(r.Time, t.run.now())
+	if late < time.Second {
+		return
+	}
+	t.late = true
+	t.mu.Lock()
+	t.redo = fmt.Sprintf("the verifier answered a request of the case %v after its planned second", late.Round(10*time.Millisecond))
+	t.mu.Unlock()
+	runtime.Goexit()
 }
 
 // lenientNote records, once per case, that a check was judged leniently.
