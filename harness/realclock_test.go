@@ -225,6 +225,7 @@ func TestRealTimeSlowVerifierNotJudged(t *testing.T) {
 	r := rep.Results[0]
 	msg := strings.Join(r.Messages, "\n")
 	assert.Equal(t, harness.Skip, r.Verdict, msg)
-	assert.Contains(t, msg, "on real time, in each of 3 runs, the verifier answered a request of the case 1.1")
+	// The lateness itself is 1.1 s or more: more on a busy machine.
+	assert.Regexp(t, `^on real time, in each of 3 runs, the verifier answered a request of the case \d+(\.\d+)?s after its planned second`, msg)
 	assert.Contains(t, msg, "its time rules were not judged")
 }
