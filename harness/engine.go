@@ -378,13 +378,12 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 	res.Level = c.levelFor(r.p)
 	// On real time a case whose requests went out late (a busy machine,
 	// a slow verifier) may find no second that makes a correct verifier's
-	// answer certain, and judges that check leniently. Such a case is run
-	// again, on fresh tokens, up to realAttempts times in all: a check
-	// judged leniently proves nothing either way, and a quieter moment
-	// judges it in full.
-	// A reply that comes a second or more after its planned instant ends
-	// the attempt without a verdict, and the case runs again too; when
-	// every attempt ends so, the case SKIPs and says why.
+	// answer certain, and judges that check leniently; a reply that comes
+	// a second or more after its planned instant ends the attempt without
+	// a verdict (realclock.go, replyInTime). Either way the case runs
+	// again, on fresh tokens, up to realAttempts times in all: a quieter
+	// moment judges it in full. When every attempt ended without a
+	// verdict, the case SKIPs and says why.
 	var t *ct
 	for attempt := 1; ; attempt++ {
 		t = r.attempt(ctx, c, seed)
@@ -418,7 +417,8 @@ func (r *run) runCase(ctx context.Context, c *caseDef) (res Result) {
 }
 
 // realAttempts bounds how many times a case runs on real time when its
-// requests went out late and left a check judged leniently.
+// requests went out late and left a check judged leniently, or a reply
+// came a second late.
 const realAttempts = 3
 
 // attempt runs the case's body once, in its own goroutine, and returns

@@ -265,7 +265,9 @@ func (s *sim) checkFor(code, purpose string, at time.Time, want bool, what, why 
 	ctx, cancel := s.t.reqCtx()
 	rep, err := s.t.run.v.Check(ctx, CheckRequest{Serial: s.tok.Serial, Code: code, Time: at, Purpose: purpose})
 	cancel()
-	s.replyInTime(r)
+	if err == nil {
+		s.replyInTime(r)
+	}
 	var refused *RefusedError
 	outside := ""
 	if err != nil && s.unclaimed != "" && errors.As(err, &refused) && !errors.Is(err, ErrUnsupported) {
@@ -306,7 +308,9 @@ func (s *sim) resync(codes []string, want bool, what, why string) {
 	ctx, cancel := s.t.reqCtx()
 	rep, err := s.t.run.v.Resync(ctx, ResyncRequest{Serial: s.tok.Serial, Codes: codes, Time: now})
 	cancel()
-	s.replyInTime(r)
+	if err == nil {
+		s.replyInTime(r)
+	}
 	if err != nil {
 		s.refusedInHistory(r, err)
 		s.callErr(fmt.Sprintf("%s resync with %s %q", s.stamp(now), what, codes), err)
