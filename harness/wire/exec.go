@@ -326,7 +326,11 @@ func (c *Exec) live(ctx context.Context) (*proc, harness.Info, error) {
 // was stopped at once because its hello decided that processes start
 // under the fake clock.
 func (c *Exec) startLocked(ctx context.Context) (_ *proc, _ harness.Info, again bool, _ error) {
-	if err := ctx.Err(); err != nil {
+	// A request's deadline is not the start's (startContext): one that
+	// passed while the request waited its turn (a busy machine, another
+	// request's start) still lets the process start. A cancellation ends
+	// it.
+	if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return nil, harness.Info{}, false, err
 	}
 	p, err := c.startProc()

@@ -237,6 +237,25 @@ func TestExecGivesUp(t *testing.T) {
 	}
 }
 
+// TestExecStartsPastRequestDeadline: a request whose deadline passed
+// before it could start the verifier (it waited on a busy machine, or for
+// another request's start) still starts it: the start is on the start
+// timeout's clock. A verifier that crashes at start is reported as such,
+// not as the request's deadline.
+func TestExecStartsPastRequestDeadline(t *testing.T) {
+	passed, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	c := newHelperExec(t, "reference", ExecOptions{})
+	_, err := c.Describe(passed)
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.Starts())
+
+	c = newHelperExec(t, "crash-at-start", ExecOptions{MaxFailedStarts: 1})
+	_, err = c.Describe(passed)
+	require.ErrorIs(t, err, ErrTransport)
+	assert.Contains(t, err.Error(), "ended (exit status 7)")
+}
+
 // TestExecStartNotOnRequestClock: a verifier slow to start (here: one
 // that sleeps before reading) answers a request whose deadline is shorter
 // than the start, and the deadline still holds once it has started.
