@@ -181,6 +181,21 @@ func (h hiccup) Check(ctx context.Context, req harness.CheckRequest) (harness.Re
 	return h.Verifier.Check(ctx, req)
 }
 
+// runRateLimitLate judges, on real time, the reference with the
+// rate-limit time rule behind a hiccup of d on every check for the first
+// span of the run, with the cases run selects.
+func runRateLimitLate(t *testing.T, span, d time.Duration, run string) *harness.Report {
+	t.Helper()
+	p := hotpTimeRules()["rate-limit"]
+	p.Clock = harness.ClockWall
+	ref, err := reference.New(p)
+	require.NoError(t, err)
+	v := serveHTTP(t, hiccup{Verifier: ref, until: time.Now().Add(span), d: d})
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Profile: &p, Seed: 11, Checks: -1, Run: regexp.MustCompile(run)})
+	require.NoError(t, err)
+	return rep
+}
+
 // TestRealTimeLateRequestsRetried: a verifier that answers its checks
 // 1.2 s late for a moment puts the rate-limit cases' requests late: past
 // the seconds that made a correct verifier's answers certain, and past the
@@ -190,13 +205,7 @@ func (h hiccup) Check(ctx context.Context, req harness.CheckRequest) (harness.Re
 // leniently, and the verdicts are the ones a quiet run gives.
 func TestRealTimeLateRequestsRetried(t *testing.T) {
 	t.Parallel()
-	p := hotpTimeRules()["rate-limit"]
-	p.Clock = harness.ClockWall
-	ref, err := reference.New(p)
-	require.NoError(t, err)
-	v := serveHTTP(t, hiccup{Verifier: ref, until: time.Now().Add(2 * time.Second), d: 1200 * time.Millisecond})
-	rep, err := harness.Execute(t.Context(), v, harness.Options{Profile: &p, Seed: 11, Checks: -1, Run: regexp.MustCompile(`^rfc4226/7\.3/rate-limit`)})
-	require.NoError(t, err)
+	rep := runRateLimitLate(t, 2*time.Second, 1200*time.Millisecond, `^rfc4226/7\.3/rate-limit`)
 	retried := 0
 	for _, r := range rep.Results {
 		msg := strings.Join(r.Messages, "\n")
@@ -214,13 +223,7 @@ func TestRealTimeLateRequestsRetried(t *testing.T) {
 // real time: the case SKIPs after its attempts and says why, never FAILs.
 func TestRealTimeSlowVerifierNotJudged(t *testing.T) {
 	t.Parallel()
-	p := hotpTimeRules()["rate-limit"]
-	p.Clock = harness.ClockWall
-	ref, err := reference.New(p)
-	require.NoError(t, err)
-	v := serveHTTP(t, hiccup{Verifier: ref, until: time.Now().Add(time.Hour), d: 1100 * time.Millisecond})
-	rep, err := harness.Execute(t.Context(), v, harness.Options{Profile: &p, Seed: 11, Checks: -1, Run: regexp.MustCompile(`^rfc4226/7\.3/rate-limit-refuses$`)})
-	require.NoError(t, err)
+	rep := runRateLimitLate(t, time.Hour, 1100*time.Millisecond, `^rfc4226/7\.3/rate-limit-refuses$`)
 	require.Len(t, rep.Results, 1)
 	r := rep.Results[0]
 	msg := strings.Join(r.Messages, "\n")
