@@ -194,7 +194,8 @@ func (o Options) withDefaults() (Options, error) {
 
 // Run stresses the nodes and checks the histories. It returns a report
 // also when ctx ends the run early (Report.Interrupted); an error means the
-// options are wrong or no token could be enrolled.
+// options are wrong. Tokens that could not be enrolled are listed in
+// Report.NotEnrolled, and the run goes on with the others.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o, err := o.withDefaults()
 	if err != nil {
