@@ -57,6 +57,12 @@ type blockTok struct {
 	locked bool    // a reply said locked
 	probes int64   // the largest probe offset sent after the last failure
 	nhist  int     // the checks up to the last failure: hist[:nhist]
+	// slipped is set when the last check may have reached the verifier in
+	// a later second than planned (on real time only): it went out a
+	// second or more late, or its reply came after its second ended.
+	// Time passing only ends refusals, so an acceptance that slipped does
+	// not show that a refusal had ended at the planned second.
+	slipped bool
 }
 
 // blockToken enrolls a fresh token for the block family.
@@ -119,13 +125,15 @@ func (bt *blockTok) wrongAt(u int64) string {
 // send submits code at Unix second u and records the check. On real time
 // it waits for u first; a late request moves the earlier ones back.
 func (bt *blockTok) send(code string, u int64) (harness.Reply, error) {
-	if err := bt.placeAt(u); err != nil {
+	moved, err := bt.placeAt(u)
+	if err != nil {
 		return harness.Reply{}, err
 	}
 	rep, err := bt.checkUnix(code, u)
 	if err != nil {
 		return rep, err
 	}
+	bt.slipped = moved > 0 || bt.overran(u)
 	bt.hist = append(bt.hist, u)
 	if rep.Locked {
 		bt.locked = true
@@ -177,11 +185,12 @@ func (bt *blockTok) goodAt(u int64) (bool, error) {
 
 // placeAt waits on real time for second u of bt's clock; when the
 // request is late and the clock moves on, the checks before it (and the
-// last failure) are that much further back than planned.
-func (bt *blockTok) placeAt(u int64) error {
+// last failure) are that much further back than planned. It returns by
+// how many seconds the clock moved.
+func (bt *blockTok) placeAt(u int64) (int64, error) {
 	moved, err := bt.place(u)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if moved > 0 {
 		for i := range bt.hist {
@@ -192,7 +201,7 @@ func (bt *blockTok) placeAt(u int64) error {
 			bt.probes += moved
 		}
 	}
-	return nil
+	return moved, nil
 }
 
 // rateFree returns the earliest moment at or after u at which the
@@ -297,14 +306,18 @@ const maxDelay = 1000 * Wait
 
 // blocked builds f failures with gap and probes the correct code at the
 // earliest moment the rate limit allows, plus wait.
+// On real time an acceptance that slipped is redone on a fresh token
+// (onTime).
 func (p *prober) blocked(f int, gap func(int) int64, wait func(int) int64) (bool, *blockTok, error) {
-	bt, err := p.build(f, gap)
-	if err != nil {
-		return false, nil, err
-	}
-	u := p.rateFree(bt, bt.last+wait(f))
-	ok, err := bt.goodAt(u)
-	return !ok, bt, err
+	return p.onTime(fmt.Sprintf("the correct code after %d %s", f, plural(f, "failure")), func() (bool, *blockTok, error) {
+		bt, err := p.build(f, gap)
+		if err != nil {
+			return false, nil, err
+		}
+		u := p.rateFree(bt, bt.last+wait(f))
+		ok, err := bt.goodAt(u)
+		return !ok, bt, err
+	})
 }
 
 // unblock finds the smallest offset x after the last failure at which the
@@ -367,7 +380,7 @@ func (p *prober) unblock(bt *blockTok, build func() (*blockTok, error), lo int64
 // resyncAt submits the codes of counters c+shift+k .. on bt at u.
 func (bt *blockTok) resyncAt(codes []string, u int64) (harness.Reply, error) {
 	p := bt.p
-	if err := bt.placeAt(u); err != nil {
+	if _, err := bt.placeAt(u); err != nil {
 		return harness.Reply{}, err
 	}
 	ctx, cancel := p.reqCtx()

@@ -291,28 +291,32 @@ func (p *prober) resyncCounts() error {
 	if p.throttle != nil {
 		gap = p.throttleGap
 	}
-	bt, err := p.build(f-1, gap)
-	if err != nil {
-		return err
-	}
-	u := bt.last + p.past(p.delay(f-1))
-	if f == 1 {
-		u = bt.unix()
-	}
-	codes := make([]string, p.resyncN)
-	for i := range codes {
-		codes[i] = bt.wrongAt(u)
-	}
-	if _, err := bt.resyncAt(codes, u); err != nil {
-		return err
-	}
 	// Counted, the resync is failure number f at u: locked, and with a
 	// throttle refused for its delay too. Not counted, the throttle of
 	// failure f-1 has passed at u.
-	ok, err := bt.goodAt(p.rateFree(bt, u))
+	refused, _, err := p.onTime("the correct code after a rejected resync", func() (bool, *blockTok, error) {
+		bt, err := p.build(f-1, gap)
+		if err != nil {
+			return false, nil, err
+		}
+		u := bt.last + p.past(p.delay(f-1))
+		if f == 1 {
+			u = bt.unix()
+		}
+		codes := make([]string, p.resyncN)
+		for i := range codes {
+			codes[i] = bt.wrongAt(u)
+		}
+		if _, err := bt.resyncAt(codes, u); err != nil {
+			return false, nil, err
+		}
+		ok, err := bt.goodAt(p.rateFree(bt, u))
+		return !ok, bt, err
+	})
 	if err != nil {
 		return err
 	}
+	ok := !refused
 	r := Finding{Name: "counts-resync", Value: "no", Certainty: Exact,
 		Evidence: fmt.Sprintf("%d failures, a rejected resync, then the correct code: accepted", f-1)}
 	if !ok {

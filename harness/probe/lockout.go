@@ -147,10 +147,14 @@ func (p *prober) block() error {
 				ev = append(ev, fmt.Sprintf("a reply said locked after %d failures", bt.n))
 				hint = harness.Uint64(uint64(bt.n - 1))
 			}
-			memo[bt.n] = !ok
-			rec(int64(bt.n), ok)
-			if !ok {
-				firstBlocked = bt
+			if ok && bt.slipped {
+				p.noteSlip() // proves nothing: the search below decides
+			} else {
+				memo[bt.n] = !ok
+				rec(int64(bt.n), ok)
+				if !ok {
+					firstBlocked = bt
+				}
 			}
 		}
 		if b, ok := memo[max]; !ok || b {
@@ -288,15 +292,20 @@ func (p *prober) classify(f int, first *blockTok) error {
 		}
 		return bt, bt.failAt(p.freeTwice(bt, bt.last+b+p.margin()))
 	}
-	bt, err := build2()
+	var x1 int64
+	refused, bt, err := p.onTime("the correct code after one more failure", func() (bool, *blockTok, error) {
+		bt, err := build2()
+		if err != nil {
+			return false, nil, err
+		}
+		x1 = p.x0(bt)
+		ok, err := bt.goodAt(bt.last + x1)
+		return !ok, bt, err
+	})
 	if err != nil {
 		return err
 	}
-	x1 := p.x0(bt)
-	ok, err := bt.goodAt(bt.last + x1)
-	if err != nil {
-		return err
-	}
+	ok := !refused
 	if ok && x1 >= b {
 		p.lockAfter = f
 		p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: CouldNotTell,
@@ -522,26 +531,37 @@ func (p *prober) lockBeyondThrottle(f int) error {
 	// just before (a lock that released and restarted the count). It
 	// records nothing, so that tokens can be probed together.
 	probeAt := func(n int) (blocked, before bool, err error) {
-		bt, err := p.build(n, p.throttleGap)
-		if err != nil {
-			return false, false, err
-		}
 		d := p.delay(n)
+		post := d + p.margin()
+		var bt *blockTok
 		// Just before the delay: refused, unless a lock released and
-		// the count restarted.
+		// the count restarted. On real time an acceptance there that
+		// slipped into a later second proves nothing: a fresh token tries
+		// again, and after rtTries the probe goes without it.
 		// (Only for delays a profile can state: longer ones may be capped.)
 		pre := d - 1 - p.margin()
-		if at := p.rateFree(bt, bt.last+pre); d <= Wait && pre >= 0 && at < bt.last+d && pre >= p.x0(bt) {
+		for try := 1; try <= rtTries; try++ {
+			if bt, err = p.build(n, p.throttleGap); err != nil {
+				return false, false, err
+			}
+			at := p.rateFree(bt, bt.last+pre)
+			if d > Wait || pre < 0 || at >= bt.last+d || pre < p.x0(bt) {
+				break
+			}
 			ok, err := bt.goodAt(at)
 			if err != nil {
 				return false, false, err
 			}
-			if ok {
+			if !ok {
+				break
+			}
+			if !bt.slipped {
 				return true, true, nil
 			}
+			p.noteSlip()
+			bt = nil
 		}
-		post := d + p.margin()
-		if p.rateFree(bt, bt.last+post) != bt.last+post {
+		if bt == nil || p.rateFree(bt, bt.last+post) != bt.last+post {
 			// The early probe keeps the rate limit busy: a fresh token.
 			if bt, err = p.build(n, p.throttleGap); err != nil {
 				return false, false, err

@@ -271,6 +271,14 @@ func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, erro
 		if step.name != "hello" && step.name != "kinds" && !p.fatal(err) && errors.As(err, &refused) && !errors.Is(err, harness.ErrUnsupported) {
 			p.add(since, Finding{Name: step.name, Value: "could not tell", Certainty: CouldNotTell, Departs: true,
 				Evidence: fmt.Sprintf("could not tell (the verifier refused %s: %s); the rest of the probe went on", refusedWhat(err), refused.Message)})
+			p.unsettled(step.name)
+			err = nil
+			continue
+		}
+		if errors.Is(err, errTooSlow) && !p.fatal(err) {
+			p.add(since, Finding{Name: step.name, Value: "could not tell", Certainty: CouldNotTell,
+				Evidence: fmt.Sprintf("could not tell: %v; each such check was accepted, but in a later second than planned, when a refusal may have ended; the profile leaves this unset; the rest of the probe went on", err)})
+			p.unsettled(step.name)
 			err = nil
 			continue
 		}
@@ -285,6 +293,16 @@ func Probe(ctx context.Context, v harness.Verifier, opts Options) (*Result, erro
 		return p.res, fmt.Errorf("probe: %w", err)
 	}
 	return p.res, nil
+}
+
+// unsettled forgets what a step that could not tell had begun to
+// conclude, so that the profile does not claim it: a lockout step that
+// found neither a lockout nor a throttle must not declare "limits"
+// "none".
+func (p *prober) unsettled(step string) {
+	if step == "lockout" && p.lockAfter == 0 && p.throttle == nil {
+		p.lockDone = false
+	}
 }
 
 // refusedReq is a request the verifier answered with an application
@@ -374,6 +392,7 @@ type prober struct {
 	waitFor string // the measurement that waits, for Options.Waiting
 	waitWhy string // what it waits for
 	late    int64  // seconds the tokens' real-time clocks moved on
+	slips   int64  // checks redone because they slipped into a later second
 }
 
 // config is a token configuration the verifier accepts.

@@ -50,6 +50,14 @@ var errBackInTime = errors.New("request placed before the token's previous one o
 // allows.
 var errTooLong = errors.New("wait on real time longer than MaxWait")
 
+// errTooSlow reports that on real time every try of a check came too late
+// for its planned second, so that its answer could not be judged.
+var errTooSlow = errors.New("the verifier answered too slowly on real time to keep a check within its planned second")
+
+// rtTries is how many fresh tokens a check that must come within a
+// planned second gets on real time.
+const rtTries = 3
+
 // Waiting reports a wait for real time to pass, to Options.Waiting.
 type Waiting struct {
 	// Finding names the measurement that waits ("throttle", "rate-limit").
@@ -150,6 +158,40 @@ func (t *tok) place(u int64) (int64, error) {
 	return moved, p.sleep(d)
 }
 
+// overran reports whether, on real time, the second u of t's clock has
+// ended: a request planned for u whose reply comes later may have been
+// read by the verifier in a later second. The verifier's seconds end at
+// rtPhase before each of the token's (whose seconds begin at rtPhase into
+// a local second).
+func (t *tok) overran(u int64) bool {
+	c := &t.rt
+	if t.p.request() || !c.set {
+		return false
+	}
+	end := c.origin.Add(time.Duration(u-c.start+1)*time.Second - rtPhase)
+	return t.p.o.Now().After(end)
+}
+
+// onTime runs try, which builds a fresh token, sends its last check and
+// reports whether that check was refused. On real time an acceptance of a
+// check that slipped into a later second than planned (blockTok.slipped)
+// proves nothing, since time passing ends refusals: try runs again on a
+// fresh token, up to rtTries times in all, and then onTime returns
+// errTooSlow. A refusal is always kept: the check came no earlier than
+// planned.
+func (p *prober) onTime(what string, try func() (bool, *blockTok, error)) (bool, *blockTok, error) {
+	for i := 1; ; i++ {
+		refused, bt, err := try()
+		if err != nil || refused || !p.realTime() || !bt.slipped {
+			return refused, bt, err
+		}
+		p.noteSlip()
+		if i == rtTries {
+			return false, bt, fmt.Errorf("%s (%d tries on fresh tokens): %w", what, rtTries, errTooSlow)
+		}
+	}
+}
+
 // sleep waits d on the real clock, telling Options.Waiting when d is a
 // second or more.
 func (p *prober) sleep(d time.Duration) error {
@@ -185,6 +227,13 @@ func (p *prober) announce(d time.Duration) {
 func (p *prober) waiting(finding, why string) {
 	p.mu.Lock()
 	p.waitFor, p.waitWhy = finding, why
+	p.mu.Unlock()
+}
+
+// noteSlip records an accepted check that slipped and was not counted.
+func (p *prober) noteSlip() {
+	p.mu.Lock()
+	p.slips++
 	p.mu.Unlock()
 }
 
@@ -224,10 +273,13 @@ func (p *prober) together(jobs []func() error) error {
 func (p *prober) realNote() string {
 	s := "; on real time (the verifier reads its own clock): each edge is known to a second, the verifier may see one second more than planned"
 	p.mu.Lock()
-	late := p.late
+	late, slips := p.late, p.slips
 	p.mu.Unlock()
 	if late > 0 {
 		s += fmt.Sprintf("; requests went out late %d times (the verifier answered slowly), so some gaps were up to a second longer than planned", late)
+	}
+	if slips > 0 {
+		s += fmt.Sprintf("; %d accepted %s slipped into a later second than planned (a slow reply) and did not count: each ran again on a fresh token", slips, plural(int(slips), "check"))
 	}
 	return s
 }

@@ -100,3 +100,105 @@ func TestHorizonAndMargin(t *testing.T) {
 	assert.Equal(t, int64(0), p.margin())
 	assert.Equal(t, int64(3), p.past(3))
 }
+
+// TestOverran: a request's second of the token's clock ends rtPhase
+// before the token's next second begins, where a verifier counting whole
+// seconds of a synchronised clock moves on.
+func TestOverran(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0).Add(rtPhase)
+	now := start
+	p := realProber(t, func() time.Time { return now }, 5*time.Second)
+	tk := &tok{p: p, t: harness.Token{Serial: "1000000000001"}}
+	assert.False(t, tk.overran(10), "a token with no timed request yet")
+	_, err := tk.place(10)
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		u     int64
+		after time.Duration
+		want  bool
+	}{
+		{10, 0, false},
+		{10, time.Second - rtPhase, false},
+		{10, time.Second - rtPhase + time.Millisecond, true},
+		{11, time.Second + 500*time.Millisecond, false},
+		{11, 2 * time.Second, true},
+	} {
+		now = start.Add(tt.after)
+		assert.Equal(t, tt.want, tk.overran(tt.u), "second %d, %v after the origin", tt.u, tt.after)
+	}
+	p.clock = harness.ClockRequest
+	assert.False(t, tk.overran(10), "simulated time never overruns")
+}
+
+// TestOnTimeRedoesSlippedAcceptances: on real time an acceptance whose
+// check slipped is redone on a fresh token, up to rtTries in all; a
+// refusal, or an acceptance on time, ends the tries.
+func TestOnTimeRedoesSlippedAcceptances(t *testing.T) {
+	type out struct{ refused, slipped bool }
+	for _, tt := range []struct {
+		name    string
+		outs    []out
+		tries   int
+		refused bool
+		slow    bool
+	}{
+		{"refused at once", []out{{true, false}}, 1, true, false},
+		{"refused although slipped", []out{{true, true}}, 1, true, false},
+		{"accepted on time", []out{{false, false}}, 1, false, false},
+		{"slipped then refused", []out{{false, true}, {true, false}}, 2, true, false},
+		{"slipped twice then accepted on time", []out{{false, true}, {false, true}, {false, false}}, 3, false, false},
+		{"slipped every time", []out{{false, true}, {false, true}, {false, true}}, 3, false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := realProber(t, time.Now, 5*time.Second)
+			n := 0
+			refused, _, err := p.onTime("the correct code after 1 failure", func() (bool, *blockTok, error) {
+				o := tt.outs[n]
+				n++
+				return o.refused, &blockTok{slipped: o.slipped}, nil
+			})
+			assert.Equal(t, tt.tries, n, "tries")
+			assert.Equal(t, tt.refused, refused)
+			assert.Equal(t, tt.slow, errors.Is(err, errTooSlow), "%v", err)
+			if tt.slow {
+				assert.EqualError(t, err, "the correct code after 1 failure (3 tries on fresh tokens): "+errTooSlow.Error())
+			} else {
+				assert.NoError(t, err)
+			}
+			slips := 0
+			for _, o := range tt.outs[:n] {
+				if o.slipped && !o.refused {
+					slips++
+				}
+			}
+			assert.Equal(t, int64(slips), p.slips)
+		})
+	}
+	// On simulated time nothing slips: one try, whatever it says.
+	p := realProber(t, time.Now, 5*time.Second)
+	p.clock = harness.ClockRequest
+	n := 0
+	_, _, err := p.onTime("x", func() (bool, *blockTok, error) { n++; return false, &blockTok{slipped: true}, nil })
+	assert.NoError(t, err)
+	assert.Equal(t, 1, n)
+}
+
+// TestUnsettledLockoutClaimsNothing: a lockout step that could not tell
+// before it found a lockout or a throttle leaves them out of the profile,
+// rather than declaring that nothing limits guessing.
+func TestUnsettledLockoutClaimsNothing(t *testing.T) {
+	p := realProber(t, time.Now, 5*time.Second)
+	p.lockDone = true
+	assert.Equal(t, harness.LimitsNone, p.profile().Limits, "a finished search that found nothing declares none")
+	p.unsettled("lockout")
+	pr := p.profile()
+	assert.Empty(t, pr.Limits)
+	assert.Nil(t, pr.Lockout)
+	assert.Nil(t, pr.Throttle)
+
+	p = realProber(t, time.Now, 5*time.Second)
+	p.lockDone, p.lockAfter = true, 3
+	p.unsettled("lockout")
+	require.NotNil(t, p.profile().Lockout, "a lockout found before the step stopped is kept")
+	assert.Equal(t, 3, p.profile().Lockout.After)
+}

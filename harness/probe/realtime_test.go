@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,4 +270,78 @@ func TestRealTimeProbeStopsOnCancel(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(began), 10*time.Second, fmt.Sprint(err))
+}
+
+// hiccups is the reference on a machine that sometimes stalls: every
+// every-th reply that rejects a code comes stall late, as a reply does
+// that queues behind other work. The next request of that token then goes
+// out late, which is what moves a check past a throttle's delay.
+type hiccups struct {
+	*reference.Verifier
+	every int64
+	stall time.Duration
+	n     atomic.Int64
+}
+
+func (h *hiccups) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	rep, err := h.Verifier.Check(ctx, req)
+	if err == nil && !rep.Accepted && h.n.Add(1)%h.every == 0 {
+		select {
+		case <-ctx.Done():
+			return harness.Reply{}, ctx.Err()
+		case <-time.After(h.stall):
+		}
+	}
+	return rep, err
+}
+
+// TestRealTimeStallsDoNotShortenThrottle: on real time, a check that a
+// stall pushed into a later second than planned is not taken as evidence
+// that a refusal had ended. From a verifier whose replies stall now and
+// then, the probe still reads django-otp's throttle (after 1, delay 1 s,
+// factor 2), redoing the checks that slipped on fresh tokens. From one
+// whose every rejection comes too late to keep the next check in its
+// second, it says it could not tell, and its profile claims no lockout, no
+// throttle and no absence of them. (Before, both read a later throttle,
+// or no limit on guessing at all.)
+func TestRealTimeStallsDoNotShortenThrottle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits on real time")
+	}
+	t.Parallel()
+	for _, tc := range []struct {
+		every int64
+		stall time.Duration
+		tell  bool // the throttle can be read
+	}{{2, 600 * time.Millisecond, true}, {1, 450 * time.Millisecond, false}} {
+		t.Run(fmt.Sprintf("every-%d-%v", tc.every, tc.stall), func(t *testing.T) {
+			t.Parallel()
+			ref, err := reference.New(realProfile(func(p *harness.Profile) {
+				p.Throttle = &harness.ThrottlePolicy{After: 1, Delay: 1, Factor: 2}
+			}))
+			require.NoError(t, err)
+			c := serveReal(t, &hiccups{Verifier: ref, every: tc.every, stall: tc.stall})
+			res, err := probe.Probe(t.Context(), c, probe.Options{Seed: 21, IgnoreClaim: true, Clock: harness.ClockWall,
+				MaxWait: 11 * time.Second, MaxLockout: 6, Trials: -1})
+			require.NoError(t, err, table(res))
+			t.Logf("%s", table(res))
+			_, none := res.Finding("guessing-limit")
+			assert.False(t, none, "a throttled verifier is never said to have no limit on guessing")
+			if !tc.tell {
+				f, _ := res.Finding("lockout")
+				assert.Equal(t, probe.CouldNotTell, f.Certainty, table(res))
+				assert.Contains(t, f.Evidence, "the correct code after 1 failure (3 tries on fresh tokens): the verifier answered too slowly on real time")
+				assert.Nil(t, res.Profile.Throttle)
+				assert.Nil(t, res.Profile.Lockout)
+				assert.Empty(t, res.Profile.Limits)
+				return
+			}
+			th := res.Profile.Throttle
+			require.NotNil(t, th, table(res))
+			assert.Equal(t, 1, th.After, table(res))
+			assert.Equal(t, int64(2), th.Factor, table(res))
+			f, _ := res.Finding("throttle")
+			assert.Contains(t, f.Evidence, "slipped into a later second than planned", "the stalls hit checks that count")
+		})
+	}
 }
