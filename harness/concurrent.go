@@ -97,6 +97,7 @@ func (s *sim) burst(reqs []Request, what string) []bool {
 			s.callErr("concurrent request", err)
 		}
 	}
+	s.replyInTime(Request{Time: now.Unix()})
 	did := fmt.Sprintf("%s sent %s at once: %s", s.stamp(now), what, describeBurst(reqs, got))
 	s.hist = append(s.hist, event{reqs, got})
 	if !s.tr.observeAll(reqs, got) {
@@ -154,6 +155,7 @@ func (s *sim) parallelFor(codes, purposes []string, what string) []bool {
 			s.callErr("concurrent check", err)
 		}
 	}
+	s.replyInTime(Request{Time: now.Unix()})
 	parts := make([]string, len(codes))
 	for i := range codes {
 		parts[i] = fmt.Sprintf("%q for %s %s", codes[i], purposes[i], verdictWord(got[i]))

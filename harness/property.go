@@ -273,6 +273,12 @@ func (t *ct) propertyRound(kind Kind, seed uint64, p Profile, q quirks) (*findin
 		rapidRuns.check(tb, prop, seed, checks, noFailFile)
 	}()
 	<-done
+	t.mu.Lock()
+	redo := t.redo
+	t.mu.Unlock()
+	if redo != "" {
+		runtime.Goexit() // a late reply ended a sequence: this attempt has no verdict
+	}
 	if transport != nil {
 		return nil, nil, transport
 	}
@@ -734,6 +740,28 @@ func (d *driver) record(accepted bool, codes ...string) {
 	}
 }
 
+// replyInTime ends the sequence, and the attempt, when on real time the
+// reply to r came a second or more after r's planned instant: the
+// verifier may have read a second past the tracker's fuzz, and even a
+// reply that agrees may have left its state a second off the model's (a
+// failure counted late moves a throttle's delay on). The case runs again
+// (sim.replyInTime); the sequence's goroutine ends here, and
+// propertyRound ends the attempt.
+func (d *driver) replyInTime(r Request) {
+	if !d.realHOTP {
+		return
+	}
+	late := -d.secs.until(r.Time, d.t.run.now())
+	if late < time.Second {
+		return
+	}
+	d.t.mu.Lock()
+	d.t.redo = fmt.Sprintf("the verifier answered a request of a random sequence %v after its planned second", late.Round(10*time.Millisecond))
+	d.t.late = true
+	d.t.mu.Unlock()
+	runtime.Goexit()
+}
+
 func (d *driver) disagree(did string, r Request, rep Reply, exp []bool) {
 	locked := ""
 	if rep.Locked {
@@ -792,6 +820,7 @@ func (d *driver) check(code, did string) {
 		d.reqErr(did, "check", err)
 		return
 	}
+	d.replyInTime(r)
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
 		d.disagree(did, r, rep, exp)
@@ -813,6 +842,7 @@ func (d *driver) resync(codes []string, did string) {
 		d.reqErr(did, "resync", err)
 		return
 	}
+	d.replyInTime(r)
 	d.hist = append(d.hist, event{[]Request{r}, []bool{rep.Accepted}})
 	if !d.tr.observe(r, rep.Accepted) {
 		d.disagree(did, r, rep, exp)
@@ -888,6 +918,7 @@ func (d *driver) burst(reqs []Request, did string) {
 		d.reqErr(did, "concurrent requests", err)
 		return
 	}
+	d.replyInTime(reqs[0])
 	d.hist = append(d.hist, event{reqs, slices.Clone(got)})
 	line := fmt.Sprintf("%s -> %s", did, countReplies(got))
 	if !d.tr.observeAll(reqs, got) {

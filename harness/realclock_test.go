@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -231,4 +232,76 @@ func TestRealTimeSlowVerifierNotJudged(t *testing.T) {
 	// The lateness itself is 1.1 s or more: more on a busy machine.
 	assert.Regexp(t, `^on real time, in each of 3 runs, the verifier answered a request of the case \d+(\.\d+)?s after its planned second`, msg)
 	assert.Contains(t, msg, "its time rules were not judged")
+}
+
+// stalls is the reference on a machine that stalls in two places: a
+// check of a code its token was sent less than half a second before (a
+// burst of one code; not a replay after the burst's replies) waits burst,
+// and a check of a token whose last check was rejected waits
+// afterFailure, each before the verifier reads its clock.
+type stalls struct {
+	harness.Verifier
+	burst, afterFailure time.Duration
+	mu                  sync.Mutex
+	sent                map[[2]string]time.Time
+	failed              map[string]bool
+}
+
+func (s *stalls) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	s.mu.Lock()
+	if s.sent == nil {
+		s.sent, s.failed = map[[2]string]time.Time{}, map[string]bool{}
+	}
+	d := time.Duration(0)
+	k := [2]string{req.Serial, req.Code}
+	if at, ok := s.sent[k]; ok && time.Since(at) < 500*time.Millisecond {
+		d = s.burst
+	} else if s.failed[req.Serial] {
+		d = s.afterFailure
+	}
+	if _, ok := s.sent[k]; !ok {
+		s.sent[k] = time.Now()
+	}
+	s.mu.Unlock()
+	time.Sleep(d)
+	rep, err := s.Verifier.Check(ctx, req)
+	s.mu.Lock()
+	s.failed[req.Serial] = err == nil && !rep.Accepted
+	s.mu.Unlock()
+	return rep, err
+}
+
+// TestRealTimeLateRepliesNotJudged: on real time, a burst of concurrent
+// checks whose replies come a second or more late, and a random sequence
+// whose late reply disagrees with the model, are not judged: the verifier
+// may have read a second the model does not follow. The case runs again,
+// and when every run is that late it SKIPs and says why. (Before, the
+// burst was judged as if on time, and the throttled check that a stall
+// pushed past the throttle's delay FAILed the sequence.)
+func TestRealTimeLateRepliesNotJudged(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, run           string
+		burst, afterFailure time.Duration
+		why                 string
+	}{
+		{"burst", `^rfc4226/7\.2/concurrent-same-code$`, 1100 * time.Millisecond, 0, "a request of the case"},
+		{"sequence", `^otplab/model/hotp-sequences$`, 0, 1500 * time.Millisecond, "a request of a random sequence"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := hotpTimeRules()["throttle-doubling"]
+			p.Clock = harness.ClockWall
+			ref, err := reference.New(p)
+			require.NoError(t, err)
+			v := &stalls{Verifier: ref, burst: tc.burst, afterFailure: tc.afterFailure}
+			rep, err := harness.Execute(t.Context(), serveHTTP(t, v), harness.Options{Profile: &p, Seed: 11, Checks: 10, Run: regexp.MustCompile(tc.run)})
+			require.NoError(t, err)
+			require.Len(t, rep.Results, 1)
+			r := rep.Results[0]
+			msg := strings.Join(r.Messages, "\n")
+			assert.Equal(t, harness.Skip, r.Verdict, msg)
+			assert.Regexp(t, `^on real time, in each of 3 runs, the verifier answered `+tc.why+` \d+(\.\d+)?m?s after its planned second`, msg)
+		})
+	}
 }
