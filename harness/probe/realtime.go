@@ -279,7 +279,7 @@ func (p *prober) realNote() string {
 		s += fmt.Sprintf("; requests went out late %d times (the verifier answered slowly), so some gaps were up to a second longer than planned", late)
 	}
 	if slips > 0 {
-		s += fmt.Sprintf("; %d accepted %s slipped into a later second than planned (a slow reply) and did not count: each ran again on a fresh token", slips, plural(int(slips), "check"))
+		s += fmt.Sprintf("; %d accepted %s slipped into a later second than planned (a slow reply) and did not count as evidence: fresh tokens were tried instead", slips, plural(int(slips), "check"))
 	}
 	return s
 }
