@@ -366,11 +366,21 @@ func (p *prober) classify(f int, first *blockTok) error {
 		p.add(p.res.Requests, lf)
 		return nil
 	}
-	third := finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16
-	unchecked := false // on real time the third delay is longer than MaxWait
-	if third && p.realTime() && b2*(b2/b)+1 > p.horizon() {
-		third, unchecked = false, true
+	var rc realCurve // on real time: the throttles that fit the measured refusals (realcurve.go)
+	if p.realTime() && finite2 {
+		if rc, err = p.fitRealCurve(f, b, b2, build2, setY); err != nil {
+			return err
+		}
+		if len(rc.fits) == 0 {
+			p.lockAfter = f
+			p.add(since, Finding{Name: "lockout", Value: fmt.Sprintf("after %d %s", f, plural(f, "failure")), Certainty: CouldNotTell,
+				Evidence: fmt.Sprintf("after %d failures the correct code was refused for %s: no throttle D*K^n fits these within a second each (on real time), nor does a lock that releases", f, refusalList(rc.measured)) + p.realNote()})
+			p.add(p.res.Requests, Finding{Name: "throttle", Value: "-", Certainty: CouldNotTell, Evidence: "see lockout"})
+			return nil
+		}
+		b, b2 = rc.fits[0].d, rc.fits[0].d*rc.fits[0].k
 	}
+	third := !p.realTime() && finite2 && b2%b == 0 && b2/b >= 1 && b2/b <= 16
 	if third {
 		// A third point on the curve: a lock that releases after one more
 		// failure would give any second delay, but not the third.
@@ -384,12 +394,8 @@ func (p *prober) classify(f int, first *blockTok) error {
 		}
 		b3 := b2 * k
 		ok3 := true
-		// Just before the third delay ends, and once it has: on real time
-		// a second further either way, and both tokens wait together.
+		// Just before the third delay ends, and once it has.
 		early, late := b3-1, b3
-		if p.realTime() {
-			early, late = b3-2, b3+1
-		}
 		xs := []int64{late}
 		if early > 0 {
 			xs = []int64{early, late}
@@ -450,6 +456,9 @@ func (p *prober) classify(f int, first *blockTok) error {
 	p.throttle = &harness.ThrottlePolicy{After: f, Delay: b, Factor: k}
 	tf := Finding{Name: "throttle", Value: fmt.Sprintf("after %d, delay %d s, factor %d", f, b, k), Certainty: Exact,
 		Evidence: fmt.Sprintf("the correct code was refused for %d s after %d failures and for %d s after one more, each failure compared once the delay had passed", b, f, b2)}
+	if p.realTime() {
+		tf.Evidence = fmt.Sprintf("a refusal after %d %s that grows with each more failure compared once it had passed", f, plural(f, "failure"))
+	}
 	var alts []string
 	lockAlt := f == 1 && b2 == b
 	if lockAlt {
@@ -489,9 +498,9 @@ func (p *prober) classify(f int, first *blockTok) error {
 	}
 	if p.realTime() {
 		tf.Certainty = CouldNotTell
-		tf.Evidence += fmt.Sprintf("; the delays are known to a second (the first %d s or %d s, the next %d s or %d s)", b, b+1, b2, b2+1) + p.realNote()
-		if unchecked {
-			tf.Evidence += fmt.Sprintf("; the third delay (%d s) is longer than MaxWait and was not checked: a lock after %d failures released after %d s fits as well", b2*k, f+1, b2)
+		tf.Evidence += rc.evidence(f, p) + p.realNote()
+		if rc.unchecked {
+			tf.Evidence += fmt.Sprintf("; the third delay (%d s or so) would take longer than MaxWait and was not measured: a lock after %d failures released after %d s fits as well", b2*k, f+1, b2)
 		}
 	}
 	p.add(since, tf)
