@@ -110,6 +110,21 @@ c = doc["counts"]
 print("  %d passed, %d non-strict (declared), %d skipped (year-2603: the clock check found OverflowError past 2262)" % (c["pass"], c["non_strict"], c["skip"]))
 PY
 
+echo "== django-otp on its own clock (--clock wall): the probe reads its throttle on real time"
+# Nothing sets its clock here: each delay is measured on real time, to a
+# second either way, and the throttle is the one that fits them all.
+bin/conformance probe --verifier 'exec:/usr/bin/python3 examples/djangootp/verifier.py' --clock wall --max-wait 20s \
+  --ignore-claim --seed 3 --out "$out/djangootp-wall.json" >"$out/djangootp-wall.txt" 2>&1 || { cat "$out/djangootp-wall.txt" >&2; exit 1; }
+python3 - "$out/djangootp-wall.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])).get("throttle")
+if t != {"after": 1, "delay": 1, "factor": 2}:
+    print("interop: django-otp on real time: the probe read the throttle as %s, not after 1, delay 1 s, factor 2: see %s"
+          % (t, sys.argv[1].replace(".json", ".txt")), file=sys.stderr)
+    sys.exit(1)
+print("  throttle after 1, delay 1 s, factor 2 (django-otp's 2^(n-1) s), read on real time")
+PY
+
 echo "== google-authenticator-libpam (Debian libpam-google-authenticator): conformance run through real PAM, under the fake clock"
 bash examples/pam/setup.sh
 bin/conformance run --verifier 'exec:python3 examples/pam/verifier.py' --clock fake --seed 1 --checks 5 \
