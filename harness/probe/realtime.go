@@ -35,11 +35,18 @@ import (
 const DefaultMaxWait = 3 * time.Minute
 
 // rtPhase is where in a second of the local clock the tokens' seconds
-// begin, and rtSlack how late a request may go out before its token's
-// clock moves on by a whole second.
+// begin; rtStart is how late a token's first timed request may go out
+// (later, the token starts with the next second, so that the requests of
+// its first second have most of it); rtSlack is how late any request may
+// go out before its token's clock moves on by a whole second. A request
+// within rtSlack is read in its planned second by a verifier that counts
+// whole seconds, unless its reply comes after that second ends, which
+// overran tells; one that compares instants may see a gap up to rtSlack
+// shorter or longer, which the margin (a second) covers.
 const (
 	rtPhase = 50 * time.Millisecond
-	rtSlack = 400 * time.Millisecond
+	rtStart = 150 * time.Millisecond
+	rtSlack = 700 * time.Millisecond
 )
 
 // errBackInTime reports a request placed before the token's previous one
@@ -107,7 +114,7 @@ func (p *prober) past(d int64) int64 {
 }
 
 // phasePoint returns the origin for a token starting now: the latest
-// instant at rtPhase into a local second, if it is at most rtSlack ago,
+// instant at rtPhase into a local second, if it is at most rtStart ago,
 // or else the next one.
 func (p *prober) phasePoint() time.Time {
 	now := p.o.Now()
@@ -115,7 +122,7 @@ func (p *prober) phasePoint() time.Time {
 	if now.Before(base) {
 		base = base.Add(-time.Second)
 	}
-	if now.Sub(base) > rtSlack {
+	if now.Sub(base) > rtStart {
 		base = base.Add(time.Second)
 	}
 	return base

@@ -30,8 +30,8 @@ func TestPhasePoint(t *testing.T) {
 	}{
 		{0, rtPhase},                 // before the phase: the one a second ago is too old
 		{rtPhase, rtPhase},           // at it
-		{rtPhase + rtSlack, rtPhase}, // as late as allowed
-		{rtPhase + rtSlack + 1, rtPhase + time.Second}, // later: the next one
+		{rtPhase + rtStart, rtPhase}, // as late as allowed
+		{rtPhase + rtStart + 1, rtPhase + time.Second}, // later: the next one
 	} {
 		now := base.Add(tt.frac)
 		p := realProber(t, func() time.Time { return now }, time.Minute)

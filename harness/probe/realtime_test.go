@@ -313,7 +313,7 @@ func TestRealTimeStallsDoNotShortenThrottle(t *testing.T) {
 		every int64
 		stall time.Duration
 		tell  bool // the throttle can be read
-	}{{2, 600 * time.Millisecond, true}, {1, 450 * time.Millisecond, false}} {
+	}{{2, 900 * time.Millisecond, true}, {1, 900 * time.Millisecond, false}} {
 		t.Run(fmt.Sprintf("every-%d-%v", tc.every, tc.stall), func(t *testing.T) {
 			t.Parallel()
 			ref, err := reference.New(realProfile(func(p *harness.Profile) {
