@@ -117,7 +117,7 @@ func (p *prober) rateLimitReal(since int, n int64, fresh func() (*tok, error)) e
 	p.waiting("rate-limit", "the rate limit's window to pass")
 	rec := p.series("rate limit", "seconds after the checks")
 	rec(0, false)
-	prepare := func(x int64) (func() (bool, error), error) {
+	prepare := func(x int64) (timedProbe, error) {
 		t, err := fresh()
 		if err != nil {
 			return nil, err
@@ -130,13 +130,14 @@ func (p *prober) rateLimitReal(since int, n int64, fresh func() (*tok, error)) e
 				return nil, err
 			}
 		}
-		return func() (bool, error) {
+		return func() (bool, bool, error) {
 			u := t.unix() + x
-			if _, err := t.place(u); err != nil {
-				return false, err
+			moved, err := t.place(u)
+			if err != nil {
+				return false, false, err
 			}
 			rep, err := t.checkAt(t.code(lo+n), time.Unix(u, 0))
-			return rep.Accepted, err
+			return rep.Accepted, moved > 0 || t.overran(u), err
 		}, nil
 	}
 	x, ok, err := p.firstTrue(0, prepare, func(x int64, v bool) { rec(x, v) })

@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"sort"
 	"time"
 )
@@ -118,7 +119,13 @@ func spread(lo, hi int64, n int) []int64 {
 // lo+2, lo+4, ... up to the horizon, then the seconds between the last
 // that failed and the first that held. rec, when set, records each probe.
 // ok is false when no probe up to the horizon held.
-func (p *prober) firstTrue(lo int64, prepare func(x int64) (func() (bool, error), error), rec func(x int64, v bool)) (int64, bool, error) {
+//
+// A probe also says whether its request slipped: went out, or was
+// answered, in a later second than planned. Probes hold from the edge on,
+// so a probe that slipped and held proves nothing about x: it runs again
+// on a fresh token prepared then (up to rtTries in all, then errTooSlow);
+// one that slipped and did not hold is kept.
+func (p *prober) firstTrue(lo int64, prepare func(x int64) (timedProbe, error), rec func(x int64, v bool)) (int64, bool, error) {
 	h := p.horizon()
 	var xs []int64
 	for step := int64(1); lo+step < h; step *= 2 {
@@ -127,7 +134,7 @@ func (p *prober) firstTrue(lo int64, prepare func(x int64) (func() (bool, error)
 	xs = append(xs, h)
 	hi := int64(-1)
 	for {
-		probes := make([]func() (bool, error), len(xs))
+		probes := make([]timedProbe, len(xs))
 		for i, x := range xs {
 			pr, err := prepare(x)
 			if err != nil {
@@ -136,7 +143,7 @@ func (p *prober) firstTrue(lo int64, prepare func(x int64) (func() (bool, error)
 			probes[i] = pr
 		}
 		for i, x := range xs {
-			v, err := probes[i]()
+			v, err := p.onTimeProbe(x, probes[i], prepare)
 			if err != nil {
 				return 0, false, err
 			}
@@ -156,5 +163,28 @@ func (p *prober) firstTrue(lo int64, prepare func(x int64) (func() (bool, error)
 			return hi, true, nil
 		}
 		xs = spread(lo, hi, maxCandidates)
+	}
+}
+
+// timedProbe sends a prepared probe's request at its second and reports
+// whether it held and whether the request slipped into a later second
+// than planned.
+type timedProbe func() (held, slipped bool, err error)
+
+// onTimeProbe runs pr, a probe prepared for x, and while it holds after
+// slipping, probes x again on a fresh token (firstTrue).
+func (p *prober) onTimeProbe(x int64, pr timedProbe, prepare func(x int64) (timedProbe, error)) (bool, error) {
+	for i := 1; ; i++ {
+		v, slipped, err := pr()
+		if err != nil || !v || !slipped {
+			return v, err
+		}
+		p.noteSlip()
+		if i == rtTries {
+			return false, fmt.Errorf("a probe %d s after its token's first requests (%d tries on fresh tokens): %w", x, rtTries, errTooSlow)
+		}
+		if pr, err = prepare(x); err != nil {
+			return false, err
+		}
 	}
 }

@@ -202,3 +202,48 @@ func TestUnsettledLockoutClaimsNothing(t *testing.T) {
 	require.NotNil(t, p.profile().Lockout, "a lockout found before the step stopped is kept")
 	assert.Equal(t, 3, p.profile().Lockout.After)
 }
+
+// TestFirstTrueRedoesSlippedHolds: a probe that went out late and held
+// (a rate limit's window seemed over because the probe waited behind the
+// preparation of the others) is probed again on a fresh token, and the
+// edge is where honest probes put it; when every try slips, the search
+// gives up with errTooSlow rather than report the early edge.
+func TestFirstTrueRedoesSlippedHolds(t *testing.T) {
+	const edge = 4
+	for _, tt := range []struct {
+		name    string
+		slips   int // how many probes of x=1 slip (and then hold)
+		want    int64
+		tooMuch bool
+	}{
+		{"no slip", 0, edge, false},
+		{"one slip", 1, edge, false},
+		{"two slips", 2, edge, false},
+		{"every try slips", 3, 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := realProber(t, time.Now, 20*time.Second)
+			prepared := map[int64]int{}
+			prepare := func(x int64) (timedProbe, error) {
+				prepared[x]++
+				n := prepared[x]
+				return func() (bool, bool, error) {
+					if x == 1 && n <= tt.slips {
+						return true, true, nil
+					}
+					return x >= edge, false, nil
+				}, nil
+			}
+			x, ok, err := p.firstTrue(0, prepare, nil)
+			if tt.tooMuch {
+				assert.ErrorIs(t, err, errTooSlow)
+				assert.Equal(t, rtTries, prepared[1])
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, tt.want, x)
+			assert.Equal(t, int64(min(tt.slips, rtTries)), p.slips)
+		})
+	}
+}

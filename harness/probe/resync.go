@@ -149,7 +149,7 @@ func (p *prober) autoResync() error {
 	confounded := false
 	// prepare sends the code of c+k on a fresh token (and unlocks it) and
 	// returns the check of the code of c+k+1 x s later.
-	prepare := func(x int64) (func() (bool, error), error) {
+	prepare := func(x int64) (timedProbe, error) {
 		t, err := p.enroll(*p.hotp, time.Time{}, distinct(0, int64(p.resyncR)+2, k, k+1))
 		if err != nil {
 			return nil, err
@@ -179,12 +179,13 @@ func (p *prober) autoResync() error {
 				confounded = true
 			}
 		}
-		return func() (bool, error) {
-			if _, err := t.place(at.Unix()); err != nil {
-				return false, err
+		return func() (bool, bool, error) {
+			moved, err := t.place(at.Unix())
+			if err != nil {
+				return false, false, err
 			}
 			rep, err := t.checkAt(t.code(k+1), at)
-			return rep.Accepted, err
+			return rep.Accepted, moved > 0 || t.overran(at.Unix()), err
 		}, nil
 	}
 	try := func(x uint64) (bool, error) {
@@ -192,7 +193,7 @@ func (p *prober) autoResync() error {
 		if err != nil {
 			return false, err
 		}
-		ok, err := pr()
+		ok, _, err := pr()
 		if err != nil {
 			return false, err
 		}
@@ -243,14 +244,14 @@ func (p *prober) autoResync() error {
 // autoResyncReal measures resync.auto's window on real time, once the
 // second code was accepted at once: the first x at which it is rejected
 // (firstTrue's rounds), so that the window is x-1 s.
-func (p *prober) autoResyncReal(since int, k int64, prepare func(int64) (func() (bool, error), error), rec func(int64, bool), confounded *bool) error {
+func (p *prober) autoResyncReal(since int, k int64, prepare func(int64) (timedProbe, error), rec func(int64, bool), confounded *bool) error {
 	p.waiting("resync-auto", "the automatic resync's window to pass")
-	rejected := func(x int64) (func() (bool, error), error) {
+	rejected := func(x int64) (timedProbe, error) {
 		pr, err := prepare(x)
 		if err != nil {
 			return nil, err
 		}
-		return func() (bool, error) { ok, err := pr(); return !ok, err }, nil
+		return func() (bool, bool, error) { ok, slipped, err := pr(); return !ok, slipped, err }, nil
 	}
 	x, found, err := p.firstTrue(0, rejected, func(x int64, v bool) { rec(x, !v) })
 	if err != nil {
