@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -430,4 +432,67 @@ func TestProbeFailuresThatBurnCounters(t *testing.T) {
 	f, ok = res.Finding("counter-after-failure")
 	require.True(t, ok)
 	assert.Equal(t, "unchanged", f.Value)
+}
+
+// overflowAtTop is the reference serving the counters of a signed 64-bit
+// column, up to 2^63-2 (it stores the counter after the match), that also
+// enrolls a token at 2^63-1 but answers its checks with an error, as
+// django-otp does.
+type overflowAtTop struct {
+	*reference.Verifier
+	mu  sync.Mutex
+	top map[string]bool
+}
+
+func (o *overflowAtTop) Enroll(ctx context.Context, tok harness.Token) error {
+	if tok.Kind == harness.HOTP && tok.Counter == math.MaxInt64 {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.top == nil {
+			o.top = map[string]bool{}
+		}
+		o.top[tok.Serial] = true
+		return nil
+	}
+	return o.Verifier.Enroll(ctx, tok)
+}
+
+func (o *overflowAtTop) Check(ctx context.Context, req harness.CheckRequest) (harness.Reply, error) {
+	o.mu.Lock()
+	top := o.top[req.Serial]
+	o.mu.Unlock()
+	if top {
+		return harness.Reply{}, &harness.RefusedError{Op: "check", Message: "counter overflow"}
+	}
+	return o.Verifier.Check(ctx, req)
+}
+
+// TestProbeCountersEndBelowAnErroringTop: a verifier that enrolls a
+// counter but answers its check with an error serves counters up to the
+// one below; the probe says so, flags it, and its profile claims that
+// range, which then judges the verifier with no FAIL or ERROR at the top.
+// (Before, the profile claimed the counter whose check errors.)
+func TestProbeCountersEndBelowAnErroringTop(t *testing.T) {
+	p := reference.Default()
+	p.Kinds, p.TOTP = []harness.Kind{harness.HOTP}, nil
+	p.Counters = &harness.CounterRange{Max: math.MaxInt64 - 1}
+	ref, err := reference.New(p)
+	require.NoError(t, err)
+	v := &overflowAtTop{Verifier: ref}
+	res, err := probe.Probe(t.Context(), v, probe.Options{Seed: 5, IgnoreClaim: true})
+	require.NoError(t, err, table(res))
+	f, _ := res.Finding("counters")
+	assert.Equal(t, fmt.Sprintf("0 .. %d", uint64(math.MaxInt64-1)), f.Value, table(res))
+	assert.True(t, f.Departs)
+	assert.Contains(t, f.Evidence, "answered with an error (counter overflow)")
+	require.NotNil(t, res.Profile.Counters)
+	assert.Equal(t, uint64(math.MaxInt64-1), res.Profile.Counters.Max)
+
+	printed := res.Profile
+	rep, err := harness.Execute(t.Context(), v, harness.Options{Profile: &printed, Seed: 5, Checks: -1, Run: regexp.MustCompile(`^rfc4226/5\.1/`)})
+	require.NoError(t, err)
+	for _, r := range rep.Results {
+		// NON-STRICT: a range below 2^64-1 is a declared departure.
+		assert.Contains(t, []harness.Verdict{harness.Pass, harness.Skip, harness.NonStrict}, r.Verdict, "%s: %s", r.ID, strings.Join(r.Messages, "\n"))
+	}
 }

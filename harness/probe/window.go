@@ -280,6 +280,25 @@ func (p *prober) counters() error {
 		return err
 	}
 	rep, err := t.check(t.code(0))
+	var refused *harness.RefusedError
+	if err != nil && max > lo && !p.fatal(err) && errors.As(err, &refused) && !errors.Is(err, harness.ErrUnsupported) {
+		// Enrolled at max, but its check answered with an error (a
+		// counter stored past a signed 64-bit column, say): the counters
+		// served end below, if the code of max-1 is accepted there.
+		below := max - 1
+		t2, err2 := p.enrollWith(*p.hotp, time.Time{}, spec{counter: &below}, nil)
+		if err2 != nil {
+			return err
+		}
+		rep2, err2 := t2.check(t2.code(0))
+		if err2 != nil || !rep2.Accepted {
+			return err
+		}
+		p.counterRange.Max = below
+		p.add(since, Finding{Name: "counters", Value: fmt.Sprintf("%d .. %d", lo, below), Certainty: Exact, Departs: true,
+			Evidence: fmt.Sprintf("enrollment refused below %d and above %d, accepted at both; but a check of the code of counter %d on a token enrolled there was answered with an error (%s), and the code of counter %d was accepted on a token enrolled there: the counters served end at %d, one below the last the verifier enrolls", lo, max, max, refused.Message, below, below)})
+		return nil
+	}
 	if err != nil {
 		return err
 	}
