@@ -437,7 +437,9 @@ func TestProbeFailuresThatBurnCounters(t *testing.T) {
 // overflowAtTop is the reference serving the counters of a signed 64-bit
 // column, up to 2^63-2 (it stores the counter after the match), that also
 // enrolls a token at 2^63-1 but answers its checks with an error, as
-// django-otp does.
+// django-otp does. Unlike overflowing (refused_test.go), which passes
+// every enrolment on and fails the checks of all counters from 2^63, it
+// enrolls only that one counter past what the reference serves.
 type overflowAtTop struct {
 	*reference.Verifier
 	mu  sync.Mutex

@@ -81,8 +81,7 @@ func (c curveFit) predict(i int) int64 {
 type realCurve struct {
 	measured  []int64    // the refusals after f, f+1 (and f+2) failures
 	fits      []curveFit // the throttles that fit them, the closest first
-	third     bool       // the refusal after f+2 failures was measured
-	outlasted bool       // ... and lasted past MaxWait
+	outlasted bool       // the refusal after f+2 failures lasted past MaxWait
 	unchecked bool       // it would have taken longer than MaxWait to measure
 }
 
@@ -117,7 +116,6 @@ func (p *prober) fitRealCurve(f int, b, b2 int64, build2 func() (*blockTok, erro
 	if err != nil {
 		return rc, err
 	}
-	rc.third = true
 	if !finite {
 		// Refused throughout: a longer third delay, or a lockout after
 		// f+2 failures (which the search beyond the throttle finds).
